@@ -1,0 +1,34 @@
+# The two commands: `make run` (set up and serve) and `make test` (set up and check everything).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8080
+WORKERS ?= 2
+
+.PHONY: setup db run lint test clean
+
+# The venv is (re)built when pyproject.toml changes; the console script marks it done.
+$(BIN)/authreg: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/authreg
+
+db: setup
+	$(BIN)/authreg init
+	$(BIN)/authreg apply policies
+
+run: db
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - 'registry:create_app()'
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""The ``authreg`` command line: click wiring only; every answer comes from ``registry``."""

@@ -1,0 +1,108 @@
+"""Plain-text renderings for the terminal; no decisions are made here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from registry.applying import ApplyReport
+from registry.models import Authorisation
+
+_TITLE_WIDTH = 60
+
+
+def safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def apply_report(report: ApplyReport) -> str:
+    lines: list[str] = []
+    for change in report.changes:
+        what = f"{change.kind} {change.key}" if change.kind == "authorisation" else change.kind
+        detail = f"version {change.version}" if change.version else change.summary
+        lines.append(f"{change.status:<9} {what} ({detail}) {change.source}")
+        if change.diff:
+            lines.extend("    " + line for line in change.diff.splitlines())
+    if report.dry_run:
+        lines.append("dry run: nothing written")
+    elif report.registry_version is not None:
+        lines.append(f"registry version {report.registry_version}")
+    return "\n".join(lines)
+
+
+def summary(row: Authorisation) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "status": row.status,
+        "version": row.version,
+        "valid_from": row.valid_from.isoformat(),
+        "valid_until": row.valid_until.isoformat() if row.valid_until else None,
+        "title": row.title,
+    }
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    def cell(value: Any) -> str:
+        text = "-" if value is None else str(value)
+        return text if len(text) <= _TITLE_WIDTH else text[: _TITLE_WIDTH - 1] + "…"
+
+    cells = [[cell(row[column]) for column in columns] for row in rows]
+    widths = [max([len(column), *(len(row[i]) for row in cells)]) for i, column in enumerate(columns)]
+    lines = ["  ".join(column.ljust(width) for column, width in zip(columns, widths, strict=True)).rstrip()]
+    lines += ["  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def _paragraphs(numbers: list[int] | None) -> str:
+    return f" (§{', §'.join(map(str, numbers))})" if numbers else ""
+
+
+def authorisation_text(doc: dict[str, Any]) -> str:
+    """A reading of one authorisation for a person: who, what, why, until when, on what terms."""
+    cites = doc.get("paragraphs", {})
+    lines = [
+        f"{doc['id']}: {doc['title']}",
+        f"  reference   {doc['reference']}",
+        f"  decided     {doc['decided_on']} by {doc['authority']}{_paragraphs(cites.get('decided_on'))}",
+        f"  valid       {doc['valid_from']} to {doc.get('valid_until', 'no end date')}"
+        f"{_paragraphs(cites.get('valid_until'))}",
+        f"  status      {doc['status']}",
+    ]
+    for key in ("frequency", "retention_until", "onward_disclosure", "max_users"):
+        if key in doc:
+            lines.append(f"  {key.replace('_', ' '):<11} {doc[key]}{_paragraphs(cites.get(key))}")
+    if doc.get("sensitive"):
+        lines.append(f"  sensitive   yes{_paragraphs(cites.get('sensitive'))}")
+    lines.append("parties")
+    for party in doc["parties"]:
+        roles = party.get("roles") or [party["role"]]
+        acting = f", for {party['acts_for']}" if "acts_for" in party else ""
+        lines.append(f"  {party['id']:<12} {'/'.join(roles)}{acting}  {party.get('name', '')}".rstrip())
+    lines.append("purposes")
+    lines += [f"  {p['id']}: {p['description']}{_paragraphs(p.get('paragraphs'))}" for p in doc["purposes"]]
+    lines.append("flows")
+    for flow in doc["flows"]:
+        nrn = flow.get("national_register_number", {})
+        lines.append(f"  {flow['id']}: {flow['from']} → {flow['to']}{_paragraphs(flow.get('paragraphs'))}")
+        lines.append(f"    purposes    {', '.join(flow['purposes'])}")
+        lines.append(f"    categories  {', '.join(flow['data_categories'])}")
+        if flow.get("data_subjects"):
+            lines.append(f"    subjects    {', '.join(flow['data_subjects'])}")
+        allowed = "allowed" if nrn.get("allowed") else "not allowed"
+        lines.append(f"    national register number {allowed}{_paragraphs(nrn.get('paragraphs'))}")
+    if doc.get("authorised_users"):
+        lines.append(f"authorised users{_paragraphs(cites.get('authorised_users'))}")
+        for user in doc["authorised_users"]:
+            signed = user.get("declaration_signed_on", "not signed")
+            lines.append(f"  {user['id']:<18} {user['organisation']:<10} declaration {signed}  {user['name']}")
+    if doc.get("conditions"):
+        lines.append("conditions")
+        for condition in doc["conditions"]:
+            when = condition.get("due_on") or condition.get("every") or condition.get("within") or ""
+            lines.append(
+                f"  {condition['id']:<22} {condition['kind']:<11} {when:<10} {condition['effect']:<7} "
+                f"{condition['responsible']}{_paragraphs(condition.get('paragraphs'))}"
+            )
+            lines.append(f"    {condition['description']}")
+    return "\n".join(lines)

@@ -1,0 +1,124 @@
+"""``apply``: bring the registry to what a batch of documents says, in one transaction.
+
+A document already stored as it is stays ``unchanged`` (compared on the canonical form, so
+formatting and key order do not matter); a changed authorisation becomes a new version and
+its diff is reported. ``dry_run`` computes the same report and writes nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Engine
+
+from registry import store, yamlio
+from registry.db import transaction
+from registry.documents import Document, Problem, merge
+
+Status = Literal["created", "changed", "unchanged"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """What applying one document does (or would do)."""
+
+    kind: str
+    key: str
+    source: str
+    status: Status
+    version: int | None = None
+    summary: str = ""
+    diff: str = ""
+
+
+@dataclass
+class ApplyReport:
+    changes: list[Change] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    registry_version: int | None = None
+    dry_run: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return any(change.status != "unchanged" for change in self.changes)
+
+
+def diff_text(before: Any, after: Any, label_before: str, label_after: str) -> str:
+    """A unified diff of two values as YAML: what a privacy officer reviews before applying."""
+    lines = difflib.unified_diff(
+        yamlio.dump(before).splitlines(),
+        yamlio.dump(after).splitlines(),
+        label_before,
+        label_after,
+        lineterm="",
+    )
+    return "\n".join(lines)
+
+
+def apply_documents(
+    engine: Engine, documents: list[Document], *, actor: str, now: datetime, dry_run: bool = False
+) -> ApplyReport:
+    """Validate the batch against the registry and write it; all or nothing."""
+    report = ApplyReport(dry_run=dry_run)
+    with transaction(engine) as session:
+        context = store.load_context(session)
+        merged = merge(context, documents)
+        report.warnings = merged.warnings
+        stored = store.current_documents(session, (d.key for d in documents if d.kind == "authorisation"))
+        to_write: list[Document] = []
+        for document in documents:
+            if document.kind == "organisations":
+                entries = {entry["id"]: merged.organisations[entry["id"]] for entry in document.body["organisations"]}
+                report.changes.append(_entries_change(document, entries, context.organisations, "organisation"))
+            elif document.kind == "taxonomy":
+                entries = {entry["id"]: merged.categories[entry["id"]] for entry in document.body["taxonomy"]}
+                report.changes.append(_entries_change(document, entries, context.categories, "category"))
+            else:
+                change = _authorisation_change(document, stored.get(document.key))
+                report.changes.append(change)
+                if change.status != "unchanged":
+                    to_write.append(document)
+        # Includes organisations that parties introduce and an authorisation's own categories.
+        changed_orgs = _different(merged.organisations, context.organisations)
+        changed_categories = _different(merged.categories, context.categories)
+        if dry_run or not (to_write or changed_orgs or changed_categories):
+            return report
+        store.write_organisations(session, changed_orgs)
+        store.write_categories(session, changed_categories)
+        for document in to_write:
+            store.write_authorisation(session, document, actor=actor, note=f"applied from {document.source}", now=now)
+        summary = ", ".join(f"{c.status} {c.kind} {c.key}" for c in report.changes if c.status != "unchanged")
+        report.registry_version = store.record_change(
+            session, actor=actor, summary=f"apply: {summary or 'organisations and taxonomy'}", now=now
+        )
+    return report
+
+
+def _different(entries: dict[str, dict[str, Any]], before: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {key: entry for key, entry in entries.items() if before.get(key) != entry}
+
+
+def _entries_change(
+    document: Document, entries: dict[str, dict[str, Any]], before: dict[str, dict[str, Any]], noun: str
+) -> Change:
+    added = [key for key in entries if key not in before]
+    updated = [key for key in entries if key in before and before[key] != entries[key]]
+    status: Status = "changed" if added or updated else "unchanged"
+    summary = f"{len(added)} added, {len(updated)} updated, {len(entries) - len(added) - len(updated)} unchanged"
+    lines = [f"added {', '.join(added)}"] if added else []
+    lines += [diff_text({key: before[key]}, {key: entries[key]}, f"{noun} {key}", f"{noun} {key}") for key in updated]
+    return Change(document.kind, document.kind, document.source, status, summary=summary, diff="\n".join(lines))
+
+
+def _authorisation_change(document: Document, stored: tuple[int, dict[str, Any]] | None) -> Change:
+    canonical = document.canonical()
+    if stored is None:
+        return Change("authorisation", document.key, document.source, "created", version=1)
+    version, before = stored
+    if store.digest(before) == store.digest(canonical):
+        return Change("authorisation", document.key, document.source, "unchanged", version=version)
+    diff = diff_text(before, canonical, f"{document.key} version {version}", f"{document.key} version {version + 1}")
+    return Change("authorisation", document.key, document.source, "changed", version=version + 1, diff=diff)

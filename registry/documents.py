@@ -1,0 +1,437 @@
+"""Policy-as-code documents: reading them from files, telling the three kinds apart,
+validating each one and the batch as a whole against the rest of the registry.
+
+"Is this document valid" is answered here and nowhere else: the CLI, the HTTP API and the
+web pages all hand their input to ``parse`` and ``merge``. A problem names the file and the
+field path (``conditions[1].due_on: not a date``); any problem rejects the whole batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from marshmallow import Schema, ValidationError
+
+from registry import yamlio
+from registry.errors import Invalid, Problem
+from registry.schemas import (
+    AuthorisationSchema,
+    OrganisationsDocumentSchema,
+    TaxonomyDocumentSchema,
+    prune,
+)
+
+Kind = Literal["authorisation", "organisations", "taxonomy"]
+SCHEMAS: dict[Kind, Schema] = {
+    "authorisation": AuthorisationSchema(),
+    "organisations": OrganisationsDocumentSchema(),
+    "taxonomy": TaxonomyDocumentSchema(),
+}
+_PLAIN_MESSAGES = {
+    "Missing data for required field.": "required",
+    "Unknown field.": "unknown key",
+    "Not a valid date.": "not a date",
+    "Not a valid string.": "not a text",
+    "Not a valid boolean.": "not true or false",
+    "Not a valid integer.": "not a whole number",
+    "Not a valid list.": "not a list",
+    "Not a valid mapping type.": "not a mapping",
+    "Invalid input type.": "not a mapping",
+    "Field may not be null.": "must not be empty",
+}
+
+
+@dataclass(frozen=True)
+class Document:
+    """One validated document; ``body`` holds Python values (dates as ``date``)."""
+
+    kind: Kind
+    source: str
+    body: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        """The authorisation id, or the kind for organisation and taxonomy documents."""
+        return self.body["id"] if self.kind == "authorisation" else self.kind
+
+    def canonical(self) -> dict[str, Any]:
+        """The document as stored, shown and compared: JSON values, defaults left out."""
+        return canonical(self.kind, self.body)
+
+
+def canonical(kind: Kind, body: Mapping[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = prune(SCHEMAS[kind].dump(body))
+    return result
+
+
+def field_path(parts: Iterable[Any]) -> str:
+    """``("conditions", 1, "due_on")`` → ``conditions[1].due_on``."""
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def _flatten(messages: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[str, str]]:
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            yield from _flatten(value, prefix if key == "_schema" else (*prefix, key))
+    elif isinstance(messages, list):
+        for message in messages:
+            yield from _flatten(message, prefix)
+    else:
+        yield field_path(prefix), _PLAIN_MESSAGES.get(str(messages), str(messages))
+
+
+def kind_of(data: Mapping[str, Any]) -> Kind | None:
+    if "id" in data or "flows" in data:
+        return "authorisation"
+    if "organisations" in data:
+        return "organisations"
+    if "taxonomy" in data:
+        return "taxonomy"
+    return None
+
+
+def parse(data: Any, source: str) -> Document:
+    """Validate one document on its own; raises ``Invalid`` listing every problem found."""
+    if not isinstance(data, dict):
+        raise Invalid(
+            [Problem(source, "", "not a mapping: expected an authorisation, organisations or taxonomy document")]
+        )
+    kind = kind_of(data)
+    if kind is None:
+        raise Invalid(
+            [Problem(source, "", "neither an authorisation (id, flows), organisations nor taxonomy document")]
+        )
+    try:
+        body = SCHEMAS[kind].load(data)
+    except ValidationError as exc:
+        raise Invalid([Problem(source, path, message) for path, message in _flatten(exc.messages)]) from exc
+    return Document(kind, source, body)
+
+
+def read_file(path: Path) -> Document:
+    try:
+        data = yamlio.load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Invalid([Problem(str(path), "", f"cannot read: {exc}")]) from exc
+    except yaml.YAMLError as exc:
+        raise Invalid([Problem(str(path), "", f"not valid YAML: {exc}")]) from exc
+    return parse(data, str(path))
+
+
+def collect_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as named, and every ``*.yaml``/``*.yml`` below a folder except under ``tests/``
+    (those hold decision tables, not policy)."""
+    found: list[Path] = []
+    problems: list[Problem] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found.extend(
+                sorted(
+                    file
+                    for file in path.rglob("*")
+                    if file.suffix in (".yaml", ".yml")
+                    and file.is_file()
+                    and "tests" not in file.relative_to(path).parts[:-1]
+                )
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            problems.append(Problem(str(path), "", "no such file or folder"))
+    if problems:
+        raise Invalid(problems)
+    return list(dict.fromkeys(found))
+
+
+def read_paths(paths: Iterable[str | Path]) -> list[Document]:
+    """Every document under ``paths``; problems of all files are reported together."""
+    documents: list[Document] = []
+    problems: list[Problem] = []
+    for path in collect_files(paths):
+        try:
+            documents.append(read_file(path))
+        except Invalid as exc:
+            problems.extend(exc.problems)
+    seen: dict[str, str] = {}
+    for document in documents:
+        if document.kind == "authorisation":
+            if document.key in seen:
+                problems.append(
+                    Problem(document.source, "id", f"authorisation {document.key!r} also in {seen[document.key]}")
+                )
+            seen.setdefault(document.key, document.source)
+    if problems:
+        raise Invalid(problems)
+    return documents
+
+
+@dataclass
+class Context:
+    """What the registry already holds that a batch is checked against (built by the store)."""
+
+    organisations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    categories: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # organisation id -> {authorisation id: name that stored authorisation gives it}
+    party_names: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass
+class Merged:
+    """The organisations and taxonomy as they will be once the batch is written."""
+
+    organisations: dict[str, dict[str, Any]]
+    categories: dict[str, dict[str, Any]]
+    warnings: list[Problem]
+
+
+def merge(context: Context, documents: list[Document]) -> Merged:
+    """Check a batch against itself and the registry; raises ``Invalid`` with every problem.
+
+    Organisation and taxonomy entries are added or updated by id, never removed by omission.
+    An organisation has one name everywhere: in organisation documents, in the parties of
+    every authorisation of the batch and of every stored one.
+    """
+    problems: list[Problem] = []
+    organisations = _merge_organisations(context, documents, problems)
+    categories = _merge_categories(context, documents, problems)
+    warnings: list[Problem] = []
+    for document in documents:
+        if document.kind == "authorisation":
+            _check_references(document, organisations, categories, problems)
+            body = document.body
+            if "max_users" in body and len(body["authorised_users"]) > body["max_users"]:
+                warnings.append(
+                    Problem(
+                        document.source,
+                        "authorised_users",
+                        f"{len(body['authorised_users'])} users listed, max_users is {body['max_users']}",
+                    )
+                )
+    if problems:
+        raise Invalid(problems)
+    return Merged(organisations, categories, warnings)
+
+
+def _merge_organisations(
+    context: Context, documents: list[Document], problems: list[Problem]
+) -> dict[str, dict[str, Any]]:
+    """Organisation entries after the batch, and one name per organisation everywhere.
+
+    The name an organisations document gives wins; without one, the registry's. A party that
+    names an organisation differently is a problem, and so is a rename that would leave a
+    stored authorisation (not re-applied in this batch) with the old name.
+    """
+    organisations = {key: dict(value) for key, value in context.organisations.items()}
+    authoritative = {key: (value["name"], "the registry") for key, value in context.organisations.items()}
+    declared_in: dict[str, str] = {}
+    for document in documents:
+        if document.kind != "organisations":
+            continue
+        for index, entry in enumerate(document.body["organisations"]):
+            path = f"organisations[{index}]"
+            if entry["id"] in declared_in and organisations[entry["id"]] != _org_entry(entry):
+                problems.append(
+                    Problem(
+                        document.source,
+                        path,
+                        f"{entry['id']} is declared differently in {declared_in[entry['id']]}",
+                    )
+                )
+            declared_in[entry["id"]] = f"{document.source}: {path}"
+            organisations[entry["id"]] = _org_entry(entry)
+            authoritative[entry["id"]] = (entry["name"], f"{document.source}: {path}.name")
+    batch_ids = {document.key for document in documents if document.kind == "authorisation"}
+    for org_id, names in context.party_names.items():
+        for authorisation_id, name in names.items():
+            if authorisation_id in batch_ids or org_id not in declared_in:
+                continue
+            if name != authoritative[org_id][0]:
+                source, path = declared_in[org_id].split(": ", 1)
+                problems.append(
+                    Problem(
+                        source,
+                        f"{path}.name",
+                        f"stored authorisation {authorisation_id} names {org_id} {name!r}; apply it in the same batch",
+                    )
+                )
+    for document in documents:
+        if document.kind != "authorisation":
+            continue
+        for index, party in enumerate(document.body["parties"]):
+            path = f"parties[{index}].name"
+            if "name" not in party:
+                if party["id"] not in organisations:
+                    problems.append(
+                        Problem(
+                            document.source,
+                            path,
+                            f"required: the registry does not know organisation {party['id']} yet",
+                        )
+                    )
+                continue
+            name, where = authoritative.setdefault(party["id"], (party["name"], f"{document.source}: {path}"))
+            if name != party["name"]:
+                problems.append(
+                    Problem(
+                        document.source,
+                        path,
+                        f"{party['name']!r} differs from the name of {party['id']} in {where}: {name!r}",
+                    )
+                )
+            organisations.setdefault(party["id"], {"name": party["name"], "kind": "organisation", "member_of": []})
+    for document in documents:
+        if document.kind != "organisations":
+            continue
+        for index, entry in enumerate(document.body["organisations"]):
+            for position, group in enumerate(entry["member_of"]):
+                target = organisations.get(group)
+                if target is None:
+                    problems.append(
+                        Problem(
+                            document.source,
+                            f"organisations[{index}].member_of[{position}]",
+                            f"unknown organisation {group!r}",
+                        )
+                    )
+                elif target["kind"] != "group":
+                    problems.append(
+                        Problem(
+                            document.source,
+                            f"organisations[{index}].member_of[{position}]",
+                            f"{group} is not a group",
+                        )
+                    )
+    _check_cycles(organisations, lambda entry: entry["member_of"], "group membership", declared_in, problems)
+    return organisations
+
+
+def _org_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {"name": entry["name"], "kind": entry["kind"], "member_of": list(entry["member_of"])}
+
+
+def _merge_categories(
+    context: Context, documents: list[Document], problems: list[Problem]
+) -> dict[str, dict[str, Any]]:
+    """The taxonomy after the batch: shared ``taxonomy`` documents and the additions of
+    authorisations, which must agree with each other wherever they name the same id."""
+    categories = {key: dict(value) for key, value in context.categories.items()}
+    declared_in: dict[str, str] = {}
+    entries: list[tuple[Document, int, dict[str, Any]]] = [
+        (document, index, entry)
+        for document in documents
+        for index, entry in enumerate(document.body.get("taxonomy", []))
+    ]
+    for document, index, entry in entries:
+        if entry["id"] in declared_in and categories[entry["id"]] != entry:
+            problems.append(
+                Problem(
+                    document.source,
+                    f"taxonomy[{index}]",
+                    f"category {entry['id']!r} is declared differently in {declared_in[entry['id']]}",
+                )
+            )
+        declared_in[entry["id"]] = f"{document.source}: taxonomy[{index}]"
+        categories[entry["id"]] = dict(entry)
+    for document, index, entry in entries:
+        if entry.get("parent") and entry["parent"] not in categories:
+            problems.append(
+                Problem(document.source, f"taxonomy[{index}].parent", f"unknown category {entry['parent']!r}")
+            )
+    _check_cycles(
+        categories,
+        lambda entry: [entry["parent"]] if entry.get("parent") else [],
+        "category",
+        declared_in,
+        problems,
+    )
+    return categories
+
+
+def _check_cycles(
+    nodes: Mapping[str, dict[str, Any]],
+    edges: Callable[[dict[str, Any]], list[str]],
+    what: str,
+    declared_in: Mapping[str, str],
+    problems: list[Problem],
+) -> None:
+    """A group may not (transitively) contain itself, nor a category descend from itself."""
+    state: dict[str, str] = {}
+
+    def visit(node: str, trail: list[str]) -> list[str] | None:
+        state[node] = "open"
+        trail.append(node)
+        for successor in edges(nodes[node]):
+            if state.get(successor) == "open":
+                return [*trail[trail.index(successor) :], successor]
+            if successor in nodes and successor not in state and (found := visit(successor, trail)):
+                return found
+        trail.pop()
+        state[node] = "done"
+        return None
+
+    for node in nodes:
+        if node not in state and (cycle := visit(node, [])):
+            where = next((declared_in[n] for n in cycle if n in declared_in), ": ")
+            source, field = where.split(": ", 1)
+            problems.append(Problem(source, field, f"{what} cycle: {' → '.join(cycle)}"))
+            return
+
+
+def groups_of(organisation: str, organisations: Mapping[str, dict[str, Any]]) -> set[str]:
+    """Every group ``organisation`` belongs to, directly or through other groups."""
+    found: set[str] = set()
+    todo = list(organisations.get(organisation, {}).get("member_of", []))
+    while todo:
+        group = todo.pop()
+        if group not in found:
+            found.add(group)
+            todo.extend(organisations.get(group, {}).get("member_of", []))
+    return found
+
+
+def _check_references(
+    document: Document,
+    organisations: Mapping[str, dict[str, Any]],
+    categories: Mapping[str, dict[str, Any]],
+    problems: list[Problem],
+) -> None:
+    body = document.body
+    for index, flow in enumerate(body["flows"]):
+        for position, category in enumerate(flow["data_categories"]):
+            if category not in categories:
+                problems.append(
+                    Problem(
+                        document.source,
+                        f"flows[{index}].data_categories[{position}]",
+                        f"unknown category {category!r}",
+                    )
+                )
+    parties = {party["id"] for party in body["parties"]}
+    for index, user in enumerate(body["authorised_users"]):
+        organisation = user["organisation"]
+        if organisation in parties:
+            continue
+        if organisation not in organisations:
+            problems.append(
+                Problem(
+                    document.source,
+                    f"authorised_users[{index}].organisation",
+                    f"unknown organisation {organisation!r}",
+                )
+            )
+        elif not groups_of(organisation, organisations) & parties:
+            problems.append(
+                Problem(
+                    document.source,
+                    f"authorised_users[{index}].organisation",
+                    f"{organisation} is neither a party of this authorisation nor a member of a group that is one",
+                )
+            )

@@ -1,0 +1,285 @@
+"""Tables of the registry (SQLModel). The schema changes only through alembic migrations.
+
+The current version of each authorisation is kept in normalised rows that decisions and
+listings query; every version's full canonical document is kept in ``authorisation_version``
+so history and ``show`` need no reconstruction. Fulfilments, samples and the audit log refer
+to authorisations and conditions by id, so a new version of a document never loses them.
+Data subjects appear only as keyed hashes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKeyConstraint, Text
+from sqlmodel import Field, SQLModel
+
+
+def _json(default: Any = list) -> Any:
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+def _moment(**kwargs: Any) -> Any:
+    return Field(sa_type=DateTime(timezone=True), **kwargs)
+
+
+class Organisation(SQLModel, table=True):
+    __tablename__ = "organisation"
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    kind: str = Field(default="organisation", max_length=16)
+
+
+class OrganisationMembership(SQLModel, table=True):
+    __tablename__ = "organisation_membership"
+    member_id: str = Field(foreign_key="organisation.id", primary_key=True, max_length=64)
+    group_id: str = Field(foreign_key="organisation.id", primary_key=True, max_length=64)
+
+
+class DataCategory(SQLModel, table=True):
+    __tablename__ = "data_category"
+    id: str = Field(primary_key=True, max_length=64)
+    label: str
+    parent_id: str | None = Field(default=None, foreign_key="data_category.id", max_length=64, index=True)
+    national_register_number: bool = False
+    sensitive: bool = False
+
+
+class Authorisation(SQLModel, table=True):
+    __tablename__ = "authorisation"
+    id: str = Field(primary_key=True, max_length=128)
+    reference: str
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    authority_id: str = Field(foreign_key="organisation.id", max_length=64)
+    decided_on: date
+    valid_from: date
+    valid_until: date | None = None
+    status: str = Field(default="active", max_length=16, index=True)
+    sensitive: bool = False
+    frequency: str | None = Field(default=None, max_length=16)
+    retention_until: date | None = None
+    onward_disclosure: str | None = Field(default=None, max_length=64)
+    max_users: int | None = None
+    version: int = 1
+    updated_at: datetime = _moment()
+
+
+class AuthorisationVersion(SQLModel, table=True):
+    """Every version of a document as applied: the canonical JSON, who, when and why."""
+
+    __tablename__ = "authorisation_version"
+    authorisation_id: str = Field(foreign_key="authorisation.id", primary_key=True, max_length=128)
+    version: int = Field(primary_key=True)
+    document: dict[str, Any] = _json(dict)
+    digest: str = Field(max_length=64)
+    created_at: datetime = _moment()
+    created_by: str
+    note: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class AuthorisationReplacement(SQLModel, table=True):
+    """``replaces``: the replaced id need not be registered (it may be an older paper decision)."""
+
+    __tablename__ = "authorisation_replacement"
+    authorisation_id: str = Field(foreign_key="authorisation.id", primary_key=True, max_length=128)
+    replaced_id: str = Field(primary_key=True, max_length=128, index=True)
+
+
+class Amendment(SQLModel, table=True):
+    __tablename__ = "amendment"
+    authorisation_id: str = Field(foreign_key="authorisation.id", primary_key=True, max_length=128)
+    position: int = Field(primary_key=True)
+    reference: str
+    decided_on: date
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class LegalBasis(SQLModel, table=True):
+    __tablename__ = "legal_basis"
+    authorisation_id: str = Field(foreign_key="authorisation.id", primary_key=True, max_length=128)
+    id: str = Field(primary_key=True, max_length=64)
+    citation: str = Field(sa_column=Column(Text, nullable=False))
+    paragraphs: list[int] = _json()
+
+
+class Party(SQLModel, table=True):
+    __tablename__ = "party"
+    authorisation_id: str = Field(foreign_key="authorisation.id", primary_key=True, max_length=128)
+    organisation_id: str = Field(foreign_key="organisation.id", primary_key=True, max_length=64, index=True)
+    name: str | None = None
+    acts_for_id: str | None = Field(default=None, foreign_key="organisation.id", max_length=64)
+    paragraphs: list[int] = _json()
+
+
+class PartyRole(SQLModel, table=True):
+    __tablename__ = "party_role"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["authorisation_id", "organisation_id"], ["party.authorisation_id", "party.organisation_id"]
+        ),
+    )
+    authorisation_id: str = Field(primary_key=True, max_length=128)
+    organisation_id: str = Field(primary_key=True, max_length=64, index=True)
+    role: str = Field(primary_key=True, max_length=32)
+
+
+class Purpose(SQLModel, table=True):
+    __tablename__ = "purpose"
+    authorisation_id: str = Field(foreign_key="authorisation.id", primary_key=True, max_length=128)
+    id: str = Field(primary_key=True, max_length=64)
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    paragraphs: list[int] = _json()
+
+
+class Flow(SQLModel, table=True):
+    __tablename__ = "flow"
+    authorisation_id: str = Field(foreign_key="authorisation.id", primary_key=True, max_length=128)
+    id: str = Field(primary_key=True, max_length=64)
+    from_id: str = Field(foreign_key="organisation.id", max_length=64)
+    to_id: str = Field(foreign_key="organisation.id", max_length=64, index=True)
+    valid_from: date | None = None
+    valid_until: date | None = None
+    national_register_number: bool = False
+    national_register_number_paragraphs: list[int] = _json()
+    data_subjects: list[str] = _json()
+    paragraphs: list[int] = _json()
+
+
+class FlowCategory(SQLModel, table=True):
+    __tablename__ = "flow_category"
+    __table_args__ = (ForeignKeyConstraint(["authorisation_id", "flow_id"], ["flow.authorisation_id", "flow.id"]),)
+    authorisation_id: str = Field(primary_key=True, max_length=128)
+    flow_id: str = Field(primary_key=True, max_length=64)
+    category_id: str = Field(foreign_key="data_category.id", primary_key=True, max_length=64)
+
+
+class FlowPurpose(SQLModel, table=True):
+    __tablename__ = "flow_purpose"
+    __table_args__ = (
+        ForeignKeyConstraint(["authorisation_id", "flow_id"], ["flow.authorisation_id", "flow.id"]),
+        ForeignKeyConstraint(["authorisation_id", "purpose_id"], ["purpose.authorisation_id", "purpose.id"]),
+    )
+    authorisation_id: str = Field(primary_key=True, max_length=128)
+    flow_id: str = Field(primary_key=True, max_length=64)
+    purpose_id: str = Field(primary_key=True, max_length=64)
+
+
+class AuthorisedUser(SQLModel, table=True):
+    __tablename__ = "authorised_user"
+    authorisation_id: str = Field(foreign_key="authorisation.id", primary_key=True, max_length=128)
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    organisation_id: str = Field(foreign_key="organisation.id", max_length=64, index=True)
+    profile: str | None = Field(default=None, max_length=64)
+    declaration_signed_on: date | None = None
+    national_register_number_list: bool = False
+
+
+class Condition(SQLModel, table=True):
+    __tablename__ = "condition"
+    authorisation_id: str = Field(foreign_key="authorisation.id", primary_key=True, max_length=128)
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=16)
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    responsible_id: str = Field(foreign_key="organisation.id", max_length=64)
+    due_on: date | None = None
+    every: str | None = Field(default=None, max_length=32)
+    within: str | None = Field(default=None, max_length=32)
+    effect: str = Field(max_length=16)
+    paragraphs: list[int] = _json()
+
+
+class ConditionFulfilment(SQLModel, table=True):
+    """Kept forever; a correction is a new row that names the one it supersedes."""
+
+    __tablename__ = "condition_fulfilment"
+    id: int | None = Field(default=None, primary_key=True)
+    authorisation_id: str = Field(foreign_key="authorisation.id", max_length=128, index=True)
+    condition_id: str = Field(max_length=64)
+    fulfilled_on: date
+    evidence: str = Field(sa_column=Column(Text, nullable=False))
+    link: str | None = None
+    recorded_by: str
+    recorded_at: datetime = _moment()
+    supersedes_id: int | None = Field(default=None, foreign_key="condition_fulfilment.id")
+
+
+class Sample(SQLModel, table=True):
+    """A steekproef (§90-92): the persons a control will look at, drawn on a day."""
+
+    __tablename__ = "sample"
+    authorisation_id: str = Field(foreign_key="authorisation.id", primary_key=True, max_length=128)
+    id: str = Field(primary_key=True, max_length=64)
+    drawn_on: date
+    recorded_by: str
+    recorded_at: datetime = _moment()
+
+
+class SampleSubject(SQLModel, table=True):
+    """A person in a sample, as HMAC-SHA256 of the INSZ; ``added_on`` tells extensions apart."""
+
+    __tablename__ = "sample_subject"
+    __table_args__ = (
+        ForeignKeyConstraint(["authorisation_id", "sample_id"], ["sample.authorisation_id", "sample.id"]),
+    )
+    authorisation_id: str = Field(primary_key=True, max_length=128)
+    sample_id: str = Field(primary_key=True, max_length=64)
+    subject_hash: str = Field(primary_key=True, max_length=64)
+    added_on: date
+
+
+class SampleCommunication(SQLModel, table=True):
+    __tablename__ = "sample_communication"
+    __table_args__ = (
+        ForeignKeyConstraint(["authorisation_id", "sample_id"], ["sample.authorisation_id", "sample.id"]),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    authorisation_id: str = Field(max_length=128, index=True)
+    sample_id: str = Field(max_length=64)
+    communicated_on: date
+    recipients: list[str] = _json()
+    recorded_by: str
+    recorded_at: datetime = _moment()
+
+
+class AuditEntry(SQLModel, table=True):
+    """One decision, chained to the previous entry by its SHA-256 so edits and gaps show."""
+
+    __tablename__ = "audit_entry"
+    seq: int | None = Field(default=None, primary_key=True)
+    decision_id: str = Field(max_length=36, unique=True)
+    asked_at: datetime = _moment()
+    evaluated_at: str = Field(max_length=64)
+    request: dict[str, Any] = _json(dict)
+    decision: str = Field(max_length=8)
+    reasons: list[dict[str, Any]] = _json()
+    authorisation_id: str | None = Field(default=None, max_length=128, index=True)
+    flow_id: str | None = Field(default=None, max_length=64)
+    registry_version: int
+    asked_by: str
+    previous_hash: str = Field(max_length=64)
+    entry_hash: str = Field(max_length=64)
+
+
+class ApiToken(SQLModel, table=True):
+    """Bearer tokens, stored as SHA-256 only; the token itself is shown once."""
+
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=128)
+    role: str = Field(max_length=32)
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = _moment()
+    revoked_at: datetime | None = _moment(default=None)
+
+
+class RegistryChange(SQLModel, table=True):
+    """One row per committed change of the registry; the highest ``seq`` is the registry's
+    version, which decisions record and other processes watch to refresh their snapshot."""
+
+    __tablename__ = "registry_change"
+    seq: int | None = Field(default=None, primary_key=True)
+    changed_at: datetime = _moment()
+    changed_by: str
+    summary: str = Field(sa_column=Column(Text, nullable=False))

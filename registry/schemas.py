@@ -1,0 +1,426 @@
+"""The authorisation document format (DESIGN §2) as marshmallow schemas.
+
+One schema per kind of document answers "is this document valid on its own": syntax of every
+field, the closed sets of values, and the references inside one document. Checks that need
+the rest of the registry (organisations, groups, the taxonomy) live in ``documents``.
+The same schemas dump a loaded document back to its canonical form, so what is stored,
+shown and re-applied is one shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_dump, pre_load, validate, validates_schema
+
+from registry.durations import parse_duration
+
+SLUG = r"^[a-z0-9][a-z0-9-]*$"
+ORG_ID = r"^[A-Z0-9][A-Z0-9-]*$"
+ROLES = ("authority", "discloser", "recipient", "processor", "security-consultant")
+STATUSES = ("active", "suspended", "revoked")
+FREQUENCIES = ("permanent", "on-request", "one-off", "periodic")
+CONDITION_KINDS = ("deadline", "recurring", "sample-gate")
+EFFECTS = ("flag", "suspend", "gate")
+ORGANISATION_KINDS = ("organisation", "group")
+KIND_FIELDS = {"deadline": "due_on", "recurring": "every", "sample-gate": "within"}
+
+Errors = dict[Any, Any]
+
+
+def Slug(**kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.Regexp(SLUG, error="not a lower-case id ([a-z0-9][a-z0-9-]*)"), **kwargs)
+
+
+def OrgId(**kwargs: Any) -> fields.String:
+    return fields.String(
+        validate=validate.Regexp(ORG_ID, error="not an upper-case organisation code ([A-Z0-9-])"),
+        **kwargs,
+    )
+
+
+def Text(**kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.Length(min=1, error="must not be empty"), **kwargs)
+
+
+def Flag(**kwargs: Any) -> fields.Boolean:
+    """Only real booleans: ``"yes"`` or ``1`` in a legal document is more likely a mistake."""
+    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+
+
+def Day(**kwargs: Any) -> fields.Date:
+    return fields.Date(format="iso", **kwargs)
+
+
+def Paragraphs(**kwargs: Any) -> fields.List:
+    """Numbered paragraphs (randnummers) of the decision a statement rests on."""
+    if not kwargs.get("required"):
+        kwargs.setdefault("load_default", list)
+    return fields.List(fields.Integer(strict=True, validate=validate.Range(min=1)), **kwargs)
+
+
+def OneOf(choices: Iterable[str], **kwargs: Any) -> fields.String:
+    choices = tuple(choices)
+    return fields.String(validate=validate.OneOf(choices, error="must be one of " + ", ".join(choices)), **kwargs)
+
+
+def _duration(text: str) -> None:
+    try:
+        parse_duration(text)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+def put(errors: Errors, path: tuple[Any, ...], message: str) -> None:
+    """Record ``message`` at a nested field path, in marshmallow's error-dict shape."""
+    node = errors
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node.setdefault(path[-1], []).append(message)
+
+
+def check_unique_ids(errors: Errors, field: str, items: list[Mapping[str, Any]]) -> None:
+    first: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if item["id"] in first:
+            put(
+                errors,
+                (field, index, "id"),
+                f"duplicate id {item['id']!r} (also {field}[{first[item['id']]}])",
+            )
+        first.setdefault(item["id"], index)
+
+
+def check_unique_values(errors: Errors, path: tuple[Any, ...], values: list[Any]) -> None:
+    seen: set[Any] = set()
+    for index, value in enumerate(values):
+        if value in seen:
+            put(errors, (*path, index), f"{value!r} listed twice")
+        seen.add(value)
+
+
+def prune(value: Any) -> Any:
+    """Drop absent values and empty lists, so the canonical form shows only what was said."""
+    if isinstance(value, dict):
+        pruned = {key: prune(item) for key, item in value.items()}
+        return {key: item for key, item in pruned.items() if item is not None and item != []}
+    if isinstance(value, list):
+        return [prune(item) for item in value]
+    return value
+
+
+class StrictSchema(Schema):
+    """Unknown keys are rejected everywhere (marshmallow's default, stated for the reader)."""
+
+    class Meta:
+        unknown = "raise"
+
+
+class LegalBasisSchema(StrictSchema):
+    id = Slug(required=True)
+    citation = Text(required=True)
+    paragraphs = Paragraphs()
+
+
+class AmendmentSchema(StrictSchema):
+    reference = Text(required=True)
+    decided_on = Day(required=True)
+    summary = Text(required=True)
+
+
+class PartySchema(StrictSchema):
+    """A party's roles are per document; ``role: X`` is short for ``roles: [X]``."""
+
+    id = OrgId(required=True)
+    name = Text()
+    roles = fields.List(OneOf(ROLES), required=True, validate=validate.Length(min=1, error="at least one role"))
+    acts_for = OrgId()
+    paragraphs = Paragraphs()
+
+    @pre_load
+    def _role_shorthand(self, data: Any, **_: Any) -> Any:
+        if isinstance(data, dict) and "role" in data:
+            if "roles" in data:
+                raise ValidationError("give role or roles, not both", "role")
+            data = {**data, "roles": [data["role"]]}
+            del data["role"]
+        return data
+
+    @post_dump
+    def _one_role_shorthand(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if len(data.get("roles", [])) == 1:
+            data = {("role" if key == "roles" else key): value for key, value in data.items()}
+            data["role"] = data["role"][0]
+        return data
+
+    @validates_schema
+    def _roles_once(self, data: dict[str, Any], **_: Any) -> None:
+        errors: Errors = {}
+        check_unique_values(errors, ("roles",), data["roles"])
+        if errors:
+            raise ValidationError(errors)
+
+
+class PurposeSchema(StrictSchema):
+    id = Slug(required=True)
+    description = Text(required=True)
+    paragraphs = Paragraphs()
+
+
+class NationalRegisterNumberSchema(StrictSchema):
+    allowed = Flag(required=True)
+    paragraphs = Paragraphs()
+
+
+class FlowSchema(StrictSchema):
+    id = Slug(required=True)
+    from_ = OrgId(data_key="from", required=True)
+    to = OrgId(required=True)
+    purposes = fields.List(Slug(), required=True, validate=validate.Length(min=1, error="at least one purpose"))
+    data_subjects = fields.List(Slug(), load_default=list)
+    data_categories = fields.List(Slug(), required=True, validate=validate.Length(min=1, error="at least one category"))
+    national_register_number = fields.Nested(
+        NationalRegisterNumberSchema, load_default=lambda: {"allowed": False, "paragraphs": []}
+    )
+    valid_from = Day()
+    valid_until = Day()
+    paragraphs = Paragraphs()
+
+
+class CategorySchema(StrictSchema):
+    id = Slug(required=True)
+    label = Text(required=True)
+    parent = Slug()
+    national_register_number = Flag(load_default=False)
+    sensitive = Flag(load_default=False)
+
+
+class AuthorisedUserSchema(StrictSchema):
+    id = Slug(required=True)
+    name = Text(required=True)
+    organisation = OrgId(required=True)
+    profile = Slug()
+    declaration_signed_on = Day()
+    national_register_number_list = Flag(load_default=False)
+
+
+class ConditionSchema(StrictSchema):
+    """Which of ``due_on``/``every``/``within`` a condition takes depends on its kind (DESIGN §4)."""
+
+    id = Slug(required=True)
+    paragraphs = Paragraphs()
+    description = Text(required=True)
+    responsible = OrgId(required=True)
+    kind = OneOf(CONDITION_KINDS, required=True)
+    due_on = Day()
+    every = fields.String(validate=_duration)
+    within = fields.String(validate=_duration)
+    effect = OneOf(EFFECTS)
+
+    @validates_schema
+    def _fields_fit_kind(self, data: dict[str, Any], **_: Any) -> None:
+        errors: Errors = {}
+        kind = data["kind"]
+        for other_kind, field in KIND_FIELDS.items():
+            if other_kind != kind and field in data:
+                put(errors, (field,), f"only a {other_kind} condition has {field}")
+        required = {"deadline": "due_on", "recurring": "every"}.get(kind)
+        if required and required not in data:
+            put(errors, (required,), f"required for a {kind} condition")
+        effect = data.get("effect")
+        if kind == "sample-gate" and effect not in (None, "gate"):
+            put(errors, ("effect",), "a sample-gate condition has effect gate")
+        if kind != "sample-gate" and effect == "gate":
+            put(errors, ("effect",), "only a sample-gate condition has effect gate")
+        if errors:
+            raise ValidationError(errors)
+
+    @pre_load
+    def _default_effect(self, data: Any, **_: Any) -> Any:
+        """A sample-gate gates and anything else flags unless the decision says to suspend."""
+        if isinstance(data, dict) and "effect" not in data and isinstance(data.get("kind"), str):
+            data = {**data, "effect": "gate" if data["kind"] == "sample-gate" else "flag"}
+        return data
+
+
+class RemarkSchema(StrictSchema):
+    """What the decision reminds the parties of without a date to check (e.g. §85, §88)."""
+
+    paragraphs = Paragraphs(required=True)
+    text = Text(required=True)
+
+
+class AuthorisationSchema(StrictSchema):
+    """One decision; the fields follow DESIGN §2 in order."""
+
+    id = Slug(required=True)
+    reference = Text(required=True)
+    title = Text(required=True)
+    authority = OrgId(required=True)
+    decided_on = Day(required=True)
+    valid_from = Day(required=True)
+    valid_until = Day()
+    status = OneOf(STATUSES, load_default="active")
+    replaces = fields.List(Slug(), load_default=list)
+    amendments = fields.List(fields.Nested(AmendmentSchema), load_default=list)
+    legal_bases = fields.List(fields.Nested(LegalBasisSchema), load_default=list)
+    parties = fields.List(
+        fields.Nested(PartySchema), required=True, validate=validate.Length(min=1, error="at least one party")
+    )
+    purposes = fields.List(
+        fields.Nested(PurposeSchema),
+        required=True,
+        validate=validate.Length(min=1, error="at least one purpose"),
+    )
+    flows = fields.List(
+        fields.Nested(FlowSchema), required=True, validate=validate.Length(min=1, error="at least one flow")
+    )
+    taxonomy = fields.List(fields.Nested(CategorySchema), load_default=list)
+    sensitive = Flag(load_default=False)
+    frequency = OneOf(FREQUENCIES)
+    retention_until = Day()
+    onward_disclosure = Slug()
+    max_users = fields.Integer(strict=True, validate=validate.Range(min=1))
+    authorised_users = fields.List(fields.Nested(AuthorisedUserSchema), load_default=list)
+    conditions = fields.List(fields.Nested(ConditionSchema), load_default=list)
+    remarks = fields.List(fields.Nested(RemarkSchema), load_default=list)
+    paragraphs = fields.Dict(keys=fields.String(), values=Paragraphs(), load_default=dict)
+
+    @validates_schema
+    def _consistent(self, data: dict[str, Any], **_: Any) -> None:
+        errors: Errors = {}
+        self._check_dates(errors, data)
+        for field in (
+            "legal_bases",
+            "parties",
+            "purposes",
+            "flows",
+            "taxonomy",
+            "authorised_users",
+            "conditions",
+        ):
+            check_unique_ids(errors, field, data[field])
+        check_unique_values(errors, ("replaces",), data["replaces"])
+        if data["id"] in data["replaces"]:
+            put(errors, ("replaces",), "an authorisation cannot replace itself")
+        parties = {party["id"]: party for party in data["parties"]}
+        if "authority" not in parties.get(data["authority"], {}).get("roles", []):
+            put(errors, ("authority",), f"{data['authority']!r} is not a party with role authority")
+        for index, party in enumerate(data["parties"]):
+            if party.get("acts_for") == party["id"]:
+                put(errors, ("parties", index, "acts_for"), "a party cannot act for itself")
+            elif "acts_for" in party and party["acts_for"] not in parties:
+                put(
+                    errors,
+                    ("parties", index, "acts_for"),
+                    f"{party['acts_for']!r} is not a party of this authorisation",
+                )
+        self._check_flows(errors, data, parties)
+        for index, condition in enumerate(data["conditions"]):
+            if condition["responsible"] not in parties:
+                put(
+                    errors,
+                    ("conditions", index, "responsible"),
+                    f"{condition['responsible']!r} is not a party of this authorisation",
+                )
+            if condition["kind"] == "sample-gate" and not any(
+                "security-consultant" in party["roles"] for party in parties.values()
+            ):
+                put(
+                    errors,
+                    ("conditions", index, "kind"),
+                    "a sample-gate needs a party with role security-consultant",
+                )
+        for key in data["paragraphs"]:
+            if key not in self.fields or key in ("id", "paragraphs"):
+                put(errors, ("paragraphs", key), "not a key of this document")
+        if errors:
+            raise ValidationError(errors)
+
+    @staticmethod
+    def _check_dates(errors: Errors, data: dict[str, Any]) -> None:
+        if data["valid_from"] < data["decided_on"]:
+            put(errors, ("valid_from",), f"before decided_on {data['decided_on']}")
+        if "valid_until" in data and data["valid_until"] < data["valid_from"]:
+            put(errors, ("valid_until",), f"before valid_from {data['valid_from']}")
+        if "retention_until" in data and data["retention_until"] < data["valid_from"]:
+            put(errors, ("retention_until",), f"before valid_from {data['valid_from']}")
+        previous = data["decided_on"]
+        for index, amendment in enumerate(data["amendments"]):
+            if amendment["decided_on"] < previous:
+                put(
+                    errors,
+                    ("amendments", index, "decided_on"),
+                    f"before {previous}; amendments go oldest first, after the decision",
+                )
+            previous = amendment["decided_on"]
+
+    @staticmethod
+    def _check_flows(errors: Errors, data: dict[str, Any], parties: dict[str, dict[str, Any]]) -> None:
+        purposes = {purpose["id"] for purpose in data["purposes"]}
+        for index, flow in enumerate(data["flows"]):
+            for key, end, role in (("from", flow["from_"], "discloser"), ("to", flow["to"], "recipient")):
+                if end not in parties:
+                    put(errors, ("flows", index, key), f"{end!r} is not a party of this authorisation")
+                elif role not in parties[end]["roles"]:
+                    put(errors, ("flows", index, key), f"party {end!r} does not have role {role}")
+            if flow["from_"] == flow["to"]:
+                put(errors, ("flows", index, "to"), "a flow goes to another party than it comes from")
+            for position, purpose in enumerate(flow["purposes"]):
+                if purpose not in purposes:
+                    put(
+                        errors,
+                        ("flows", index, "purposes", position),
+                        f"{purpose!r} is not a purpose of this authorisation",
+                    )
+            check_unique_values(errors, ("flows", index, "purposes"), flow["purposes"])
+            check_unique_values(errors, ("flows", index, "data_categories"), flow["data_categories"])
+            start = flow.get("valid_from", data["valid_from"])
+            if start < data["valid_from"]:
+                put(
+                    errors,
+                    ("flows", index, "valid_from"),
+                    f"before the authorisation's valid_from {data['valid_from']}",
+                )
+            end_day = flow.get("valid_until")
+            if end_day is not None:
+                if end_day < start:
+                    put(errors, ("flows", index, "valid_until"), f"before valid_from {start}")
+                if "valid_until" in data and end_day > data["valid_until"]:
+                    put(
+                        errors,
+                        ("flows", index, "valid_until"),
+                        f"after the authorisation's valid_until {data['valid_until']}",
+                    )
+
+
+class OrganisationSchema(StrictSchema):
+    id = OrgId(required=True)
+    name = Text(required=True)
+    kind = OneOf(ORGANISATION_KINDS, load_default="organisation")
+    member_of = fields.List(OrgId(), load_default=list)
+
+
+class OrganisationsDocumentSchema(StrictSchema):
+    organisations = fields.List(fields.Nested(OrganisationSchema), required=True)
+
+    @validates_schema
+    def _unique(self, data: dict[str, Any], **_: Any) -> None:
+        errors: Errors = {}
+        check_unique_ids(errors, "organisations", data["organisations"])
+        for index, organisation in enumerate(data["organisations"]):
+            check_unique_values(errors, ("organisations", index, "member_of"), organisation["member_of"])
+        if errors:
+            raise ValidationError(errors)
+
+
+class TaxonomyDocumentSchema(StrictSchema):
+    taxonomy = fields.List(fields.Nested(CategorySchema), required=True)
+
+    @validates_schema
+    def _unique(self, data: dict[str, Any], **_: Any) -> None:
+        errors: Errors = {}
+        check_unique_ids(errors, "taxonomy", data["taxonomy"])
+        if errors:
+            raise ValidationError(errors)

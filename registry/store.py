@@ -1,0 +1,313 @@
+"""The registry in the database: the only module that writes SQL for documents.
+
+Callers pass a session that is already inside a transaction (``db.transaction``), so a batch
+of documents is written all or nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func
+from sqlmodel import Session, SQLModel, select
+
+from registry.documents import Context, Document
+from registry.errors import NotFound
+from registry.models import (
+    Amendment,
+    Authorisation,
+    AuthorisationReplacement,
+    AuthorisationVersion,
+    AuthorisedUser,
+    Condition,
+    DataCategory,
+    Flow,
+    FlowCategory,
+    FlowPurpose,
+    LegalBasis,
+    Organisation,
+    OrganisationMembership,
+    Party,
+    PartyRole,
+    Purpose,
+    RegistryChange,
+)
+
+# Children of an authorisation, in an order that deletes referencing rows first.
+_PARTS: tuple[Any, ...] = (
+    FlowCategory,
+    FlowPurpose,
+    Flow,
+    Purpose,
+    PartyRole,
+    AuthorisedUser,
+    Condition,
+    LegalBasis,
+    Amendment,
+    AuthorisationReplacement,
+    Party,
+)
+_COLUMNS_FROM_DOCUMENT = (
+    "reference",
+    "title",
+    "decided_on",
+    "valid_from",
+    "valid_until",
+    "status",
+    "sensitive",
+    "frequency",
+    "retention_until",
+    "onward_disclosure",
+    "max_users",
+)
+
+
+def digest(canonical: Mapping[str, Any]) -> str:
+    """SHA-256 of a canonical document: equal documents, equal digests, whatever the key order."""
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def load_context(session: Session) -> Context:
+    """Organisations, taxonomy and the party names of stored authorisations, for ``merge``."""
+    members: dict[str, list[str]] = {}
+    for membership in session.exec(select(OrganisationMembership)):
+        members.setdefault(membership.member_id, []).append(membership.group_id)
+    organisations = {
+        org.id: {"name": org.name, "kind": org.kind, "member_of": sorted(members.get(org.id, []))}
+        for org in session.exec(select(Organisation))
+    }
+    categories = {category.id: category_entry(category) for category in session.exec(select(DataCategory))}
+    party_names: dict[str, dict[str, str]] = {}
+    for party in session.exec(select(Party)):
+        if party.name is not None:
+            party_names.setdefault(party.organisation_id, {})[party.authorisation_id] = party.name
+    return Context(organisations, categories, party_names)
+
+
+def category_entry(category: DataCategory) -> dict[str, Any]:
+    """A stored category in the shape of a taxonomy document entry."""
+    entry: dict[str, Any] = {"id": category.id, "label": category.label}
+    if category.parent_id:
+        entry["parent"] = category.parent_id
+    entry["national_register_number"] = category.national_register_number
+    entry["sensitive"] = category.sensitive
+    return entry
+
+
+def current_documents(session: Session, ids: Iterable[str]) -> dict[str, tuple[int, dict[str, Any]]]:
+    """Current version number and canonical document of each stored authorisation in ``ids``."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    rows = session.exec(
+        select(AuthorisationVersion)
+        .join(
+            Authorisation,
+            (Authorisation.id == AuthorisationVersion.authorisation_id)  # type: ignore[arg-type]
+            & (Authorisation.version == AuthorisationVersion.version),
+        )
+        .where(AuthorisationVersion.authorisation_id.in_(wanted))  # type: ignore[attr-defined]
+    )
+    return {row.authorisation_id: (row.version, row.document) for row in rows}
+
+
+def stored_document(session: Session, authorisation_id: str) -> dict[str, Any]:
+    found = current_documents(session, [authorisation_id])
+    if authorisation_id not in found:
+        raise NotFound(f"no authorisation {authorisation_id!r}")
+    return found[authorisation_id][1]
+
+
+def write_organisations(session: Session, organisations: Mapping[str, dict[str, Any]]) -> None:
+    """Add or update organisations by id; an updated entry's ``member_of`` replaces the old one."""
+    for org_id, entry in organisations.items():
+        row = session.get(Organisation, org_id) or Organisation(id=org_id, name=entry["name"])
+        row.name, row.kind = entry["name"], entry["kind"]
+        session.add(row)
+    session.flush()
+    for org_id, entry in organisations.items():
+        session.exec(delete(OrganisationMembership).where(OrganisationMembership.member_id == org_id))  # type: ignore[call-overload,arg-type]
+        session.add_all(OrganisationMembership(member_id=org_id, group_id=group) for group in entry["member_of"])
+    session.flush()
+
+
+def write_categories(session: Session, categories: Mapping[str, dict[str, Any]]) -> None:
+    """Add or update categories by id, parents before children so every parent link holds."""
+    written: set[str] = set()
+
+    def write(category_id: str) -> None:
+        if category_id in written:
+            return
+        written.add(category_id)
+        entry = categories[category_id]
+        if entry.get("parent") in categories:
+            write(entry["parent"])
+        row = session.get(DataCategory, category_id) or DataCategory(id=category_id, label=entry["label"])
+        row.label = entry["label"]
+        row.parent_id = entry.get("parent")
+        row.national_register_number = entry["national_register_number"]
+        row.sensitive = entry["sensitive"]
+        session.add(row)
+        session.flush()
+
+    for category_id in categories:
+        write(category_id)
+
+
+def write_authorisation(session: Session, document: Document, *, actor: str, note: str, now: datetime) -> int:
+    """Store ``document`` as the next version of its authorisation; returns the version."""
+    body = document.body
+    row = session.get(Authorisation, body["id"])
+    if row is None:
+        row = Authorisation(
+            id=body["id"],
+            reference=body["reference"],
+            title=body["title"],
+            authority_id=body["authority"],
+            decided_on=body["decided_on"],
+            valid_from=body["valid_from"],
+            version=0,
+        )
+    else:
+        for part in _PARTS:
+            session.exec(delete(part).where(part.authorisation_id == row.id))
+    for column in _COLUMNS_FROM_DOCUMENT:
+        setattr(row, column, body.get(column))
+    row.authority_id, row.version, row.updated_at = body["authority"], row.version + 1, now
+    session.add(row)
+    session.flush()
+    canonical = document.canonical()
+    session.add(
+        AuthorisationVersion(
+            authorisation_id=row.id,
+            version=row.version,
+            document=canonical,
+            digest=digest(canonical),
+            created_at=now,
+            created_by=actor,
+            note=note,
+        )
+    )
+    session.add_all(_named_parts(body))
+    session.flush()
+    session.add_all(_linked_parts(body))
+    session.flush()
+    return row.version
+
+
+def _named_parts(body: Mapping[str, Any]) -> list[SQLModel]:
+    key = body["id"]
+    rows: list[SQLModel] = []
+    for party in body["parties"]:
+        rows.append(
+            Party(
+                authorisation_id=key,
+                organisation_id=party["id"],
+                name=party.get("name"),
+                acts_for_id=party.get("acts_for"),
+                paragraphs=party["paragraphs"],
+            )
+        )
+    rows.extend(
+        Purpose(authorisation_id=key, id=p["id"], description=p["description"], paragraphs=p["paragraphs"])
+        for p in body["purposes"]
+    )
+    for flow in body["flows"]:
+        nrn = flow["national_register_number"]
+        rows.append(
+            Flow(
+                authorisation_id=key,
+                id=flow["id"],
+                from_id=flow["from_"],
+                to_id=flow["to"],
+                valid_from=flow.get("valid_from"),
+                valid_until=flow.get("valid_until"),
+                national_register_number=nrn["allowed"],
+                national_register_number_paragraphs=nrn["paragraphs"],
+                data_subjects=flow["data_subjects"],
+                paragraphs=flow["paragraphs"],
+            )
+        )
+    return rows
+
+
+def _linked_parts(body: Mapping[str, Any]) -> list[SQLModel]:
+    """Rows that refer to the parties, purposes and flows written first."""
+    key = body["id"]
+    rows: list[SQLModel] = []
+    for party in body["parties"]:
+        rows.extend(PartyRole(authorisation_id=key, organisation_id=party["id"], role=role) for role in party["roles"])
+    for flow in body["flows"]:
+        rows.extend(
+            FlowCategory(authorisation_id=key, flow_id=flow["id"], category_id=c) for c in flow["data_categories"]
+        )
+        rows.extend(FlowPurpose(authorisation_id=key, flow_id=flow["id"], purpose_id=p) for p in flow["purposes"])
+    for user in body["authorised_users"]:
+        rows.append(
+            AuthorisedUser(
+                authorisation_id=key,
+                id=user["id"],
+                name=user["name"],
+                organisation_id=user["organisation"],
+                profile=user.get("profile"),
+                declaration_signed_on=user.get("declaration_signed_on"),
+                national_register_number_list=user["national_register_number_list"],
+            )
+        )
+    for condition in body["conditions"]:
+        rows.append(
+            Condition(
+                authorisation_id=key,
+                id=condition["id"],
+                kind=condition["kind"],
+                description=condition["description"],
+                responsible_id=condition["responsible"],
+                due_on=condition.get("due_on"),
+                every=condition.get("every"),
+                within=condition.get("within"),
+                effect=condition["effect"],
+                paragraphs=condition["paragraphs"],
+            )
+        )
+    rows.extend(
+        LegalBasis(authorisation_id=key, id=b["id"], citation=b["citation"], paragraphs=b["paragraphs"])
+        for b in body["legal_bases"]
+    )
+    rows.extend(
+        Amendment(
+            authorisation_id=key, position=i, reference=a["reference"], decided_on=a["decided_on"], summary=a["summary"]
+        )
+        for i, a in enumerate(body["amendments"])
+    )
+    rows.extend(AuthorisationReplacement(authorisation_id=key, replaced_id=r) for r in body["replaces"])
+    return rows
+
+
+def record_change(session: Session, *, actor: str, summary: str, now: datetime) -> int:
+    """Count one committed change; returns the registry's new version."""
+    change = RegistryChange(changed_at=now, changed_by=actor, summary=summary)
+    session.add(change)
+    session.flush()
+    assert change.seq is not None
+    return change.seq
+
+
+def registry_version(session: Session) -> int:
+    return int(session.exec(select(func.coalesce(func.max(RegistryChange.seq), 0))).one())
+
+
+def list_authorisations(session: Session) -> list[Authorisation]:
+    return list(session.exec(select(Authorisation).order_by(Authorisation.id)))  # type: ignore[arg-type]
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    return dict(Counter(session.exec(select(Authorisation.status))))
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

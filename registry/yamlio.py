@@ -1,0 +1,62 @@
+"""YAML as policy-as-code needs it: dates stay text until the schema reads them, only
+``true``/``false`` are booleans (so an organisation code like ``NO`` or ``ON`` stays a code),
+and a key given twice in one mapping is an error instead of a silent overwrite."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_BOOL = "tag:yaml.org,2002:bool"
+_STRICT_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+
+
+def _plain_resolvers() -> dict[str, list[tuple[str, re.Pattern[str]]]]:
+    return {
+        first: [(tag, rx) for tag, rx in resolvers if tag not in (_TIMESTAMP, _BOOL)]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+
+class _Loader(yaml.SafeLoader):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} given twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+class _Dumper(yaml.SafeDumper):
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        """Indent list items under their key, as people write them."""
+        super().increase_indent(flow, False)
+
+
+for _cls in (_Loader, _Dumper):
+    _cls.yaml_implicit_resolvers = _plain_resolvers()
+    _cls.add_implicit_resolver(_BOOL, _STRICT_BOOL, list("tTfF"))
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.SequenceNode:
+    """Short lists of scalars (paragraphs, ids) read best on one line."""
+    flow = all(not isinstance(item, dict | list) for item in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(list, _represent_list)
+
+
+def load(text: str) -> Any:
+    """Parse one YAML document; raises ``yaml.YAMLError`` with a line number on bad syntax."""
+    return yaml.load(text, Loader=_Loader)
+
+
+def dump(data: Any) -> str:
+    """Block-style YAML in the key order given, readable beside the decision it encodes."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
