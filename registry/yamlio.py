@@ -44,8 +44,8 @@ for _cls in (_Loader, _Dumper):
 
 
 def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.SequenceNode:
-    """Short lists of scalars (paragraphs, ids) read best on one line."""
-    flow = all(not isinstance(item, dict | list) for item in data)
+    """Paragraph numbers read best on one line; ids one per line, so a diff shows which changed."""
+    flow = bool(data) and all(isinstance(item, int) and not isinstance(item, bool) for item in data)
     return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
 
 

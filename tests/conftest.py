@@ -88,8 +88,10 @@ def seed_document() -> dict[str, Any]:
 
 
 @pytest.fixture
-def app(seeded: Engine, database_url: str) -> Flask:
-    return create_app({"DATABASE_URL": database_url, "TESTING": True})
+def app(seeded: Engine, database_url: str) -> Iterator[Flask]:
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True})
+    yield app
+    app.extensions["authreg.engine"].dispose()
 
 
 @pytest.fixture

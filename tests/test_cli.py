@@ -1,0 +1,73 @@
+"""The CLI as a person uses it: output, formats and exit codes (0 ok, 2 invalid input, 1 failure)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from click.testing import CliRunner
+from sqlalchemy import Engine
+
+from cli.main import main
+from tests.conftest import SEED_ID
+
+
+def test_list_shows_the_seed(seeded: Engine, run_cli: Callable[..., Any]) -> None:
+    table = run_cli("list")
+    assert table.exit_code == 0
+    header, row = table.stdout.splitlines()
+    assert header.split() == ["id", "status", "version", "valid_from", "valid_until", "title"]
+    assert row.split()[:5] == [SEED_ID, "active", "1", "2017-09-13", "2023-06-30"]
+    rows = json.loads(run_cli("list", "--format", "json").stdout)
+    assert [(r["id"], r["status"], r["version"]) for r in rows] == [(SEED_ID, "active", 1)]
+
+
+def test_show_text_reads_like_the_decision(seeded: Engine, run_cli: Callable[..., Any]) -> None:
+    text = run_cli("show", SEED_ID).stdout
+    assert "valid       2017-09-13 to 2023-06-30 (§73, §74, §99)" in text
+    assert "HBPLUS       processor, for WSE-ESF  HBplus" in text
+    assert "national register number allowed (§34, §35, §62, §98)" in text
+    assert "security-plan          deadline    2017-11-30 flag    AII (§96, §101)" in text
+    assert "retention until 2029-12-31 (§68, §69, §70)" in text
+
+
+def test_show_of_an_unknown_id_is_invalid_input(seeded: Engine, run_cli: Callable[..., Any]) -> None:
+    result = run_cli("show", "vtc-1999-nothing")
+    assert result.exit_code == 2
+    assert result.stderr == "error: no authorisation 'vtc-1999-nothing'\n"
+
+
+def test_a_missing_file_is_invalid_input(seeded: Engine, run_cli: Callable[..., Any]) -> None:
+    result = run_cli("apply", "policies/nope.yaml")
+    assert result.exit_code == 2
+    assert result.stderr == "error: policies/nope.yaml: no such file or folder\n"
+
+
+def test_an_unmigrated_database_is_a_failure_with_a_hint(database_url: str, run_cli: Callable[..., Any]) -> None:
+    result = run_cli("list")
+    assert result.exit_code == 1
+    assert "error: database:" in result.stderr
+    assert "run `authreg init`" in result.stderr
+
+
+def test_an_unreachable_database_is_a_failure(tmp_path: Any) -> None:
+    url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    result = CliRunner().invoke(main, ["--database-url", url, "list"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: database: OperationalError")
+
+
+def test_init_creates_the_schema_and_is_repeatable(database_url: str, run_cli: Callable[..., Any]) -> None:
+    assert run_cli("init").exit_code == 0
+    second = run_cli("init")
+    assert second.exit_code == 0
+    assert second.stdout.startswith("database ready: ")
+    assert run_cli("list").stdout.splitlines() == ["id  status  version  valid_from  valid_until  title"]
+
+
+def test_database_url_comes_from_the_environment(sqlite_url: str, monkeypatch: Any) -> None:
+    monkeypatch.setenv("AUTHREG_DATABASE_URL", sqlite_url)
+    result = CliRunner().invoke(main, ["init"])
+    assert result.exit_code == 0
+    assert result.stdout == f"database ready: {sqlite_url}\n"
