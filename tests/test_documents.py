@@ -17,14 +17,18 @@ from tests.conftest import POLICIES, dump_tables, write_yaml
 Mutation = Callable[[dict[str, Any]], None]
 
 
-def _set(path: str, value: Any) -> Mutation:
-    """A mutation that sets ``a.b[1].c`` style paths in the seed document."""
+def _parent(doc: dict[str, Any], path: str) -> tuple[Any, str | int]:
+    """The container holding the last part of an ``a.b[1].c`` style path, and that part."""
+    *parents, last = [int(p) if p.isdigit() else p for p in path.replace("]", "").replace("[", ".").split(".")]
+    node: Any = doc
+    for part in parents:
+        node = node[part]
+    return node, last
 
+
+def _set(path: str, value: Any) -> Mutation:
     def mutate(doc: dict[str, Any]) -> None:
-        *parents, last = _parts(path)
-        node: Any = doc
-        for part in parents:
-            node = node[part]
+        node, last = _parent(doc, path)
         node[last] = value
 
     return mutate
@@ -32,20 +36,10 @@ def _set(path: str, value: Any) -> Mutation:
 
 def _delete(path: str) -> Mutation:
     def mutate(doc: dict[str, Any]) -> None:
-        *parents, last = _parts(path)
-        node: Any = doc
-        for part in parents:
-            node = node[part]
+        node, last = _parent(doc, path)
         del node[last]
 
     return mutate
-
-
-def _parts(path: str) -> list[str | int]:
-    parts: list[str | int] = []
-    for piece in path.replace("]", "").replace("[", ".").split("."):
-        parts.append(int(piece) if piece.isdigit() else piece)
-    return parts
 
 
 INVALID_SEEDS = {
