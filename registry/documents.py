@@ -231,7 +231,7 @@ def _merge_organisations(
     """
     organisations = {key: dict(value) for key, value in context.organisations.items()}
     authoritative = {key: (value["name"], "the registry") for key, value in context.organisations.items()}
-    declared_in: dict[str, str] = {}
+    declared_in: dict[str, tuple[str, str]] = {}
     for document in documents:
         if document.kind != "organisations":
             continue
@@ -242,10 +242,10 @@ def _merge_organisations(
                     Problem(
                         document.source,
                         path,
-                        f"{entry['id']} is declared differently in {declared_in[entry['id']]}",
+                        f"{entry['id']} is declared differently in {': '.join(declared_in[entry['id']])}",
                     )
                 )
-            declared_in[entry["id"]] = f"{document.source}: {path}"
+            declared_in[entry["id"]] = (document.source, path)
             organisations[entry["id"]] = _org_entry(entry)
             authoritative[entry["id"]] = (entry["name"], f"{document.source}: {path}.name")
     batch_ids = {document.key for document in documents if document.kind == "authorisation"}
@@ -254,7 +254,7 @@ def _merge_organisations(
             if authorisation_id in batch_ids or org_id not in declared_in:
                 continue
             if name != authoritative[org_id][0]:
-                source, path = declared_in[org_id].split(": ", 1)
+                source, path = declared_in[org_id]
                 problems.append(
                     Problem(
                         source,
@@ -323,7 +323,7 @@ def _merge_categories(
     """The taxonomy after the batch: shared ``taxonomy`` documents and the additions of
     authorisations, which must agree with each other wherever they name the same id."""
     categories = {key: dict(value) for key, value in context.categories.items()}
-    declared_in: dict[str, str] = {}
+    declared_in: dict[str, tuple[str, str]] = {}
     entries: list[tuple[Document, int, dict[str, Any]]] = [
         (document, index, entry)
         for document in documents
@@ -335,10 +335,10 @@ def _merge_categories(
                 Problem(
                     document.source,
                     f"taxonomy[{index}]",
-                    f"category {entry['id']!r} is declared differently in {declared_in[entry['id']]}",
+                    f"category {entry['id']!r} is declared differently in {': '.join(declared_in[entry['id']])}",
                 )
             )
-        declared_in[entry["id"]] = f"{document.source}: taxonomy[{index}]"
+        declared_in[entry["id"]] = (document.source, f"taxonomy[{index}]")
         categories[entry["id"]] = dict(entry)
     for document, index, entry in entries:
         if entry.get("parent") and entry["parent"] not in categories:
@@ -359,7 +359,7 @@ def _check_cycles(
     nodes: Mapping[str, dict[str, Any]],
     edges: Callable[[dict[str, Any]], list[str]],
     what: str,
-    declared_in: Mapping[str, str],
+    declared_in: Mapping[str, tuple[str, str]],
     problems: list[Problem],
 ) -> None:
     """A group may not (transitively) contain itself, nor a category descend from itself."""
@@ -379,8 +379,7 @@ def _check_cycles(
 
     for node in nodes:
         if node not in state and (cycle := visit(node, [])):
-            where = next((declared_in[n] for n in cycle if n in declared_in), ": ")
-            source, field = where.split(": ", 1)
+            source, field = next((declared_in[n] for n in cycle if n in declared_in), ("", ""))
             problems.append(Problem(source, field, f"{what} cycle: {' → '.join(cycle)}"))
             return
 
