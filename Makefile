@@ -16,7 +16,12 @@ $(BIN)/authreg: pyproject.toml
 
 setup: $(BIN)/authreg
 
-db: setup
+# The key that hashes data subjects (INSZ); made once, kept out of git, readable by the owner only.
+var/secret.key: | $(BIN)/authreg
+	mkdir -p var
+	umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_hex(32))' > $@
+
+db: setup var/secret.key
 	$(BIN)/authreg init
 	$(BIN)/authreg apply policies
 

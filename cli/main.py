@@ -7,6 +7,7 @@ import getpass
 import json
 import os
 import sys
+from datetime import date
 from typing import Any
 
 import click
@@ -19,7 +20,18 @@ from registry.applying import apply_documents
 from registry.config import Settings
 from registry.db import make_engine, transaction
 from registry.documents import read_paths
-from registry.errors import Invalid, NotFound, RegistryError
+from registry.errors import Conflict, Invalid, NotFound, RegistryError
+from registry.ics import calendar
+from registry.recording import (
+    Clock,
+    change_status,
+    communicate_sample,
+    extend_sample,
+    record_fulfilment,
+    register_sample,
+)
+from registry.reports import condition_states
+from registry.subjects import load_secret
 
 EXIT_INVALID = 2
 EXIT_FAILURE = 1
@@ -35,7 +47,7 @@ class Commands(click.Group):
             for problem in exc.problems:
                 click.echo(f"error: {problem}", err=True)
             ctx.exit(EXIT_INVALID)
-        except NotFound as exc:
+        except (NotFound, Conflict) as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(EXIT_INVALID)
         except RegistryError as exc:
@@ -68,6 +80,32 @@ class Runtime:
     def actor(self) -> str:
         return os.environ.get("AUTHREG_ACTOR") or f"cli:{getpass.getuser()}"
 
+    @property
+    def clock(self) -> Clock:
+        now = store.utcnow()
+        return Clock(now=now, today=self.settings.today(now))
+
+    @property
+    def secret(self) -> str:
+        return load_secret(self.settings.secret_key, self.settings.secret_key_file)
+
+
+class Day(click.ParamType):
+    """An ISO 8601 date; anything else is a usage error (exit 2) naming the option."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"not a date (YYYY-MM-DD): {value!r}", param, ctx)
+
+
+DAY = Day()
+
 
 pass_runtime = click.make_pass_decorator(Runtime)
 
@@ -83,7 +121,7 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     """authreg: the registry of data-sharing authorisations."""
     settings = Settings.from_env()
     if database_url:
-        settings = Settings(database_url=database_url, timezone=settings.timezone)
+        settings = settings.but(database_url=database_url)
     ctx.obj = Runtime(settings)
     ctx.call_on_close(ctx.obj.close)
 
@@ -136,6 +174,165 @@ def list_(runtime: Runtime, fmt: str) -> None:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
         click.echo(render.table(rows, ["id", "status", "version", "valid_from", "valid_until", "title"]))
+
+
+@main.command()
+@click.option("--at", type=DAY, help="The day to judge on [default: today in the registry's time zone].")
+@click.option("--overdue", is_flag=True, help="Only conditions that are overdue.")
+@click.option("--authorisation", "authorisation", metavar="ID", help="Only the conditions of this authorisation.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "ics"]), default="table", show_default=True)
+@click.option("--due-soon-days", type=click.IntRange(min=0), help="Warning window [env AUTHREG_DUE_SOON_DAYS; 30].")
+@pass_runtime
+def conditions(
+    runtime: Runtime, at: date | None, overdue: bool, authorisation: str | None, fmt: str, due_soon_days: int | None
+) -> None:
+    """The state of every condition as of a day; exits 1 when any is overdue (for cron alerts)."""
+    clock = runtime.clock
+    window = runtime.settings.due_soon_days if due_soon_days is None else due_soon_days
+    found = condition_states(runtime.engine, at=at or clock.today, window_days=window, authorisation=authorisation)
+    shown = [state for state in found if state.overdue] if overdue else found
+    if fmt == "json":
+        click.echo(json.dumps([state.as_dict() for state in shown], indent=2, ensure_ascii=False))
+    elif fmt == "ics":
+        click.echo(calendar(shown, generated_at=clock.now).decode(), nl=False)
+    else:
+        click.echo(render.conditions_table(shown))
+    if any(state.overdue for state in found):
+        sys.exit(EXIT_FAILURE)
+
+
+@main.command()
+@click.argument("authorisation_id")
+@click.argument("condition_id")
+@click.option("--on", "on", type=DAY, required=True, help="The day the condition was fulfilled.")
+@click.option("--evidence", required=True, help="What shows it (document reference, letter, e-mail).")
+@click.option("--link", help="Where the evidence can be found.")
+@click.option("--supersedes", type=int, metavar="FULFILMENT", help="Correct an earlier fulfilment (its number).")
+@pass_runtime
+def fulfil(
+    runtime: Runtime,
+    authorisation_id: str,
+    condition_id: str,
+    on: date,
+    evidence: str,
+    link: str | None,
+    supersedes: int | None,
+) -> None:
+    """Record that a condition was fulfilled, with evidence."""
+    fulfilment = record_fulfilment(
+        runtime.engine,
+        authorisation=authorisation_id,
+        condition=condition_id,
+        fulfilled_on=on,
+        evidence=evidence,
+        link=link,
+        supersedes=supersedes,
+        actor=runtime.actor,
+        clock=runtime.clock,
+    )
+    corrects = f", superseding {supersedes}" if supersedes else ""
+    click.echo(f"fulfilment {fulfilment.id} of {authorisation_id}/{condition_id} on {on}{corrects}")
+
+
+def _subjects(values: tuple[str, ...]) -> list[str]:
+    """INSZ from the arguments, or one per line from stdin for ``-`` (keeps them out of shell history)."""
+    if values == ("-",):
+        return [line.strip() for line in sys.stdin if line.strip()]
+    return list(values)
+
+
+@main.group()
+def sample() -> None:
+    """Samples of persons drawn for a control (§90-92)."""
+
+
+@sample.command(name="add")
+@click.argument("authorisation_id")
+@click.argument("sample_id")
+@click.argument("insz", nargs=-1, required=True)
+@click.option("--drawn-on", type=DAY, required=True)
+@pass_runtime
+def sample_add(runtime: Runtime, authorisation_id: str, sample_id: str, insz: tuple[str, ...], drawn_on: date) -> None:
+    """Register a sample: its id, the day it was drawn, the INSZ of the persons in it (or - for stdin)."""
+    count = register_sample(
+        runtime.engine,
+        authorisation=authorisation_id,
+        sample=sample_id,
+        drawn_on=drawn_on,
+        subjects=_subjects(insz),
+        secret=runtime.secret,
+        actor=runtime.actor,
+        clock=runtime.clock,
+    )
+    click.echo(f"sample {authorisation_id}/{sample_id} drawn on {drawn_on}: {count} persons")
+
+
+@sample.command(name="extend")
+@click.argument("authorisation_id")
+@click.argument("sample_id")
+@click.argument("insz", nargs=-1, required=True)
+@click.option("--on", "on", type=DAY, help="The day of the extension [default: today].")
+@pass_runtime
+def sample_extend(
+    runtime: Runtime, authorisation_id: str, sample_id: str, insz: tuple[str, ...], on: date | None
+) -> None:
+    """Add persons to a sample (§91); communicate the sample again to cover them."""
+    clock = runtime.clock
+    count = extend_sample(
+        runtime.engine,
+        authorisation=authorisation_id,
+        sample=sample_id,
+        on=on or clock.today,
+        subjects=_subjects(insz),
+        secret=runtime.secret,
+        actor=runtime.actor,
+        clock=clock,
+    )
+    click.echo(f"sample {authorisation_id}/{sample_id} extended on {on or clock.today}: {count} persons added")
+
+
+@sample.command(name="communicate")
+@click.argument("authorisation_id")
+@click.argument("sample_id")
+@click.option("--on", "on", type=DAY, required=True)
+@click.option("--to", "to", multiple=True, required=True, metavar="PARTY", help="A security-consultant party.")
+@pass_runtime
+def sample_communicate(runtime: Runtime, authorisation_id: str, sample_id: str, on: date, to: tuple[str, ...]) -> None:
+    """Record that a sample was communicated to the security consultants (§92, §100)."""
+    communicate_sample(
+        runtime.engine,
+        authorisation=authorisation_id,
+        sample=sample_id,
+        on=on,
+        to=list(to),
+        actor=runtime.actor,
+        clock=runtime.clock,
+    )
+    click.echo(f"sample {authorisation_id}/{sample_id} communicated on {on} to {', '.join(to)}")
+
+
+def _status_command(kind: str, summary: str) -> None:
+    @main.command(name=kind, help=summary)
+    @click.argument("authorisation_id")
+    @click.option("--on", "on", type=DAY, required=True, help="The day the change takes effect.")
+    @click.option("--reason", required=True)
+    @pass_runtime
+    def command(runtime: Runtime, authorisation_id: str, on: date, reason: str) -> None:
+        status, version = change_status(
+            runtime.engine,
+            authorisation=authorisation_id,
+            kind=kind,  # type: ignore[arg-type]
+            on=on,
+            reason=reason,
+            actor=runtime.actor,
+            clock=runtime.clock,
+        )
+        click.echo(f"{authorisation_id} {status} from {on} (version {version})")
+
+
+_status_command("suspend", "Suspend an authorisation from a day on; it grants nothing while suspended.")
+_status_command("reinstate", "Lift a suspension from a day on.")
+_status_command("revoke", "Revoke an authorisation from a day on, for good.")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from registry.applying import ApplyReport
+from registry.conditions import ConditionState
 from registry.models import Authorisation
 
 _TITLE_WIDTH = 60
@@ -29,6 +30,23 @@ def apply_report(report: ApplyReport) -> str:
     elif report.registry_version is not None:
         lines.append(f"registry version {report.registry_version}")
     return "\n".join(lines)
+
+
+def conditions_table(states: list[ConditionState]) -> str:
+    rows = [
+        {
+            "authorisation": state.authorisation,
+            "condition": state.condition,
+            "kind": state.kind,
+            "state": state.state,
+            "due_on": state.due_on,
+            "responsible": state.responsible,
+            "paragraphs": ", ".join(f"§{n}" for n in state.paragraphs),
+        }
+        for state in states
+    ]
+    columns = ["authorisation", "condition", "kind", "state", "due_on", "responsible", "paragraphs"]
+    return table(rows, columns)
 
 
 def summary(row: Authorisation) -> dict[str, Any]:

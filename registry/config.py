@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "sqlite:///var/authreg.db"
+DEFAULT_SECRET_KEY_FILE = "var/secret.key"
 
 
 @dataclass(frozen=True)
@@ -16,10 +19,24 @@ class Settings:
 
     database_url: str = DEFAULT_DATABASE_URL
     timezone: str = "Europe/Brussels"
+    secret_key: str | None = None
+    secret_key_file: Path = Path(DEFAULT_SECRET_KEY_FILE)
+    due_soon_days: int = 30
 
     @classmethod
     def from_env(cls) -> Settings:
+        env = os.environ
         return cls(
-            database_url=os.environ.get("AUTHREG_DATABASE_URL", DEFAULT_DATABASE_URL),
-            timezone=os.environ.get("AUTHREG_TIMEZONE", "Europe/Brussels"),
+            database_url=env.get("AUTHREG_DATABASE_URL", DEFAULT_DATABASE_URL),
+            timezone=env.get("AUTHREG_TIMEZONE", "Europe/Brussels"),
+            secret_key=env.get("AUTHREG_SECRET_KEY"),
+            secret_key_file=Path(env.get("AUTHREG_SECRET_KEY_FILE", DEFAULT_SECRET_KEY_FILE)),
+            due_soon_days=int(env.get("AUTHREG_DUE_SOON_DAYS", "30")),
         )
+
+    def but(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def today(self, now: datetime) -> date:
+        """The calendar day ``now`` falls on in the registry's legal time zone."""
+        return now.astimezone(ZoneInfo(self.timezone)).date()

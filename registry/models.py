@@ -283,3 +283,17 @@ class RegistryChange(SQLModel, table=True):
     changed_at: datetime = _moment()
     changed_by: str
     summary: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class StatusChangeRecord(SQLModel, table=True):
+    """A dated suspension, reinstatement or revocation; each also made a new version."""
+
+    __tablename__ = "status_change"
+    id: int | None = Field(default=None, primary_key=True)
+    authorisation_id: str = Field(foreign_key="authorisation.id", max_length=128, index=True)
+    kind: str = Field(max_length=16)
+    effective_on: date
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    version: int
+    recorded_by: str
+    recorded_at: datetime = _moment()

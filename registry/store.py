@@ -311,3 +311,27 @@ def count_by_status(session: Session) -> dict[str, int]:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def add_version(session: Session, authorisation_id: str, *, actor: str, note: str, now: datetime) -> int:
+    """A new version with the same document, for a change of the authorisation's life (a
+    suspension, a revocation) that the history must show with who, when and why."""
+    row = session.get(Authorisation, authorisation_id)
+    if row is None:
+        raise NotFound(f"no authorisation {authorisation_id!r}")
+    document = stored_document(session, authorisation_id)
+    row.version, row.updated_at = row.version + 1, now
+    session.add(row)
+    session.add(
+        AuthorisationVersion(
+            authorisation_id=authorisation_id,
+            version=row.version,
+            document=document,
+            digest=digest(document),
+            created_at=now,
+            created_by=actor,
+            note=note,
+        )
+    )
+    session.flush()
+    return row.version

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 SEED = POLICIES / "authorisations" / "vtc-2017-amif-aii-wse.yaml"
 SEED_ID = "vtc-2017-amif-aii-wse"
+TEST_SECRET = "9c1e5f0b7a3d48e2b6f1c0d9e8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9"
 
 
 @pytest.fixture(scope="session")
@@ -75,8 +76,11 @@ def run_cli(database_url: str) -> Callable[..., Any]:
     """``authreg`` as a user calls it, on the test database; returns click's Result."""
     runner = CliRunner()
 
-    def run(*args: str) -> Any:
-        return runner.invoke(main, ["--database-url", database_url, *args], catch_exceptions=False)
+    def run(*args: str, input: str | None = None, **env: str) -> Any:
+        environment = {"AUTHREG_SECRET_KEY": TEST_SECRET, "AUTHREG_ACTOR": "tester", **env}
+        return runner.invoke(
+            main, ["--database-url", database_url, *args], input=input, env=environment, catch_exceptions=False
+        )
 
     return run
 

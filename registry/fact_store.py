@@ -1,0 +1,207 @@
+"""The recorded facts in the database: status changes, fulfilments, samples and their
+communications, and the read side that gathers them into ``conditions.AuthorisationFacts``.
+
+Like ``store``, every function takes a session that is already inside a transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from sqlmodel import Session, select
+
+from registry.conditions import AuthorisationFacts, ConditionSpec, Fulfilment, SampleRecord
+from registry.errors import NotFound
+from registry.lifecycle import StatusChange, Timeline
+from registry.models import (
+    Authorisation,
+    AuthorisationReplacement,
+    Condition,
+    ConditionFulfilment,
+    PartyRole,
+    Sample,
+    SampleCommunication,
+    SampleSubject,
+    StatusChangeRecord,
+)
+
+
+def _where(model: type, ids: list[str] | None) -> object:
+    return True if ids is None else model.authorisation_id.in_(ids)  # type: ignore[attr-defined]
+
+
+def timelines(session: Session, ids: Iterable[str] | None = None) -> dict[str, Timeline]:
+    """Validity, status and its dated changes, and replacement of each authorisation."""
+    wanted = None if ids is None else list(ids)
+    rows = session.exec(select(Authorisation).where(True if wanted is None else Authorisation.id.in_(wanted)))  # type: ignore[attr-defined]
+    authorisations = {row.id: row for row in rows}
+    changes: dict[str, list[StatusChange]] = defaultdict(list)
+    for change in session.exec(
+        select(StatusChangeRecord).where(_where(StatusChangeRecord, wanted)).order_by(StatusChangeRecord.id)  # type: ignore[arg-type]
+    ):
+        changes[change.authorisation_id].append(StatusChange(change.kind, change.effective_on, change.reason))  # type: ignore[arg-type]
+    replaced: dict[str, list[tuple[date, str]]] = defaultdict(list)
+    query = select(AuthorisationReplacement, Authorisation.valid_from).join(
+        Authorisation,
+        Authorisation.id == AuthorisationReplacement.authorisation_id,  # type: ignore[arg-type]
+    )
+    if wanted is not None:
+        query = query.where(AuthorisationReplacement.replaced_id.in_(wanted))  # type: ignore[attr-defined]
+    for replacement, valid_from in session.exec(query):
+        replaced[replacement.replaced_id].append((valid_from, replacement.authorisation_id))
+    return {
+        key: Timeline(
+            authorisation=key,
+            decided_on=row.decided_on,
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
+            status=row.status,
+            changes=tuple(changes[key]),
+            replaced_from=min(replaced[key])[0] if replaced[key] else None,
+            replaced_by=tuple(sorted(by for _, by in replaced[key])),
+        )
+        for key, row in authorisations.items()
+    }
+
+
+def timeline(session: Session, authorisation_id: str) -> Timeline:
+    found = timelines(session, [authorisation_id])
+    if authorisation_id not in found:
+        raise NotFound(f"no authorisation {authorisation_id!r}")
+    return found[authorisation_id]
+
+
+def facts(session: Session, ids: Iterable[str] | None = None) -> list[AuthorisationFacts]:
+    """Everything ``conditions`` needs, for the given authorisations or for all, ordered by id."""
+    wanted = None if ids is None else list(ids)
+    lines = timelines(session, wanted)
+    specs: dict[str, list[ConditionSpec]] = defaultdict(list)
+    for row in session.exec(select(Condition).where(_where(Condition, wanted)).order_by(Condition.authorisation_id)):  # type: ignore[arg-type]
+        specs[row.authorisation_id].append(
+            ConditionSpec(
+                id=row.id,
+                kind=row.kind,
+                description=row.description,
+                responsible=row.responsible_id,
+                effect=row.effect,
+                paragraphs=tuple(row.paragraphs),
+                due_on=row.due_on,
+                every=row.every,
+                within=row.within,
+            )
+        )
+    fulfilments: dict[str, list[Fulfilment]] = defaultdict(list)
+    for row in session.exec(select(ConditionFulfilment).where(_where(ConditionFulfilment, wanted))):  # type: ignore[arg-type]
+        fulfilments[row.authorisation_id].append(fulfilment_of(row))
+    samples = _samples(session, wanted)
+    return [
+        AuthorisationFacts(
+            timeline=lines[key],
+            conditions=tuple(specs[key]),
+            fulfilments=tuple(fulfilments[key]),
+            samples=tuple(samples[key]),
+        )
+        for key in sorted(lines)
+    ]
+
+
+def _samples(session: Session, wanted: list[str] | None) -> dict[str, list[SampleRecord]]:
+    added: dict[tuple[str, str], set[date]] = defaultdict(set)
+    for subject in session.exec(select(SampleSubject).where(_where(SampleSubject, wanted))):  # type: ignore[arg-type]
+        added[subject.authorisation_id, subject.sample_id].add(subject.added_on)
+    communicated: dict[tuple[str, str], list[date]] = defaultdict(list)
+    for row in session.exec(select(SampleCommunication).where(_where(SampleCommunication, wanted))):  # type: ignore[arg-type]
+        communicated[row.authorisation_id, row.sample_id].append(row.communicated_on)
+    samples: dict[str, list[SampleRecord]] = defaultdict(list)
+    for sample in session.exec(select(Sample).where(_where(Sample, wanted)).order_by(Sample.id)):  # type: ignore[arg-type]
+        key = (sample.authorisation_id, sample.id)
+        samples[sample.authorisation_id].append(
+            SampleRecord(sample.id, sample.drawn_on, tuple(sorted(added[key])), tuple(sorted(communicated[key])))
+        )
+    return samples
+
+
+def fulfilment_of(row: ConditionFulfilment) -> Fulfilment:
+    assert row.id is not None
+    return Fulfilment(
+        id=row.id,
+        condition=row.condition_id,
+        fulfilled_on=row.fulfilled_on,
+        evidence=row.evidence,
+        recorded_by=row.recorded_by,
+        link=row.link,
+        supersedes=row.supersedes_id,
+    )
+
+
+def roles(session: Session, authorisation_id: str) -> dict[str, set[str]]:
+    """Party id → roles in the current version of an authorisation."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for row in session.exec(select(PartyRole).where(PartyRole.authorisation_id == authorisation_id)):
+        found[row.organisation_id].add(row.role)
+    return found
+
+
+def add_status_change(
+    session: Session, authorisation_id: str, change: StatusChange, *, version: int, actor: str, now: datetime
+) -> None:
+    session.add(
+        StatusChangeRecord(
+            authorisation_id=authorisation_id,
+            kind=change.kind,
+            effective_on=change.on,
+            reason=change.reason,
+            version=version,
+            recorded_by=actor,
+            recorded_at=now,
+        )
+    )
+    session.flush()
+
+
+def add_fulfilment(session: Session, row: ConditionFulfilment) -> Fulfilment:
+    session.add(row)
+    session.flush()
+    return fulfilment_of(row)
+
+
+def get_fulfilment(session: Session, fulfilment_id: int) -> ConditionFulfilment | None:
+    return session.get(ConditionFulfilment, fulfilment_id)
+
+
+def is_superseded(session: Session, fulfilment_id: int) -> bool:
+    query = select(ConditionFulfilment.id).where(ConditionFulfilment.supersedes_id == fulfilment_id)
+    return session.exec(query).first() is not None
+
+
+def get_sample(session: Session, authorisation_id: str, sample_id: str) -> Sample | None:
+    return session.get(Sample, (authorisation_id, sample_id))
+
+
+def add_sample(session: Session, sample: Sample) -> None:
+    session.add(sample)
+    session.flush()
+
+
+def add_subjects(session: Session, authorisation_id: str, sample_id: str, hashes: Iterable[str], on: date) -> int:
+    """Add the hashes not yet in the sample; returns how many were new."""
+    present = set(
+        session.exec(
+            select(SampleSubject.subject_hash).where(
+                SampleSubject.authorisation_id == authorisation_id, SampleSubject.sample_id == sample_id
+            )
+        )
+    )
+    new = sorted(set(hashes) - present)
+    session.add_all(
+        SampleSubject(authorisation_id=authorisation_id, sample_id=sample_id, subject_hash=h, added_on=on) for h in new
+    )
+    session.flush()
+    return len(new)
+
+
+def add_communication(session: Session, row: SampleCommunication) -> None:
+    session.add(row)
+    session.flush()

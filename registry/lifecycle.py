@@ -1,0 +1,80 @@
+"""Whether an authorisation is in force on a day, and how its status changes over time.
+
+A document's ``status`` is what it was registered with; suspensions, reinstatements and
+revocations are dated facts recorded afterwards, in order. So "as of" any day the status is
+known, and re-applying the unchanged policy file never undoes a suspension.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from registry.errors import Conflict, Invalid, Problem
+
+ChangeKind = Literal["suspend", "reinstate", "revoke"]
+IN_FORCE = "in-force"
+RESULTING_STATUS: dict[str, str] = {"suspend": "suspended", "reinstate": "active", "revoke": "revoked"}
+_ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    "suspend": ("active",),
+    "reinstate": ("suspended",),
+    "revoke": ("active", "suspended"),
+}
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    kind: ChangeKind
+    on: date
+    reason: str
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The dates that decide whether an authorisation grants anything on a given day."""
+
+    authorisation: str
+    decided_on: date
+    valid_from: date
+    valid_until: date | None
+    status: str
+    changes: tuple[StatusChange, ...] = ()
+    replaced_from: date | None = None  # the earliest valid_from of the authorisations replacing it
+    replaced_by: tuple[str, ...] = ()
+
+    def status_on(self, day: date) -> str:
+        status = self.status
+        for change in self.changes:
+            if change.on <= day:
+                status = RESULTING_STATUS[change.kind]
+        return status
+
+    def state_on(self, day: date) -> str:
+        """``in-force``, or why not: revoked, replaced, not-yet-valid, expired, suspended."""
+        status = self.status_on(day)
+        if status == "revoked":
+            return "revoked"
+        if self.replaced_from is not None and day >= self.replaced_from:
+            return "replaced"
+        if day < self.valid_from:
+            return "not-yet-valid"
+        if self.valid_until is not None and day > self.valid_until:
+            return "expired"
+        if status == "suspended":
+            return "suspended"
+        return IN_FORCE
+
+
+def check_change(timeline: Timeline, change: StatusChange) -> None:
+    """A change is recorded in date order and must make sense from the status it finds."""
+    if change.on < timeline.decided_on:
+        raise Invalid([Problem("", "on", f"before the decision of {timeline.decided_on}")])
+    if not change.reason.strip():
+        raise Invalid([Problem("", "reason", "required")])
+    if timeline.changes and change.on < timeline.changes[-1].on:
+        latest = timeline.changes[-1].on
+        raise Conflict(f"{timeline.authorisation}: its last status change is dated {latest}; record changes in order")
+    current = timeline.status_on(date.max)
+    if current not in _ALLOWED_FROM[change.kind]:
+        raise Conflict(f"{timeline.authorisation} is {current}: cannot {change.kind}")

@@ -1,0 +1,232 @@
+"""Recording what happens after a decision: fulfilments of conditions, samples and their
+communication to the security consultants, suspensions, reinstatements and revocations.
+
+One function per act; each validates its input against the registry, writes in one
+transaction and counts one registry change. The CLI and the HTTP API call these, nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from registry import fact_store, store
+from registry.conditions import Fulfilment
+from registry.db import transaction
+from registry.errors import Conflict, Invalid, NotFound, Problem
+from registry.insz import InvalidInsz
+from registry.lifecycle import RESULTING_STATUS, ChangeKind, StatusChange, check_change
+from registry.models import Condition, ConditionFulfilment, Sample, SampleCommunication
+from registry.schemas import SLUG
+from registry.subjects import subject_hash
+
+
+@dataclass(frozen=True)
+class Clock:
+    """When an act is recorded: the instant, and the day it is in the registry's time zone."""
+
+    now: datetime
+    today: date
+
+
+def _problem(path: str, message: str) -> Invalid:
+    return Invalid([Problem("", path, message)])
+
+
+def _not_after_today(path: str, day: date, clock: Clock) -> None:
+    if day > clock.today:
+        raise _problem(path, f"{day} is in the future (today is {clock.today})")
+
+
+def record_fulfilment(
+    engine: Engine,
+    *,
+    authorisation: str,
+    condition: str,
+    fulfilled_on: date,
+    evidence: str,
+    link: str | None = None,
+    supersedes: int | None = None,
+    actor: str,
+    clock: Clock,
+) -> Fulfilment:
+    """A condition met on a day, with evidence; a correction names the fulfilment it supersedes."""
+    if not evidence.strip():
+        raise _problem("evidence", "required")
+    _not_after_today("fulfilled_on", fulfilled_on, clock)
+    with transaction(engine) as session:
+        line = fact_store.timeline(session, authorisation)
+        if fulfilled_on < line.decided_on:
+            raise _problem("fulfilled_on", f"before the decision of {line.decided_on}")
+        spec = session.get(Condition, (authorisation, condition))
+        if spec is None:
+            raise NotFound(f"authorisation {authorisation} has no condition {condition!r}")
+        if spec.kind == "sample-gate":
+            raise _problem("condition", "a sample-gate is met by communicating samples, not by a fulfilment")
+        if supersedes is not None:
+            earlier = fact_store.get_fulfilment(session, supersedes)
+            if earlier is None or (earlier.authorisation_id, earlier.condition_id) != (authorisation, condition):
+                raise NotFound(f"no fulfilment {supersedes} of {authorisation}/{condition}")
+            if fact_store.is_superseded(session, supersedes):
+                raise Conflict(f"fulfilment {supersedes} is already superseded; correct the latest one")
+        fulfilment = fact_store.add_fulfilment(
+            session,
+            ConditionFulfilment(
+                authorisation_id=authorisation,
+                condition_id=condition,
+                fulfilled_on=fulfilled_on,
+                evidence=evidence.strip(),
+                link=link or None,
+                recorded_by=actor,
+                recorded_at=clock.now,
+                supersedes_id=supersedes,
+            ),
+        )
+        store.record_change(
+            session, actor=actor, summary=f"fulfilment {fulfilment.id} of {authorisation}/{condition}", now=clock.now
+        )
+    return fulfilment
+
+
+def _hashes(subjects: Sequence[str], secret: str) -> list[str]:
+    if not subjects:
+        raise _problem("subjects", "at least one INSZ")
+    hashes: list[str] = []
+    problems: list[Problem] = []
+    for index, insz in enumerate(subjects):
+        try:
+            hashes.append(subject_hash(insz, secret))
+        except InvalidInsz as exc:
+            problems.append(Problem("", f"subjects[{index}]", f"{insz!r} is {exc}"))
+    if problems:
+        raise Invalid(problems)
+    return hashes
+
+
+def register_sample(
+    engine: Engine,
+    *,
+    authorisation: str,
+    sample: str,
+    drawn_on: date,
+    subjects: Sequence[str],
+    secret: str,
+    actor: str,
+    clock: Clock,
+) -> int:
+    """A sample drawn for a control (§90-91); returns the number of persons in it."""
+    if not re.match(SLUG, sample):
+        raise _problem("id", "not a lower-case id ([a-z0-9][a-z0-9-]*)")
+    hashes = _hashes(subjects, secret)
+    _not_after_today("drawn_on", drawn_on, clock)
+    with transaction(engine) as session:
+        line = fact_store.timeline(session, authorisation)
+        if drawn_on < line.valid_from:
+            raise _problem("drawn_on", f"before the authorisation is valid ({line.valid_from})")
+        if fact_store.get_sample(session, authorisation, sample) is not None:
+            raise Conflict(f"authorisation {authorisation} already has a sample {sample!r}")
+        fact_store.add_sample(
+            session,
+            Sample(
+                authorisation_id=authorisation, id=sample, drawn_on=drawn_on, recorded_by=actor, recorded_at=clock.now
+            ),
+        )
+        added = fact_store.add_subjects(session, authorisation, sample, hashes, drawn_on)
+        store.record_change(session, actor=actor, summary=f"sample {authorisation}/{sample}", now=clock.now)
+    return added
+
+
+def extend_sample(
+    engine: Engine,
+    *,
+    authorisation: str,
+    sample: str,
+    on: date,
+    subjects: Sequence[str],
+    secret: str,
+    actor: str,
+    clock: Clock,
+) -> int:
+    """Persons added to a sample later (§91); they are inside the gate only once the sample
+    is communicated again. Returns how many were not in it yet."""
+    hashes = _hashes(subjects, secret)
+    _not_after_today("on", on, clock)
+    with transaction(engine) as session:
+        found = _sample(session, authorisation, sample)
+        if on < found.drawn_on:
+            raise _problem("on", f"before the sample was drawn ({found.drawn_on})")
+        added = fact_store.add_subjects(session, authorisation, sample, hashes, on)
+        if added:
+            store.record_change(
+                session, actor=actor, summary=f"sample {authorisation}/{sample} extended", now=clock.now
+            )
+    return added
+
+
+def communicate_sample(
+    engine: Engine,
+    *,
+    authorisation: str,
+    sample: str,
+    on: date,
+    to: Sequence[str],
+    actor: str,
+    clock: Clock,
+) -> None:
+    """A sample communicated to security consultants of the authorisation (§92, §100)."""
+    if not to:
+        raise _problem("to", "at least one security consultant")
+    _not_after_today("communicated_on", on, clock)
+    with transaction(engine) as session:
+        found = _sample(session, authorisation, sample)
+        if on < found.drawn_on:
+            raise _problem("communicated_on", f"before the sample was drawn ({found.drawn_on})")
+        roles = fact_store.roles(session, authorisation)
+        problems = [
+            Problem("", f"to[{index}]", f"{party!r} is not a security-consultant party of {authorisation}")
+            for index, party in enumerate(to)
+            if "security-consultant" not in roles.get(party, set())
+        ]
+        if problems:
+            raise Invalid(problems)
+        fact_store.add_communication(
+            session,
+            SampleCommunication(
+                authorisation_id=authorisation,
+                sample_id=sample,
+                communicated_on=on,
+                recipients=sorted(set(to)),
+                recorded_by=actor,
+                recorded_at=clock.now,
+            ),
+        )
+        store.record_change(
+            session, actor=actor, summary=f"sample {authorisation}/{sample} communicated", now=clock.now
+        )
+
+
+def _sample(session: Session, authorisation: str, sample: str) -> Sample:
+    fact_store.timeline(session, authorisation)  # raises NotFound for an unknown authorisation
+    found = fact_store.get_sample(session, authorisation, sample)
+    if found is None:
+        raise NotFound(f"authorisation {authorisation} has no sample {sample!r}")
+    return found
+
+
+def change_status(
+    engine: Engine, *, authorisation: str, kind: ChangeKind, on: date, reason: str, actor: str, clock: Clock
+) -> tuple[str, int]:
+    """Suspend, reinstate or revoke from a day on; returns the resulting status and version."""
+    change = StatusChange(kind, on, reason.strip())
+    with transaction(engine) as session:
+        check_change(fact_store.timeline(session, authorisation), change)
+        note = f"{kind} from {on}: {change.reason}"
+        version = store.add_version(session, authorisation, actor=actor, note=note, now=clock.now)
+        fact_store.add_status_change(session, authorisation, change, version=version, actor=actor, now=clock.now)
+        store.record_change(session, actor=actor, summary=f"{kind} {authorisation}", now=clock.now)
+    return RESULTING_STATUS[kind], version
