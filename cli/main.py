@@ -18,7 +18,7 @@ from cli import render
 from registry import migrate, store, yamlio
 from registry.applying import apply_documents
 from registry.config import Settings
-from registry.db import make_engine, transaction
+from registry.db import make_engine
 from registry.documents import read_paths
 from registry.errors import Conflict, Invalid, NotFound, RegistryError
 from registry.ics import calendar
@@ -30,7 +30,7 @@ from registry.recording import (
     record_fulfilment,
     register_sample,
 )
-from registry.reports import condition_states
+from registry.reports import authorisation_detail, authorisation_summaries, condition_states
 from registry.subjects import load_secret
 
 EXIT_INVALID = 2
@@ -153,27 +153,26 @@ def apply(runtime: Runtime, paths: tuple[str, ...], dry_run: bool) -> None:
 @pass_runtime
 def show(runtime: Runtime, authorisation_id: str, fmt: str) -> None:
     """Show one authorisation; json and yaml print the stored document itself."""
-    with transaction(runtime.engine) as session:
-        document = store.stored_document(session, authorisation_id)
+    document, timeline = authorisation_detail(runtime.engine, authorisation_id)
     if fmt == "json":
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     elif fmt == "yaml":
         click.echo(yamlio.dump(document), nl=False)
     else:
-        click.echo(render.authorisation_text(document))
+        click.echo(render.authorisation_text(document, timeline, runtime.clock.today))
 
 
 @main.command(name="list")
+@click.option("--at", type=DAY, help="Status as of this day [default: today].")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @pass_runtime
-def list_(runtime: Runtime, fmt: str) -> None:
-    """List the registered authorisations."""
-    with transaction(runtime.engine) as session:
-        rows = [render.summary(row) for row in store.list_authorisations(session)]
+def list_(runtime: Runtime, at: date | None, fmt: str) -> None:
+    """List the registered authorisations, with their status and whether they are in force."""
+    rows = [summary.as_dict() for summary in authorisation_summaries(runtime.engine, at=at or runtime.clock.today)]
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
-        click.echo(render.table(rows, ["id", "status", "version", "valid_from", "valid_until", "title"]))
+        click.echo(render.table(rows, ["id", "status", "state", "version", "valid_from", "valid_until", "title"]))
 
 
 @main.command()

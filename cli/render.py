@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy.engine import make_url
 
 from registry.applying import ApplyReport
 from registry.conditions import ConditionState
-from registry.models import Authorisation
+from registry.lifecycle import Timeline
 
 _TITLE_WIDTH = 60
 
@@ -49,17 +50,6 @@ def conditions_table(states: list[ConditionState]) -> str:
     return table(rows, columns)
 
 
-def summary(row: Authorisation) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "status": row.status,
-        "version": row.version,
-        "valid_from": row.valid_from.isoformat(),
-        "valid_until": row.valid_until.isoformat() if row.valid_until else None,
-        "title": row.title,
-    }
-
-
 def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     def cell(value: Any) -> str:
         text = "-" if value is None else str(value)
@@ -76,7 +66,7 @@ def _paragraphs(numbers: list[int] | None) -> str:
     return f" (§{', §'.join(map(str, numbers))})" if numbers else ""
 
 
-def authorisation_text(doc: dict[str, Any]) -> str:
+def authorisation_text(doc: dict[str, Any], timeline: Timeline, today: date) -> str:
     """A reading of one authorisation for a person: who, what, why, until when, on what terms."""
     cites = doc.get("paragraphs", {})
     lines = [
@@ -85,8 +75,11 @@ def authorisation_text(doc: dict[str, Any]) -> str:
         f"  decided     {doc['decided_on']} by {doc['authority']}{_paragraphs(cites.get('decided_on'))}",
         f"  valid       {doc['valid_from']} to {doc.get('valid_until', 'no end date')}"
         f"{_paragraphs(cites.get('valid_until'))}",
-        f"  status      {doc['status']}",
+        f"  status      {timeline.status_on(today)} ({timeline.state_on(today)} on {today})",
     ]
+    lines += [f"    {c.kind} from {c.on}: {c.reason}" for c in timeline.changes]
+    if timeline.replaced_by:
+        lines.append(f"    replaced from {timeline.replaced_from} by {', '.join(timeline.replaced_by)}")
     for key in ("frequency", "retention_until", "onward_disclosure", "max_users"):
         if key in doc:
             lines.append(f"  {key.replace('_', ' '):<11} {doc[key]}{_paragraphs(cites.get(key))}")

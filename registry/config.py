@@ -38,5 +38,10 @@ class Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
     def today(self, now: datetime) -> date:
-        """The calendar day ``now`` falls on in the registry's legal time zone."""
-        return now.astimezone(ZoneInfo(self.timezone)).date()
+        return local_day(now, self.timezone)
+
+
+def local_day(now: datetime, timezone: str) -> date:
+    """The calendar day ``now`` falls on in the registry's legal time zone: every bound is a
+    whole day there, so 2019-12-31T23:30Z is already 1 January 2020 in Brussels."""
+    return now.astimezone(ZoneInfo(timezone)).date()

@@ -1,14 +1,18 @@
-"""Read-side answers for managers: the state of every condition as of a day."""
+"""Read-side answers: the authorisations and the state of every condition as of a day."""
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Engine
 
-from registry import fact_store
+from registry import fact_store, store
 from registry.conditions import ConditionState, states
 from registry.db import transaction
+from registry.lifecycle import Timeline
 
 
 def condition_states(
@@ -20,3 +24,57 @@ def condition_states(
             fact_store.timeline(session, authorisation)  # NotFound for an unknown id
         gathered = fact_store.facts(session, None if authorisation is None else [authorisation])
     return [state for facts in gathered for state in states(facts, at, window_days)]
+
+
+@dataclass(frozen=True)
+class AuthorisationSummary:
+    """One line of the register: status and whether it is in force, as of a day."""
+
+    id: str
+    title: str
+    version: int
+    valid_from: date
+    valid_until: date | None
+    status: str
+    state: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "state": self.state,
+            "version": self.version,
+            "valid_from": self.valid_from.isoformat(),
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "title": self.title,
+        }
+
+
+def authorisation_summaries(engine: Engine, *, at: date) -> list[AuthorisationSummary]:
+    """Every authorisation with its status as of ``at``, so a suspension recorded for that
+    day shows, whatever status the document was registered with."""
+    with transaction(engine) as session:
+        rows = store.authorisations(session)
+        lines = fact_store.timelines(session)
+    return [
+        AuthorisationSummary(
+            id=row.id,
+            title=row.title,
+            version=row.version,
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
+            status=lines[row.id].status_on(at),
+            state=lines[row.id].state_on(at),
+        )
+        for row in rows
+    ]
+
+
+def status_counts(engine: Engine, *, at: date) -> dict[str, int]:
+    return dict(Counter(summary.status for summary in authorisation_summaries(engine, at=at)))
+
+
+def authorisation_detail(engine: Engine, authorisation: str) -> tuple[dict[str, Any], Timeline]:
+    """The stored document and its life (status changes, replacement) for one authorisation."""
+    with transaction(engine) as session:
+        return store.stored_document(session, authorisation), fact_store.timeline(session, authorisation)

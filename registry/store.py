@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -301,12 +300,8 @@ def registry_version(session: Session) -> int:
     return int(session.exec(select(func.coalesce(func.max(RegistryChange.seq), 0))).one())
 
 
-def list_authorisations(session: Session) -> list[Authorisation]:
+def authorisations(session: Session) -> list[Authorisation]:
     return list(session.exec(select(Authorisation).order_by(Authorisation.id)))  # type: ignore[arg-type]
-
-
-def count_by_status(session: Session) -> dict[str, int]:
-    return dict(Counter(session.exec(select(Authorisation.status))))
 
 
 def utcnow() -> datetime:

@@ -17,10 +17,18 @@ def test_list_shows_the_seed(seeded: Engine, run_cli: Callable[..., Any]) -> Non
     table = run_cli("list")
     assert table.exit_code == 0
     header, row = table.stdout.splitlines()
-    assert header.split() == ["id", "status", "version", "valid_from", "valid_until", "title"]
-    assert row.split()[:5] == [SEED_ID, "active", "1", "2017-09-13", "2023-06-30"]
-    rows = json.loads(run_cli("list", "--format", "json").stdout)
-    assert [(r["id"], r["status"], r["version"]) for r in rows] == [(SEED_ID, "active", 1)]
+    assert header.split() == ["id", "status", "state", "version", "valid_from", "valid_until", "title"]
+    assert row.split()[:6] == [SEED_ID, "active", "expired", "1", "2017-09-13", "2023-06-30"]
+    rows = json.loads(run_cli("list", "--format", "json", "--at", "2018-01-01").stdout)
+    assert [(r["id"], r["status"], r["state"], r["version"]) for r in rows] == [(SEED_ID, "active", "in-force", 1)]
+
+
+def test_list_shows_the_status_as_of_a_day(seeded: Engine, run_cli: Callable[..., Any]) -> None:
+    run_cli("suspend", SEED_ID, "--on", "2019-01-01", "--reason", "incident")
+    rows = json.loads(run_cli("list", "--format", "json", "--at", "2019-01-01").stdout)
+    assert [(r["status"], r["state"], r["version"]) for r in rows] == [("suspended", "suspended", 2)]
+    rows = json.loads(run_cli("list", "--format", "json", "--at", "2018-12-31").stdout)
+    assert [(r["status"], r["state"]) for r in rows] == [("active", "in-force")]
 
 
 def test_show_text_reads_like_the_decision(seeded: Engine, run_cli: Callable[..., Any]) -> None:
@@ -30,6 +38,14 @@ def test_show_text_reads_like_the_decision(seeded: Engine, run_cli: Callable[...
     assert "national register number allowed (§34, §35, §62, §98)" in text
     assert "security-plan          deadline    2017-11-30 flag    AII (§96, §101)" in text
     assert "retention until 2029-12-31 (§68, §69, §70)" in text
+    assert "  status      active (expired on " in text
+
+
+def test_show_text_tells_the_status_changes(seeded: Engine, run_cli: Callable[..., Any]) -> None:
+    run_cli("suspend", SEED_ID, "--on", "2019-01-01", "--reason", "incident")
+    text = run_cli("show", SEED_ID).stdout
+    assert "  status      suspended (expired on " in text
+    assert "    suspend from 2019-01-01: incident" in text
 
 
 def test_show_of_an_unknown_id_is_invalid_input(seeded: Engine, run_cli: Callable[..., Any]) -> None:
@@ -63,7 +79,7 @@ def test_init_creates_the_schema_and_is_repeatable(database_url: str, run_cli: C
     second = run_cli("init")
     assert second.exit_code == 0
     assert second.stdout.startswith("database ready: ")
-    assert run_cli("list").stdout.splitlines() == ["id  status  version  valid_from  valid_until  title"]
+    assert run_cli("list").stdout.splitlines() == ["id  status  state  version  valid_from  valid_until  title"]
 
 
 def test_database_url_comes_from_the_environment(sqlite_url: str, monkeypatch: Any) -> None:

@@ -8,7 +8,10 @@ from flask import Blueprint, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from registry import store
+from registry.config import local_day
 from registry.db import transaction
+from registry.reports import status_counts
+from registry.store import utcnow
 
 blueprint = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -16,9 +19,10 @@ log = logging.getLogger(__name__)
 
 @blueprint.get("/health")
 def health() -> tuple[dict[str, object], int]:
+    engine = current_app.extensions["authreg.engine"]
     try:
-        with transaction(current_app.extensions["authreg.engine"]) as session:
-            counts = store.count_by_status(session)
+        counts = status_counts(engine, at=local_day(utcnow(), current_app.config["TIMEZONE"]))
+        with transaction(engine) as session:
             version = store.registry_version(session)
     except SQLAlchemyError:
         log.exception("health check: database unavailable")
