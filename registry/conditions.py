@@ -212,3 +212,32 @@ def _sample_gate(condition: ConditionSpec, facts: AuthorisationFacts, at: date, 
         return ("fulfilled" if last_communicated else "open"), None, last_communicated, ()
     state = "overdue" if at > earliest_due else "due-soon"
     return state, earliest_due, last_communicated, tuple(pending)
+
+
+Interval = tuple[date, date | None]  # inclusive; None: no end
+
+
+def overdue_intervals(facts: AuthorisationFacts, condition: ConditionSpec) -> list[Interval]:
+    """The days on which a deadline or recurring condition is overdue, given every fulfilment
+    recorded (as ``condition_state`` judges each day, before the in-force check). The decision
+    engine compiles these into its policy, so "overdue on day d" needs no computation per request."""
+    done = [f for f in effective_fulfilments(facts.fulfilments, date.max) if f.condition == condition.id]
+    day = timedelta(days=1)
+    if condition.kind == "deadline":
+        assert condition.due_on is not None
+        if not done:
+            return [(condition.due_on + day, None)]
+        first = done[0].fulfilled_on
+        return [(condition.due_on + day, first - day)] if first > condition.due_on + day else []
+    if condition.kind == "recurring":
+        assert condition.every is not None
+        every = parse_duration(condition.every)
+        due = every.after(facts.timeline.valid_from)
+        intervals: list[Interval] = []
+        for fulfilment in done:
+            if fulfilment.fulfilled_on > due + day:
+                intervals.append((due + day, fulfilment.fulfilled_on - day))
+            due = every.after(fulfilment.fulfilled_on)
+        intervals.append((due + day, None))
+        return intervals
+    raise ValueError(f"a {condition.kind} condition has no overdue days of its own")

@@ -76,13 +76,13 @@ def field_path(parts: Iterable[Any]) -> str:
     return path
 
 
-def _flatten(messages: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[str, str]]:
+def flatten_messages(messages: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[str, str]]:
     if isinstance(messages, dict):
         for key, value in messages.items():
-            yield from _flatten(value, prefix if key == "_schema" else (*prefix, key))
+            yield from flatten_messages(value, prefix if key == "_schema" else (*prefix, key))
     elif isinstance(messages, list):
         for message in messages:
-            yield from _flatten(message, prefix)
+            yield from flatten_messages(message, prefix)
     else:
         yield field_path(prefix), _PLAIN_MESSAGES.get(str(messages), str(messages))
 
@@ -111,7 +111,7 @@ def parse(data: Any, source: str) -> Document:
     try:
         body = SCHEMAS[kind].load(data)
     except ValidationError as exc:
-        raise Invalid([Problem(source, path, message) for path, message in _flatten(exc.messages)]) from exc
+        raise Invalid([Problem(source, path, message) for path, message in flatten_messages(exc.messages)]) from exc
     return Document(kind, source, body)
 
 

@@ -61,6 +61,7 @@ class Authorisation(SQLModel, table=True):
     retention_until: date | None = None
     onward_disclosure: str | None = Field(default=None, max_length=64)
     max_users: int | None = None
+    paragraphs: dict[str, list[int]] = _json(dict)  # the document's top-level paragraphs map
     version: int = 1
     updated_at: datetime = _moment()
 
@@ -297,3 +298,14 @@ class StatusChangeRecord(SQLModel, table=True):
     version: int
     recorded_by: str
     recorded_at: datetime = _moment()
+
+
+class AuditHead(SQLModel, table=True):
+    """The end of the audit chain: one row, updated with every entry. Appenders lock it, so
+    entries from several processes form one chain; ``audit verify`` checks the chain ends here,
+    which exposes a deleted last entry too."""
+
+    __tablename__ = "audit_head"
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    entry_hash: str = Field(max_length=64)

@@ -63,6 +63,7 @@ _COLUMNS_FROM_DOCUMENT = (
     "retention_until",
     "onward_disclosure",
     "max_users",
+    "paragraphs",
 )
 
 

@@ -1,0 +1,103 @@
+"""Human messages for reason codes, warnings and obligations, in English and Dutch.
+
+Templates take named fields; a message never contains a data subject's INSZ."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGUAGES = ("en", "nl")
+
+TEMPLATES: dict[str, dict[str, str]] = {
+    "allowed": {
+        "en": "allowed by flow {flow} of authorisation {authorisation}",
+        "nl": "toegestaan door gegevensstroom {flow} van machtiging {authorisation}",
+    },
+    "no-authorisation": {
+        "en": "{organisation} is not a party of any authorisation",
+        "nl": "{organisation} is geen partij in een machtiging",
+    },
+    "processor-no-data-access": {
+        "en": "{organisation} is a processor in {authorisation}: a processor has no access to the data itself",
+        "nl": "{organisation} is verwerker in {authorisation}: een verwerker heeft geen toegang tot de gegevens zelf",
+    },
+    "organisation-not-recipient": {
+        "en": "no authorised flow goes to {organisation}{from_source}",
+        "nl": "geen gemachtigde gegevensstroom gaat naar {organisation}{from_source}",
+    },
+    "from-source": {"en": " from {source}", "nl": " vanuit {source}"},
+    "user-not-authorised": {
+        "en": "user {user} is not listed for {organisation} in {authorisation}",
+        "nl": "gebruiker {user} staat niet op de lijst voor {organisation} in {authorisation}",
+    },
+    "declaration-missing": {
+        "en": "user {user} has no declaration of honour signed on or before {day}",
+        "nl": "gebruiker {user} heeft geen verklaring op eer ondertekend op of voor {day}",
+    },
+    "data-category-not-authorised": {
+        "en": "data category {category} is not (entirely) authorised by flow {flow}",
+        "nl": "gegevenscategorie {category} is niet (volledig) gemachtigd in gegevensstroom {flow}",
+    },
+    "purpose-not-authorised": {
+        "en": "purpose {purpose} is not authorised for flow {flow}",
+        "nl": "doeleinde {purpose} is niet gemachtigd voor gegevensstroom {flow}",
+    },
+    "action-not-authorised": {
+        "en": "action {action} is not authorised: only read",
+        "nl": "handeling {action} is niet gemachtigd: enkel raadplegen",
+    },
+    "national-register-number-not-authorised": {
+        "en": "flow {flow} does not allow the national register number",
+        "nl": "gegevensstroom {flow} staat het gebruik van het rijksregisternummer niet toe",
+    },
+    "not-yet-valid": {
+        "en": "{authorisation} (flow {flow}) is valid only from {valid_from}",
+        "nl": "{authorisation} (gegevensstroom {flow}) geldt pas vanaf {valid_from}",
+    },
+    "expired": {
+        "en": "{authorisation} (flow {flow}) was valid until {valid_until}",
+        "nl": "{authorisation} (gegevensstroom {flow}) gold tot {valid_until}",
+    },
+    "authorisation-suspended": {
+        "en": "{authorisation} is suspended on {day}",
+        "nl": "{authorisation} is geschorst op {day}",
+    },
+    "authorisation-revoked": {
+        "en": "{authorisation} is revoked on {day}",
+        "nl": "{authorisation} is ingetrokken op {day}",
+    },
+    "authorisation-replaced": {
+        "en": "{authorisation} is replaced by {replaced_by} from {replaced_from}",
+        "nl": "{authorisation} is vervangen door {replaced_by} vanaf {replaced_from}",
+    },
+    "condition-overdue": {
+        "en": "condition {condition} of {authorisation} is overdue (due {due_on})",
+        "nl": "voorwaarde {condition} van {authorisation} is niet tijdig vervuld (uiterlijk {due_on})",
+    },
+    "subject-not-in-communicated-sample": {
+        "en": "the person is not in a sample of {authorisation} communicated to the security consultants by {day}",
+        "nl": "de persoon zit niet in een steekproef van {authorisation} die uiterlijk {day} aan de "
+        "veiligheidsconsulenten werd meegedeeld",
+    },
+    "max-users-exceeded": {
+        "en": "{authorisation} lists {users} users, more than the {max_users} it allows",
+        "nl": "{authorisation} vermeldt {users} gebruikers, meer dan de toegestane {max_users}",
+    },
+    "onward-disclosure": {
+        "en": "onward disclosure: {value}",
+        "nl": "verdere mededeling: {value}",
+    },
+    "retention": {
+        "en": "keep the data no longer than {until}",
+        "nl": "bewaar de gegevens niet langer dan tot {until}",
+    },
+    "internal-error": {
+        "en": "the decision could not be made; denied to be safe",
+        "nl": "de beslissing kon niet worden genomen; uit voorzorg geweigerd",
+    },
+}
+
+
+def message(code: str, language: str, **fields: Any) -> str:
+    template = TEMPLATES[code]
+    return template.get(language, template["en"]).format(**fields)

@@ -1,0 +1,223 @@
+"""The Casbin side of decisions: the registry compiled into policy lines and role links of
+``policies/model.conf``, held by a pycasbin enforcer and kept current per authorisation.
+
+pycasbin's stock ``enforce`` compiles the matcher again on every call and scans every line;
+``DecisionEnforcer.decide`` evaluates the same model with the matcher compiled once and only
+the lines indexed under the request's user and organisation (pycasbin's FastPolicy index). The
+stock path stays available and the tests hold the two against each other.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import casbin
+from casbin.model import FastModel, Model
+from casbin.model.policy_fast import FastPolicy, in_cache
+
+from registry.conditions import Interval
+from registry.config import PROJECT_ROOT
+from registry.lifecycle import RESULTING_STATUS
+from registry.roles import WideRoleManager
+from registry.snapshot import AuthorisationView, FlowView, Snapshot, UserView
+
+MODEL = PROJECT_ROOT / "policies" / "model.conf"
+OPEN_END = date(9999, 12, 31)
+_ALLOW_IF_ANY = "some(where (p_eft == allow))"
+_DAY = timedelta(days=1)
+
+Line = tuple[str, ...]
+
+
+class _FastModel(FastModel):  # type: ignore[misc]
+    """pycasbin's FastModel.add_def drops the result of Model.add_def, so a model loads only
+    its first role definition (``g``) and never ``g2``; this returns it."""
+
+    def add_def(self, sec: str, key: str, value: Any) -> Any:
+        added = Model.add_def(self, sec, key, value)
+        if sec == "p" and key == "p":
+            self.model[sec][key].policy = FastPolicy(self._cache_key_order)
+        return added
+
+
+class DecisionEnforcer(casbin.FastEnforcer):  # type: ignore[misc]
+    """A pycasbin enforcer for the authreg model, indexed on (user, organisation)."""
+
+    def new_model(self, path: str = "", text: str = "") -> Any:
+        model = _FastModel(self._cache_key_order)
+        model.load_model(path) if path else model.load_model_from_text(text)
+        return model
+
+    def __init__(self, model: Path = MODEL, sampled: Any = None) -> None:
+        super().__init__(str(model), cache_key_order=[0, 1])
+        self.categories = WideRoleManager()
+        self.purposes = WideRoleManager()
+        for ptype, manager in (("g", self.categories), ("g2", self.purposes)):
+            self.set_named_role_manager(ptype, manager)
+            self.model["g"][ptype].rm = manager
+        self.add_function("sampled", sampled)
+        if self.model["e"]["e"].value != _ALLOW_IF_ANY:
+            raise ValueError(f"decide() implements only the effect {_ALLOW_IF_ANY!r}")
+        self._r_tokens = tuple(self.model["r"]["r"].tokens)
+        self._p_tokens = tuple(self.model["p"]["p"].tokens)
+        matcher = self.model["m"]["m"].value.replace("&&", " and ").replace("||", " or ")
+        self._matcher = compile(re.sub(r"!(?!=)", " not ", matcher), str(model), "eval")
+        self._functions = {
+            "__builtins__": {},
+            "g": self.categories.has_link,
+            "g2": self.purposes.has_link,
+            "sampled": sampled,
+        }
+
+    def decide(self, *rvals: str) -> tuple[bool, Line]:
+        """Casbin's verdict and the policy line that allowed, ``(False, ())`` for none."""
+        lines = in_cache(self.model["p"]["p"].policy._cache, rvals[:2])
+        if not lines:
+            return False, ()
+        parameters = dict(zip(self._r_tokens, rvals, strict=True))
+        for line in lines:
+            parameters.update(zip(self._p_tokens, line, strict=True))
+            if eval(self._matcher, self._functions, parameters):  # the model's own matcher, compiled once
+                return True, line
+        return False, ()
+
+
+def _subtract(intervals: list[Interval], cut: Interval) -> list[Interval]:
+    start, end = cut
+    kept: list[Interval] = []
+    for low, high in intervals:
+        high_day = high or OPEN_END
+        end_day = end or OPEN_END
+        if end_day < low or start > high_day:
+            kept.append((low, high))
+            continue
+        if low < start:
+            kept.append((low, start - _DAY))
+        if end_day < high_day:
+            kept.append((end_day + _DAY, high))
+    return kept
+
+
+def _inactive(view: AuthorisationView) -> list[Interval]:
+    """Days the authorisation's status is not active, and from its replacement on."""
+    timeline = view.timeline
+    cuts: list[Interval] = []
+    status, since = timeline.status, date.min
+    for change in timeline.changes:
+        if status != "active" and since < change.on:
+            cuts.append((since, change.on - _DAY))
+        status, since = RESULTING_STATUS[change.kind], change.on
+    if status != "active":
+        cuts.append((since, None))
+    if timeline.replaced_from is not None:
+        cuts.append((timeline.replaced_from, None))
+    cuts.extend(
+        interval
+        for condition, intervals in view.overdue_days
+        if condition.effect == "suspend"
+        for interval in intervals
+    )
+    return cuts
+
+
+def grant_windows(view: AuthorisationView, flow: FlowView, user: UserView) -> list[Interval]:
+    """The days ``flow`` grants to ``user``: all of DESIGN §3's time-bound rules at once."""
+    if user.declaration_signed_on is None:
+        return []
+    windows: list[Interval] = [(max(flow.valid_from, user.declaration_signed_on), flow.valid_until)]
+    for cut in _inactive(view):
+        windows = _subtract(windows, cut)
+    return windows
+
+
+def serves(flow: FlowView, organisation: str, groups: Mapping[str, frozenset[str]]) -> bool:
+    return flow.to == organisation or flow.to in groups.get(organisation, frozenset())
+
+
+def compile_lines(view: AuthorisationView, groups: Mapping[str, frozenset[str]]) -> list[Line]:
+    gate = view.id if view.gate else ""
+    lines: list[Line] = []
+    for flow in view.flows:
+        for user in view.users:
+            if not serves(flow, user.organisation, groups):
+                continue
+            for start, end in grant_windows(view, flow, user):
+                lines.append(
+                    (
+                        user.id,
+                        user.organisation,
+                        flow.key,
+                        start.isoformat(),
+                        (end or OPEN_END).isoformat(),
+                        "read",
+                        "yes" if flow.national_register_number else "no",
+                        flow.source,
+                        gate,
+                    )
+                )
+    return lines
+
+
+class PolicyEngine:
+    """The enforcer and the snapshot it was compiled from, changed together under one lock so
+    no decision ever sees a half-applied change."""
+
+    def __init__(self, snapshot: Snapshot, model: Path = MODEL) -> None:
+        self.lock = threading.RLock()
+        self.snapshot = snapshot
+        self.enforcer = DecisionEnforcer(model, sampled=self._sampled)
+        self._lines: dict[str, list[Line]] = {}
+        for category in snapshot.categories.values():
+            if category.parent:
+                self.enforcer.categories.add_link(category.id, category.parent)
+        self._add(snapshot.authorisations.values())
+
+    def _sampled(self, subject: str, gate: str, day: str) -> bool:
+        if not subject or not gate:
+            return True
+        entry = self.snapshot.authorisations[gate].sample_entry.get(subject)
+        return entry is not None and entry.isoformat() <= day
+
+    def _add(self, views: Iterable[AuthorisationView]) -> None:
+        lines: list[Line] = []
+        for view in views:
+            compiled = compile_lines(view, self.snapshot.groups)
+            self._lines[view.id] = compiled
+            lines.extend(compiled)
+            for flow in view.flows:
+                for category in flow.categories:
+                    self.enforcer.categories.add_link(category, flow.key)
+                for purpose in flow.purposes:
+                    self.enforcer.purposes.add_link(purpose, flow.key)
+        if lines:
+            self.enforcer.add_policies([list(line) for line in lines])
+
+    def _remove(self, view: AuthorisationView) -> None:
+        lines = self._lines.pop(view.id, [])
+        if lines:
+            self.enforcer.remove_policies([list(line) for line in lines])
+        for flow in view.flows:
+            for category in flow.categories:
+                self.enforcer.categories.delete_link(category, flow.key)
+            for purpose in flow.purposes:
+                self.enforcer.purposes.delete_link(purpose, flow.key)
+
+    def replace(self, views: Mapping[str, AuthorisationView], ids: Iterable[str], version: int) -> None:
+        """Swap the given authorisations for their new views (absent from ``views``: removed)."""
+        with self.lock:
+            for key in ids:
+                old = self.snapshot.drop(key)
+                if old is not None:
+                    self._remove(old)
+            for view in views.values():
+                self.snapshot.put(view)
+            self._add(views.values())
+            self.snapshot.version = version
+
+    def line_count(self) -> int:
+        return sum(len(lines) for lines in self._lines.values())

@@ -1,0 +1,167 @@
+"""The read model decisions work on: the registry in memory, loaded in one go from the store
+and replaced per authorisation when it changes. Plain frozen data; no SQL, no Casbin."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+
+from registry.conditions import AuthorisationFacts, ConditionSpec, Interval, overdue_intervals
+from registry.lifecycle import Timeline
+
+
+@dataclass(frozen=True)
+class FlowView:
+    authorisation: str
+    id: str
+    source: str
+    to: str
+    valid_from: date  # the flow's own window, else the authorisation's
+    valid_until: date | None
+    purposes: tuple[str, ...]
+    categories: tuple[str, ...]
+    national_register_number: bool
+    national_register_number_paragraphs: tuple[int, ...] = ()
+    paragraphs: tuple[int, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.authorisation}/{self.id}"
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: str
+    organisation: str
+    declaration_signed_on: date | None
+
+
+@dataclass(frozen=True)
+class AuthorisationView:
+    id: str
+    facts: AuthorisationFacts
+    flows: tuple[FlowView, ...]
+    users: tuple[UserView, ...]
+    roles: Mapping[str, frozenset[str]]  # party id -> roles
+    party_paragraphs: Mapping[str, tuple[int, ...]]
+    purpose_paragraphs: Mapping[str, tuple[int, ...]]
+    paragraphs: Mapping[str, tuple[int, ...]]  # the document's top-level ``paragraphs``
+    max_users: int | None = None
+    onward_disclosure: str | None = None
+    retention_until: date | None = None
+    # subject hash -> the first day it is inside a communicated sample of this authorisation
+    sample_entry: Mapping[str, date] = field(default_factory=dict)
+
+    @property
+    def timeline(self) -> Timeline:
+        return self.facts.timeline
+
+    @property
+    def gate(self) -> ConditionSpec | None:
+        return next((c for c in self.facts.conditions if c.kind == "sample-gate"), None)
+
+    def cites(self, key: str) -> tuple[int, ...]:
+        return tuple(self.paragraphs.get(key, ()))
+
+    @cached_property
+    def overdue_days(self) -> tuple[tuple[ConditionSpec, tuple[Interval, ...]], ...]:
+        """Deadline and recurring conditions with the days each is overdue, computed once."""
+        return tuple(
+            (condition, tuple(overdue_intervals(self.facts, condition)))
+            for condition in self.facts.conditions
+            if condition.kind != "sample-gate"
+        )
+
+    def overdue_on(self, day: date, effect: str) -> list[ConditionSpec]:
+        return [
+            condition
+            for condition, intervals in self.overdue_days
+            if condition.effect == effect
+            and any(low <= day and (high is None or day <= high) for low, high in intervals)
+        ]
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    parent: str | None
+    national_register_number: bool
+
+
+@dataclass
+class Snapshot:
+    """Everything a decision reads. ``groups`` is transitive; ``below`` holds each category's
+    descendants and itself."""
+
+    version: int
+    authorisations: dict[str, AuthorisationView]
+    groups: dict[str, frozenset[str]]
+    categories: dict[str, Category]
+    below: dict[str, frozenset[str]] = field(default_factory=dict)
+    flows_to: dict[str, list[FlowView]] = field(default_factory=dict)  # organisation -> flows to it
+    parties: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)  # org -> auth -> roles
+
+    def __post_init__(self) -> None:
+        self.below = descendants(self.categories)
+        for view in self.authorisations.values():
+            self._index(view)
+
+    def _index(self, view: AuthorisationView) -> None:
+        for flow in view.flows:
+            self.flows_to.setdefault(flow.to, []).append(flow)
+        for org, roles in view.roles.items():
+            self.parties.setdefault(org, {})[view.id] = roles
+
+    def put(self, view: AuthorisationView) -> None:
+        self.drop(view.id)
+        self.authorisations[view.id] = view
+        self._index(view)
+
+    def drop(self, authorisation: str) -> AuthorisationView | None:
+        view = self.authorisations.pop(authorisation, None)
+        if view is not None:
+            for flow in view.flows:
+                self.flows_to[flow.to].remove(flow)
+            for org in view.roles:
+                del self.parties[org][view.id]
+        return view
+
+    def needs_national_register_number(self, category: str) -> bool:
+        return any(self.categories[c].national_register_number for c in self.below.get(category, ()))
+
+    def ancestors_or_self(self, category: str) -> list[str]:
+        chain: list[str] = []
+        current: str | None = category
+        while current is not None and current in self.categories and current not in chain:
+            chain.append(current)
+            current = self.categories[current].parent
+        return chain
+
+
+def descendants(categories: Mapping[str, Category]) -> dict[str, frozenset[str]]:
+    children: dict[str, set[str]] = {key: set() for key in categories}
+    for category in categories.values():
+        if category.parent in children:
+            children[category.parent].add(category.id)
+
+    def collect(key: str) -> frozenset[str]:
+        found = {key}
+        for child in children[key]:
+            found |= collect(child)
+        return frozenset(found)
+
+    return {key: collect(key) for key in categories}
+
+
+def sample_entry_days(facts: AuthorisationFacts, subjects: Iterable[tuple[str, str, date]]) -> dict[str, date]:
+    """For each subject hash, the first day a communication covers it: a communication of its
+    sample on or after the day it was added (DESIGN §4, extensions included)."""
+    communications = {sample.id: sorted(sample.communicated_on) for sample in facts.samples}
+    entry: dict[str, date] = {}
+    for sample_id, subject, added_on in subjects:
+        day = next((d for d in communications.get(sample_id, ()) if d >= added_on), None)
+        if day is not None and (subject not in entry or day < entry[subject]):
+            entry[subject] = day
+    return entry
