@@ -15,13 +15,17 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cli import render
+from registry import audit as audit_log
 from registry import migrate, store, yamlio
 from registry.applying import apply_documents
+from registry.asking import DecisionService
 from registry.config import Settings
-from registry.db import make_engine
-from registry.documents import read_paths
+from registry.db import make_engine, transaction
+from registry.decisions import parse_request
+from registry.documents import collect_files, read_paths
 from registry.errors import Conflict, Invalid, NotFound, RegistryError
 from registry.ics import calendar
+from registry.messages import LANGUAGES
 from registry.recording import (
     Clock,
     change_status,
@@ -32,6 +36,7 @@ from registry.recording import (
 )
 from registry.reports import authorisation_detail, authorisation_summaries, condition_states
 from registry.subjects import load_secret
+from registry.tables import run_table
 
 EXIT_INVALID = 2
 EXIT_FAILURE = 1
@@ -332,6 +337,95 @@ def _status_command(kind: str, summary: str) -> None:
 _status_command("suspend", "Suspend an authorisation from a day on; it grants nothing while suspended.")
 _status_command("reinstate", "Lift a suspension from a day on.")
 _status_command("revoke", "Revoke an authorisation from a day on, for good.")
+
+
+@main.command()
+@click.option("--user", required=True)
+@click.option("--organisation", required=True, help="On whose behalf the user asks.")
+@click.option("--category", "data_category", required=True, help="The data category (a taxonomy id).")
+@click.option("--purpose", required=True)
+@click.option("--action", default="read", show_default=True)
+@click.option("--at", help="ISO date or datetime [default: now].")
+@click.option("--source", help="The discloser's party id.")
+@click.option("--subject", "data_subject", help="The INSZ of the person the data is about.")
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_runtime
+def check(runtime: Runtime, lang: str, fmt: str, **fields: str | None) -> None:
+    """Ask for a decision; it is logged. Exit 0 allow, 1 deny, 2 invalid input."""
+    given = {key: value for key, value in fields.items() if value is not None}
+    now, timezone = store.utcnow(), runtime.settings.timezone
+    secret = runtime.secret if "data_subject" in given else None
+    request = parse_request(given, now=now, timezone=timezone, secret=secret)
+    service = DecisionService.load(runtime.engine, timezone=timezone, secret=secret, language=lang)
+    (answer,) = service.answer([request], asked_by=runtime.actor, now=now)
+    click.echo(json.dumps(answer, indent=2, ensure_ascii=False) if fmt == "json" else render.decision_text(answer))
+    sys.exit(0 if answer["decision"] == "allow" else EXIT_FAILURE)
+
+
+@main.command(name="test")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@pass_runtime
+def test_(runtime: Runtime, paths: tuple[str, ...]) -> None:
+    """Run decision tables (YAML) against their policies; prints 'N passed, N failed'."""
+    tables = collect_files(paths, within_tests=True)
+    results = [result for table in tables for result in run_table(table, timezone=runtime.settings.timezone)]
+    for result in results:
+        if not result.passed:
+            click.echo(
+                f"FAIL {result.table}: {result.case}\n     expected {result.expected}\n     got      {result.got}"
+            )
+    failed = sum(not r.passed for r in results)
+    click.echo(f"{len(results) - failed} passed, {failed} failed")
+    sys.exit(EXIT_FAILURE if failed else 0)
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident decision log."""
+
+
+@audit.command(name="verify")
+@pass_runtime
+def audit_verify(runtime: Runtime) -> None:
+    """Check the hash chain; exit 1 and name the first broken entry when it is not intact."""
+    with transaction(runtime.engine) as session:
+        result = audit_log.verify(session)
+    if result.intact:
+        click.echo(f"audit log intact: {result.entries} entries")
+        return
+    click.echo(f"audit log broken at entry {result.broken_at}: {result.problem}", err=True)
+    sys.exit(EXIT_FAILURE)
+
+
+def _audit_records(runtime: Runtime, since: date | None, until: date | None) -> list[dict[str, Any]]:
+    with transaction(runtime.engine) as session:
+        return [audit_log.as_record(e) for e in audit_log.entries(session, since=since, until=until)]
+
+
+@audit.command(name="export")
+@click.option("--from", "since", type=DAY, help="First day asked (UTC).")
+@click.option("--to", "until", type=DAY, help="Last day asked (UTC).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@pass_runtime
+def audit_export(runtime: Runtime, since: date | None, until: date | None, fmt: str) -> None:
+    """The decisions asked in a period, for security consultants."""
+    records = _audit_records(runtime, since, until)
+    click.echo(audit_log.jsonl(records) if fmt == "jsonl" else audit_log.csv_text(records), nl=False)
+
+
+@audit.command(name="report")
+@click.option("--from", "since", type=DAY)
+@click.option("--to", "until", type=DAY)
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True)
+@pass_runtime
+def audit_report(runtime: Runtime, since: date | None, until: date | None, fmt: str) -> None:
+    """Accesses to look at: persons outside samples, users without declaration, outside validity."""
+    records = audit_log.to_review(_audit_records(runtime, since, until))
+    if fmt == "jsonl":
+        click.echo(audit_log.jsonl(records), nl=False)
+    else:
+        click.echo(render.review_table(records))
 
 
 if __name__ == "__main__":  # pragma: no cover

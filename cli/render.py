@@ -117,3 +117,31 @@ def authorisation_text(doc: dict[str, Any], timeline: Timeline, today: date) -> 
             )
             lines.append(f"    {condition['description']}")
     return "\n".join(lines)
+
+
+def decision_text(answer: dict[str, Any]) -> str:
+    where = f" ({answer['authorisation']}/{answer['flow']})" if answer["authorisation"] else ""
+    lines = [f"{answer['decision']}{where}  decision {answer['decision_id']}"]
+    for title, items in (
+        ("", answer["reasons"]),
+        ("warning: ", answer["warnings"]),
+        ("obligation: ", answer["obligations"]),
+    ):
+        lines += [f"  {title}{item['code']}: {item['message']}{_paragraphs(item['paragraphs'])}" for item in items]
+    return "\n".join(lines)
+
+
+def review_table(records: list[dict[str, Any]]) -> str:
+    rows = [
+        {
+            "seq": r["seq"],
+            "asked_at": r["asked_at"][:19],
+            "user": r["request"]["user"],
+            "organisation": r["request"]["organisation"],
+            "decision": r["decision"],
+            "reasons": " ".join(reason["code"] for reason in r["reasons"]),
+            "subject": "yes" if "data_subject_hash" in r["request"] else "",
+        }
+        for r in records
+    ]
+    return table(rows, ["seq", "asked_at", "user", "organisation", "decision", "reasons", "subject"])

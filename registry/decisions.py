@@ -23,7 +23,7 @@ from registry.lifecycle import IN_FORCE
 from registry.messages import message
 from registry.policy import PolicyEngine
 from registry.snapshot import AuthorisationView, FlowView, Snapshot
-from registry.subjects import subject_hash
+from registry.subjects import SecretUnusable, subject_hash
 
 log = logging.getLogger(__name__)
 READ = "read"
@@ -99,7 +99,7 @@ def parse_request(data: Any, *, now: datetime, timezone: str, secret: str | None
     subject = ""
     if loaded["data_subject"] is not None:
         if secret is None:
-            raise Invalid([Problem("", "data_subject", "this server has no key to hash data subjects")])
+            raise SecretUnusable("no usable secret key to hash the data subject with; see AUTHREG_SECRET_KEY")
         try:
             subject = subject_hash(loaded["data_subject"], secret)
         except InvalidInsz as exc:

@@ -125,9 +125,10 @@ def read_file(path: Path) -> Document:
     return parse(data, str(path))
 
 
-def collect_files(paths: Iterable[str | Path]) -> list[Path]:
+def collect_files(paths: Iterable[str | Path], *, within_tests: bool = False) -> list[Path]:
     """Files as named, and every ``*.yaml``/``*.yml`` below a folder except under ``tests/``
-    (those hold decision tables, not policy)."""
+    (those hold decision tables, not policy), or with ``within_tests`` only the files directly in
+    a ``tests/`` folder (decision tables, not the fixtures beside them)."""
     found: list[Path] = []
     problems: list[Problem] = []
     for given in paths:
@@ -139,7 +140,7 @@ def collect_files(paths: Iterable[str | Path]) -> list[Path]:
                     for file in path.rglob("*")
                     if file.suffix in (".yaml", ".yml")
                     and file.is_file()
-                    and "tests" not in file.relative_to(path).parts[:-1]
+                    and _wanted(file.relative_to(path), within_tests, path)
                 )
             )
         elif path.is_file():
@@ -149,6 +150,14 @@ def collect_files(paths: Iterable[str | Path]) -> list[Path]:
     if problems:
         raise Invalid(problems)
     return list(dict.fromkeys(found))
+
+
+def _wanted(relative: Path, within_tests: bool, base: Path) -> bool:
+    """Policy files lie outside ``tests/`` folders; decision tables directly inside one."""
+    folders = relative.parts[:-1]
+    if not within_tests:
+        return "tests" not in folders
+    return (folders[-1:] == ("tests",)) or (not folders and base.name == "tests")
 
 
 def read_paths(paths: Iterable[str | Path]) -> list[Document]:

@@ -28,6 +28,8 @@ def upgrade() -> None:
         sa.Column("entry_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+    head = sa.table("audit_head", sa.column("id"), sa.column("seq"), sa.column("entry_hash"))
+    op.bulk_insert(head, [{"id": 1, "seq": 0, "entry_hash": "0" * 64}])
     with op.batch_alter_table("authorisation", schema=None) as batch_op:
         batch_op.add_column(sa.Column("paragraphs", sa.JSON(), nullable=True))
     # Fill from each authorisation's current document, then require it.

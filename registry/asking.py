@@ -1,0 +1,97 @@
+"""Asking for decisions: parse, decide, append to the audit log, answer, in that order.
+
+``DecisionService`` holds the policy engine of one process and refreshes it after a change:
+only the authorisations that changed are recompiled, and the change and the refresh happen
+under the engine's lock, so no decision sees the database changed but the policy not yet.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from registry import audit, store
+from registry.db import transaction
+from registry.decisions import Decision, DecisionRequest, decide, parse_request
+from registry.errors import Invalid, Problem
+from registry.policy import PolicyEngine
+from registry.snapshot_store import load_authorisations, load_snapshot
+
+
+@dataclass
+class DecisionService:
+    db: Engine
+    policy: PolicyEngine
+    timezone: str
+    secret: str | None = None
+    language: str = "en"
+
+    @classmethod
+    def load(cls, db: Engine, *, timezone: str, secret: str | None, language: str = "en") -> DecisionService:
+        with transaction(db) as session:
+            snapshot = load_snapshot(session)
+        return cls(db, PolicyEngine(snapshot), timezone, secret, language)
+
+    def refresh(self, ids: Iterable[str] | None = None) -> None:
+        """Recompile the given authorisations, or everything for ``None`` (organisations or
+        taxonomy changed)."""
+        with self.policy.lock:
+            with transaction(self.db) as session:
+                if ids is None:
+                    self.policy = PolicyEngine(load_snapshot(session))
+                    return
+                wanted = list(ids)
+                views = load_authorisations(session, wanted)
+                version = store.registry_version(session)
+            self.policy.replace(views, wanted, version)
+
+    @contextmanager
+    def changing(self, ids: Iterable[str] | None) -> Iterator[None]:
+        """Hold decisions back while a write commits, then refresh before letting them go."""
+        with self.policy.lock:
+            yield
+            self.refresh(ids)
+
+    def ask(self, data: Any, *, asked_by: str, now: datetime) -> dict[str, Any]:
+        request = parse_request(data, now=now, timezone=self.timezone, secret=self.secret)
+        return self.answer([request], asked_by=asked_by, now=now)[0]
+
+    def ask_many(self, items: list[Any], *, asked_by: str, now: datetime) -> list[dict[str, Any]]:
+        """Every request is parsed first (any malformed one rejects the batch, its problems
+        named ``requests[i].field``), then all are decided and logged."""
+        requests: list[DecisionRequest] = []
+        problems: list[Problem] = []
+        for index, item in enumerate(items):
+            try:
+                requests.append(parse_request(item, now=now, timezone=self.timezone, secret=self.secret))
+            except Invalid as exc:
+                problems.extend(
+                    Problem("", f"requests[{index}]" + (f".{p.path}" if p.path else ""), p.message)
+                    for p in exc.problems
+                )
+        if problems:
+            raise Invalid(problems)
+        return self.answer(requests, asked_by=asked_by, now=now)
+
+    def answer(self, requests: list[DecisionRequest], *, asked_by: str, now: datetime) -> list[dict[str, Any]]:
+        """Decide, log every decision in one transaction, and only then answer."""
+        decided: list[tuple[DecisionRequest, Decision, str]] = [
+            (request, decide(self.policy, request, self.language), str(uuid.uuid4())) for request in requests
+        ]
+        with transaction(self.db) as session:
+            for request, decision, decision_id in decided:
+                audit.append(
+                    session,
+                    decision=decision,
+                    request=request,
+                    decision_id=decision_id,
+                    asked_by=asked_by,
+                    asked_at=now,
+                )
+        return [decision.as_dict(decision_id) for _, decision, decision_id in decided]

@@ -1,0 +1,192 @@
+"""Decision tables (``authreg test``), like ``opa test``: YAML files of requests with a fixed
+day and the decision and reason codes expected, run against the policy files they name plus
+the facts they record (fulfilments, samples, status changes), in a throw-away registry.
+
+    name: the AMIF decision
+    policies: [../]                 # relative to this file; default: the folder above tests/
+    at: 2018-01-01                  # default day of the cases
+    facts:
+      - sample: {authorisation: vtc-2017-amif-aii-wse, id: s1, drawn_on: 2018-03-01, subjects: [85073003328]}
+    cases:
+      - name: a controller reads a name
+        request: {user: esf-controller-1, organisation: WSE-ESF, data_category: naam, purpose: amif-eligibility}
+        expect: {decision: allow, authorisation: vtc-2017-amif-aii-wse, flow: aii-to-esf}
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy import Engine
+
+from registry import migrate, recording, yamlio
+from registry.applying import apply_documents
+from registry.asking import DecisionService
+from registry.config import local_day
+from registry.db import make_engine
+from registry.decisions import Decision, decide, parse_request
+from registry.documents import flatten_messages, read_paths
+from registry.errors import Invalid, Problem
+from registry.store import utcnow
+
+
+class _Expect(Schema):
+    class Meta:
+        unknown = "raise"
+
+    decision = fields.String(required=True, validate=validate.OneOf(["allow", "deny"]))
+    reasons = fields.List(fields.String())
+    warnings = fields.List(fields.String())
+    authorisation = fields.String(allow_none=True)
+    flow = fields.String(allow_none=True)
+
+
+class _Case(Schema):
+    class Meta:
+        unknown = "raise"
+
+    name = fields.String(required=True)
+    at = fields.String()
+    request = fields.Dict(required=True)
+    expect = fields.Nested(_Expect, required=True)
+
+
+class _Table(Schema):
+    class Meta:
+        unknown = "raise"
+
+    name = fields.String(required=True)
+    policies = fields.List(fields.String())
+    at = fields.String()
+    facts = fields.List(fields.Dict(), load_default=list)
+    cases = fields.List(fields.Nested(_Case), required=True, validate=validate.Length(min=1))
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    table: str
+    case: str
+    passed: bool
+    expected: str
+    got: str
+
+
+def _describe(decision: str, codes: list[str]) -> str:
+    return f"{decision} [{', '.join(sorted(codes))}]" if codes else decision
+
+
+def _day(value: Any) -> date:
+    return date.fromisoformat(str(value))
+
+
+def _record(db: Engine, fact: dict[str, Any], secret: str) -> None:
+    """One fact of the table, recorded through the same functions the CLI and API use."""
+    if len(fact) != 1:
+        raise Invalid(
+            [Problem("", "facts", f"one of fulfil, sample, extend, communicate, suspend, reinstate, revoke: {fact}")]
+        )
+    ((kind, args),) = fact.items()
+    now = utcnow()
+    clock = recording.Clock(now=now, today=local_day(now, "Europe/Brussels"))
+    common: dict[str, Any] = {"actor": "authreg test", "clock": clock}
+    actions: dict[str, Callable[[], Any]] = {
+        "fulfil": lambda: recording.record_fulfilment(
+            db,
+            authorisation=args["authorisation"],
+            condition=args["condition"],
+            fulfilled_on=_day(args["on"]),
+            evidence=args.get("evidence", "decision table"),
+            **common,
+        ),
+        "sample": lambda: recording.register_sample(
+            db,
+            authorisation=args["authorisation"],
+            sample=args["id"],
+            drawn_on=_day(args["drawn_on"]),
+            subjects=[str(s) for s in args["subjects"]],
+            secret=secret,
+            **common,
+        ),
+        "extend": lambda: recording.extend_sample(
+            db,
+            authorisation=args["authorisation"],
+            sample=args["id"],
+            on=_day(args["on"]),
+            subjects=[str(s) for s in args["subjects"]],
+            secret=secret,
+            **common,
+        ),
+        "communicate": lambda: recording.communicate_sample(
+            db, authorisation=args["authorisation"], sample=args["id"], on=_day(args["on"]), to=args["to"], **common
+        ),
+    }
+    for change in ("suspend", "reinstate", "revoke"):
+        actions[change] = lambda change=change: recording.change_status(  # type: ignore[misc]
+            db, authorisation=args["authorisation"], kind=change, on=_day(args["on"]), reason=args["reason"], **common
+        )
+    if kind not in actions:
+        raise Invalid([Problem("", "facts", f"unknown fact {kind!r}")])
+    actions[kind]()
+
+
+def load_table(path: Path) -> dict[str, Any]:
+    try:
+        loaded: dict[str, Any] = _Table().load(yamlio.load(path.read_text(encoding="utf-8")))
+    except yaml.YAMLError as exc:
+        raise Invalid([Problem(str(path), "", f"not valid YAML: {exc}")]) from exc
+    except ValidationError as exc:
+        raise Invalid([Problem(str(path), p, m) for p, m in flatten_messages(exc.messages)]) from exc
+    return loaded
+
+
+def run_table(path: Path, *, timezone: str = "Europe/Brussels") -> list[CaseResult]:
+    table = load_table(path)
+    if "policies" in table:
+        policies = [path.parent / p for p in table["policies"]]
+    else:
+        policies = [path.parent.parent if path.parent.name == "tests" else path.parent]
+    secret = secrets.token_hex(32)  # the registry is thrown away with its hashes
+    results: list[CaseResult] = []
+    with tempfile.TemporaryDirectory(prefix="authreg-test-") as folder:
+        url = f"sqlite:///{folder}/table.db"
+        migrate.upgrade(url)
+        db = make_engine(url)
+        try:
+            apply_documents(db, read_paths(policies), actor="authreg test", now=utcnow())
+            for fact in table["facts"]:
+                _record(db, fact, secret)
+            service = DecisionService.load(db, timezone=timezone, secret=secret)
+            for case in table["cases"]:
+                at = case.get("at", table.get("at"))
+                request = parse_request({**case["request"], "at": at}, now=utcnow(), timezone=timezone, secret=secret)
+                results.append(_judge(str(path), case, decide(service.policy, request)))
+        finally:
+            db.dispose()
+    return results
+
+
+def _judge(table: str, case: dict[str, Any], decision: Decision) -> CaseResult:
+    expect = case["expect"]
+    codes = [r.code for r in decision.reasons if r.code != "allowed"]
+    warnings = [w.code for w in decision.warnings]
+    wanted = _describe(expect["decision"], expect.get("reasons", []))
+    got = _describe(decision.decision, codes)
+    passed = decision.decision == expect["decision"] and sorted(codes) == sorted(expect.get("reasons", []))
+    for key, actual in (("authorisation", decision.authorisation), ("flow", decision.flow)):
+        if key in expect:
+            passed &= expect[key] == actual
+            wanted += f" {key}={expect[key]}"
+            got += f" {key}={actual}"
+    if "warnings" in expect:
+        passed &= sorted(expect["warnings"]) == sorted(warnings)
+        wanted += f" warnings={sorted(expect['warnings'])}"
+        got += f" warnings={sorted(warnings)}"
+    return CaseResult(table, case["name"], passed, wanted, got)
