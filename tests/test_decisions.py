@@ -1,0 +1,173 @@
+"""Decisions through the CLI and the decision service on a real database: the seed's decision
+tables, the JSON shape, exit codes, the audit entry written before the answer, and the
+policy kept current per authorisation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from registry import recording
+from registry.asking import DecisionService
+from registry.errors import Invalid
+from registry.models import AuditEntry
+from registry.recording import Clock
+from tests.conftest import POLICIES, SEED_ID, TEST_SECRET
+
+Cli = Callable[..., Any]
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+ASK = {"user": "esf-controller-1", "organisation": "WSE-ESF", "data_category": "naam", "purpose": "amif-eligibility"}
+
+
+def test_the_seed_decision_tables_pass(run_cli: Cli) -> None:
+    result = run_cli("test", str(POLICIES / "tests"))
+    assert result.exit_code == 0, result.stdout
+    passed, failed = result.stdout.splitlines()[-1].split(", ")
+    assert failed == "0 failed" and int(passed.split()[0]) >= 40
+
+
+def test_a_failing_table_case_is_reported(run_cli: Cli, tmp_path: Any) -> None:
+    (tmp_path / "tests").mkdir()
+    table = tmp_path / "tests" / "wrong.yaml"
+    table.write_text(
+        f"name: wrong on purpose\npolicies: [{POLICIES}]\nat: 2024-01-01\ncases:\n"
+        "  - name: expecting an allow after expiry\n"
+        "    request: {user: esf-controller-1, organisation: WSE-ESF, data_category: naam, purpose: amif-eligibility}\n"
+        "    expect: {decision: allow}\n",
+        encoding="utf-8",
+    )
+    result = run_cli("test", str(tmp_path / "tests"))
+    assert result.exit_code == 1
+    assert "FAIL" in result.stdout and "got      deny [expired]" in result.stdout
+    assert result.stdout.splitlines()[-1] == "0 passed, 1 failed"
+
+
+def test_check_json_is_logged_before_it_is_answered(seeded: Engine, run_cli: Cli) -> None:
+    result = run_cli(
+        "check",
+        "--user",
+        "esf-controller-1",
+        "--organisation",
+        "WSE-ESF",
+        "--category",
+        "naam",
+        "--purpose",
+        "amif-eligibility",
+        "--at",
+        "2018-01-01",
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert set(answer) == {"decision", "authorisation", "flow", "reasons", "warnings", "obligations", "decision_id"}
+    assert (answer["decision"], answer["authorisation"], answer["flow"]) == ("allow", SEED_ID, "aii-to-esf")
+    assert [w["code"] for w in answer["warnings"]] == ["condition-overdue"]
+    assert [o["code"] for o in answer["obligations"]] == ["onward-disclosure", "retention"]
+    assert answer["obligations"][0]["paragraphs"] == [76]
+    with Session(seeded) as session:
+        entry = session.exec(select(AuditEntry)).one()
+    assert (entry.decision_id, entry.decision, entry.asked_by, entry.evaluated_at) == (
+        answer["decision_id"],
+        "allow",
+        "tester",
+        "2018-01-01",
+    )
+
+
+def test_check_deny_exits_1_and_tells_why_in_dutch(seeded: Engine, run_cli: Cli) -> None:
+    result = run_cli(
+        "check",
+        "--user",
+        "esf-controller-1",
+        "--organisation",
+        "WSE-ESF",
+        "--category",
+        "naam",
+        "--purpose",
+        "amif-eligibility",
+        "--at",
+        "2023-07-01",
+        "--lang",
+        "nl",
+    )
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[1] == (
+        "  expired: vtc-2017-amif-aii-wse (gegevensstroom aii-to-esf) gold tot 2023-06-30 (§73, §74, §99)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--at", "2023-02-30"), "at: not an ISO 8601 date or datetime: '2023-02-30'"),
+        (("--subject", "85073003329"), "data_subject: not an INSZ: the check digits do not match"),
+    ],
+)
+def test_check_malformed_input_is_an_error_not_a_decision(
+    seeded: Engine, run_cli: Cli, args: tuple[str, ...], message: str
+) -> None:
+    result = run_cli("check", "--user", "u", "--organisation", "WSE-ESF", "--category", "naam", "--purpose", "p", *args)
+    assert result.exit_code == 2
+    assert f"error: {message}" in result.stderr
+    with Session(seeded) as session:
+        assert session.exec(select(AuditEntry)).all() == []
+
+
+def test_a_data_subject_is_logged_only_as_its_keyed_hash(seeded: Engine) -> None:
+    service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
+    answer = service.ask({**ASK, "at": "2018-03-01", "data_subject": "85.07.30-033.28"}, asked_by="app", now=NOW)
+    assert [r["code"] for r in answer["reasons"]] == ["subject-not-in-communicated-sample"]
+    with Session(seeded) as session:
+        entry = session.exec(select(AuditEntry)).one()
+    assert "85073003328" not in json.dumps(entry.request) and "data_subject" not in entry.request
+    assert len(entry.request["data_subject_hash"]) == 64
+
+
+def test_batch_problems_name_the_request(seeded: Engine) -> None:
+    service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
+    with pytest.raises(Invalid) as caught:
+        service.ask_many([ASK, {**ASK, "purpose": 3}, {"user": "x"}], asked_by="app", now=NOW)
+    assert sorted(str(p) for p in caught.value.problems) == [
+        "requests[1].purpose: not a text",
+        "requests[2].data_category: required",
+        "requests[2].organisation: required",
+        "requests[2].purpose: required",
+    ]
+
+
+def test_a_change_refreshes_only_that_authorisation_and_no_stale_allow_is_given(seeded: Engine, run_cli: Cli) -> None:
+    run_cli("apply", str(POLICIES / "tests" / "fixtures" / "gemeenten.yaml"))
+    service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
+    other_lines = service.policy._lines["vtc-2018-voorbeeld-gemeenten"]
+    assert service.ask({**ASK, "at": "2019-01-01"}, asked_by="app", now=NOW)["decision"] == "allow"
+    clock = Clock(now=NOW, today=NOW.date())
+    with service.changing([SEED_ID]):
+        recording.change_status(
+            seeded,
+            authorisation=SEED_ID,
+            kind="suspend",
+            on=datetime(2018, 12, 1).date(),
+            reason="r",
+            actor="dpo",
+            clock=clock,
+        )
+    answer = service.ask({**ASK, "at": "2019-01-01"}, asked_by="app", now=NOW)
+    assert [r["code"] for r in answer["reasons"]] == ["authorisation-suspended"]
+    assert service.policy._lines["vtc-2018-voorbeeld-gemeenten"] is other_lines  # untouched, not rebuilt
+    assert service.policy.snapshot.version == 3
+
+
+def test_the_fast_path_and_pycasbins_stock_enforce_agree_on_the_seed(seeded: Engine) -> None:
+    service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
+    enforcer = service.policy.enforcer
+    for day in ("2017-10-01", "2017-10-02", "2023-06-30", "2023-07-01"):
+        for category in ("naam", "officiele-personalia", "insz", "gezondheid"):
+            rvals = ("esf-controller-1", "WSE-ESF", category, "amif-eligibility", "read", day, "no", "", "")
+            assert enforcer.decide(*rvals)[0] == enforcer.enforce(*rvals)
