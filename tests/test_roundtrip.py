@@ -70,7 +70,7 @@ _paragraphs = st.lists(st.integers(min_value=1, max_value=500), max_size=4)
 @st.composite
 def _documents(draw: st.DrawFn) -> dict[str, Any]:
     """Valid authorisation documents with arbitrary text, ids, dates and optional parts."""
-    start = draw(st.dates(min_value=date(2000, 1, 1)))
+    start = draw(st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31)))
     purposes = draw(st.lists(_slug, min_size=1, max_size=3, unique=True))
     categories = draw(st.lists(_slug, min_size=1, max_size=4, unique=True))
     document: dict[str, Any] = {
