@@ -11,10 +11,12 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from registry.conditions import ConditionSpec
 from registry.config import local_day
 from registry.documents import flatten_messages
 from registry.errors import Invalid, Problem
@@ -57,6 +59,10 @@ class DecisionRequest:
     day: date  # the calendar day in the legal time zone
     source: str = ""
     subject: str = ""  # keyed hash of the INSZ, never the INSZ itself
+
+    @cached_property
+    def day_text(self) -> str:
+        return self.day.isoformat()
 
     def as_logged(self) -> dict[str, str]:
         logged = {
@@ -174,7 +180,7 @@ def _decide(engine: PolicyEngine, request: DecisionRequest, language: str) -> De
         request.data_category,
         request.purpose,
         request.action,
-        request.day.isoformat(),
+        request.day_text,
         nrn,
         request.source,
         request.subject,
@@ -192,20 +198,35 @@ def _decide(engine: PolicyEngine, request: DecisionRequest, language: str) -> De
 
 
 def _allow(view: AuthorisationView, flow: FlowView, request: DecisionRequest, version: int, language: str) -> Decision:
-    cited = tuple(sorted({*flow.paragraphs, *view.purpose_paragraphs.get(request.purpose, ())}))
+    """An allow names its flow and cites it; what does not depend on the day is worded once per
+    view, flow, purpose and language (a new view of the authorisation starts a new cache)."""
+    key = (flow.id, request.purpose, language)
+    fixed = view.allow_cache.get(key)
+    if fixed is None:
+        fixed = view.allow_cache[key] = _fixed_parts(view, flow, request.purpose, language)
+    reason, static_warnings, obligations = fixed
+    overdue = view.overdue_on(request.day, "flag")
+    warnings = static_warnings
+    if overdue:
+        warnings = (*(_overdue_warning(view, c, language) for c in overdue), *static_warnings)
+    return Decision("allow", view.id, flow.id, (reason,), warnings, obligations, version)
+
+
+def _overdue_warning(view: AuthorisationView, condition: ConditionSpec, language: str) -> Reason:
+    due = condition.due_on or condition.every
+    text = message("condition-overdue", language, condition=condition.id, authorisation=view.id, due_on=due)
+    return Reason("condition-overdue", text, condition.paragraphs)
+
+
+def _fixed_parts(
+    view: AuthorisationView, flow: FlowView, purpose: str, language: str
+) -> tuple[Reason, tuple[Reason, ...], tuple[Reason, ...]]:
+    cited = tuple(sorted({*flow.paragraphs, *view.purpose_paragraphs.get(purpose, ())}))
     reason = Reason("allowed", message("allowed", language, flow=flow.id, authorisation=view.id), cited)
-    warnings = [
-        Reason(
-            "condition-overdue",
-            message("condition-overdue", language, condition=c.id, authorisation=view.id, due_on=c.due_on or c.every),
-            c.paragraphs,
-        )
-        for c in view.overdue_on(request.day, "flag")
-    ]
+    warnings = []
     if view.max_users is not None and len(view.users) > view.max_users:
-        text = message(
-            "max-users-exceeded", language, authorisation=view.id, users=len(view.users), max_users=view.max_users
-        )
+        count = len(view.users)
+        text = message("max-users-exceeded", language, authorisation=view.id, users=count, max_users=view.max_users)
         warnings.append(Reason("max-users-exceeded", text, view.cites("max_users")))
     obligations = []
     if view.onward_disclosure:
@@ -214,7 +235,7 @@ def _allow(view: AuthorisationView, flow: FlowView, request: DecisionRequest, ve
     if view.retention_until:
         text = message("retention", language, until=view.retention_until.isoformat())
         obligations.append(Reason("retention", text, view.cites("retention_until")))
-    return Decision("allow", view.id, flow.id, (reason,), tuple(warnings), tuple(obligations), version)
+    return reason, tuple(warnings), tuple(obligations)
 
 
 def candidates(snapshot: Snapshot, request: DecisionRequest) -> list[tuple[AuthorisationView, FlowView]]:
@@ -227,68 +248,89 @@ def candidates(snapshot: Snapshot, request: DecisionRequest) -> list[tuple[Autho
     return found
 
 
-def failing(
-    snapshot: Snapshot, view: AuthorisationView, flow: FlowView, request: DecisionRequest, language: str
-) -> list[Reason]:
+@dataclass(frozen=True)
+class Failure:
+    """A broken rule, not yet put into words: the diagnostic pass scores every candidate by
+    its failures and words only those of the closest."""
+
+    code: str
+    paragraphs: tuple[int, ...] = ()
+    fields: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What the rules need to know of a request once, not once per candidate."""
+
+    request: DecisionRequest
+    categories: frozenset[str]  # the category and its ancestors
+    needs_number: bool
+
+
+def _asked(snapshot: Snapshot, request: DecisionRequest) -> _Asked:
+    needs_number = bool(request.subject) or snapshot.needs_national_register_number(request.data_category)
+    return _Asked(request, frozenset(snapshot.ancestors_or_self(request.data_category)), needs_number)
+
+
+def failing(asked: _Asked, view: AuthorisationView, flow: FlowView) -> list[Failure]:
     """Every rule of DESIGN §3 that this candidate breaks for the request."""
+    request = asked.request
     day = request.day
     timeline = view.timeline
+    failures: list[Failure] = []
+    user = view.user_index.get((request.user, request.organisation))
+    if user is None:
+        failures.append(Failure("user-not-authorised", view.cites("authorised_users")))
+    elif user.declaration_signed_on is None or user.declaration_signed_on > day:
+        failures.append(Failure("declaration-missing", view.cites("authorised_users")))
+    if not asked.categories.intersection(flow.categories):
+        failures.append(Failure("data-category-not-authorised", flow.paragraphs))
+    if request.purpose not in flow.purposes:
+        failures.append(Failure("purpose-not-authorised", view.cites("purposes") or flow.paragraphs))
+    if request.action != READ:
+        failures.append(Failure("action-not-authorised", flow.paragraphs))
+    if asked.needs_number and not flow.national_register_number:
+        cited = flow.national_register_number_paragraphs or flow.paragraphs
+        failures.append(Failure("national-register-number-not-authorised", cited))
+    if day < flow.valid_from:
+        failures.append(Failure("not-yet-valid", view.cites("valid_from")))
+    elif flow.valid_until is not None and day > flow.valid_until:
+        failures.append(Failure("expired", view.cites("valid_until")))
+    status = timeline.status_on(day)
+    if status in ("suspended", "revoked"):
+        failures.append(Failure(f"authorisation-{status}"))
+    if timeline.replaced_from is not None and day >= timeline.replaced_from:
+        replaced = (("replaced_by", ", ".join(timeline.replaced_by)), ("replaced_from", timeline.replaced_from))
+        failures.append(Failure("authorisation-replaced", (), replaced))
+    if timeline.state_on(day) == IN_FORCE:
+        for condition in view.overdue_on(day, "suspend"):
+            due = (("condition", condition.id), ("due_on", condition.due_on or condition.every))
+            failures.append(Failure("condition-overdue", condition.paragraphs, due))
+    gate = view.gate
+    if gate is not None and request.subject:
+        entry = view.sample_entry.get(request.subject)
+        if entry is None or entry > day:
+            failures.append(Failure("subject-not-in-communicated-sample", gate.paragraphs))
+    return failures
+
+
+def _worded(
+    failure: Failure, view: AuthorisationView, flow: FlowView, request: DecisionRequest, language: str
+) -> Reason:
     fields_ = {
         "authorisation": view.id,
         "flow": flow.id,
         "user": request.user,
         "organisation": request.organisation,
-        "day": day.isoformat(),
+        "day": request.day.isoformat(),
         "category": request.data_category,
         "purpose": request.purpose,
         "action": request.action,
         "valid_from": flow.valid_from,
         "valid_until": flow.valid_until,
+        **dict(failure.fields),
     }
-    reasons: list[Reason] = []
-
-    def fail(code: str, paragraphs: tuple[int, ...] = (), **extra: Any) -> None:
-        reasons.append(Reason(code, message(code, language, **fields_, **extra), paragraphs))
-
-    listed = [u for u in view.users if u.id == request.user and u.organisation == request.organisation]
-    if not listed:
-        fail("user-not-authorised", view.cites("authorised_users"))
-    elif not any(u.declaration_signed_on is not None and u.declaration_signed_on <= day for u in listed):
-        fail("declaration-missing", view.cites("authorised_users"))
-    if not set(snapshot.ancestors_or_self(request.data_category)) & set(flow.categories):
-        fail("data-category-not-authorised", flow.paragraphs)
-    if request.purpose not in flow.purposes:
-        fail("purpose-not-authorised", view.cites("purposes") or flow.paragraphs)
-    if request.action != READ:
-        fail("action-not-authorised", flow.paragraphs)
-    needs_number = bool(request.subject) or snapshot.needs_national_register_number(request.data_category)
-    if needs_number and not flow.national_register_number:
-        fail("national-register-number-not-authorised", flow.national_register_number_paragraphs or flow.paragraphs)
-    if day < flow.valid_from:
-        fail("not-yet-valid", view.cites("valid_from"))
-    elif flow.valid_until is not None and day > flow.valid_until:
-        fail("expired", view.cites("valid_until"))
-    status = timeline.status_on(day)
-    if status in ("suspended", "revoked"):
-        fail(f"authorisation-{status}")
-    if timeline.replaced_from is not None and day >= timeline.replaced_from:
-        fail(
-            "authorisation-replaced", replaced_by=", ".join(timeline.replaced_by), replaced_from=timeline.replaced_from
-        )
-    if timeline.state_on(day) == IN_FORCE:
-        for condition in view.overdue_on(day, "suspend"):
-            fail(
-                "condition-overdue",
-                condition.paragraphs,
-                condition=condition.id,
-                due_on=condition.due_on or condition.every,
-            )
-    gate = view.gate
-    if gate is not None and request.subject:
-        entry = view.sample_entry.get(request.subject)
-        if entry is None or entry > day:
-            fail("subject-not-in-communicated-sample", gate.paragraphs)
-    return reasons
+    return Reason(failure.code, message(failure.code, language, **fields_), failure.paragraphs)
 
 
 def explain(snapshot: Snapshot, request: DecisionRequest, language: str = "en") -> Decision:
@@ -298,11 +340,13 @@ def explain(snapshot: Snapshot, request: DecisionRequest, language: str = "en") 
         return Decision(
             "deny", None, None, (_no_candidate(snapshot, request, language),), registry_version=snapshot.version
         )
-    scored = [(failing(snapshot, view, flow, request, language), view, flow) for view, flow in found]
-    reasons, view, flow = min(scored, key=lambda s: (len(s[0]), -s[2].valid_from.toordinal(), s[1].id, s[2].id))
-    if not reasons:
+    asked = _asked(snapshot, request)
+    scored = [(failing(asked, view, flow), view, flow) for view, flow in found]
+    failures, view, flow = min(scored, key=lambda s: (len(s[0]), -s[2].valid_from.toordinal(), s[1].id, s[2].id))
+    if not failures:
         return Decision("allow", view.id, flow.id, (), registry_version=snapshot.version)
-    return Decision("deny", view.id, flow.id, tuple(reasons), registry_version=snapshot.version)
+    reasons = tuple(_worded(failure, view, flow, request, language) for failure in failures)
+    return Decision("deny", view.id, flow.id, reasons, registry_version=snapshot.version)
 
 
 def _no_candidate(snapshot: Snapshot, request: DecisionRequest, language: str) -> Reason:

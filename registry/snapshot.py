@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
+from typing import Any
 
 from registry.conditions import AuthorisationFacts, ConditionSpec, Interval, overdue_intervals
 from registry.lifecycle import Timeline
@@ -64,6 +65,16 @@ class AuthorisationView:
 
     def cites(self, key: str) -> tuple[int, ...]:
         return tuple(self.paragraphs.get(key, ()))
+
+    @cached_property
+    def allow_cache(self) -> dict[tuple[str, str, str], Any]:
+        """Room for the worded parts of an allow that do not change with the day (decisions)."""
+        return {}
+
+    @cached_property
+    def user_index(self) -> dict[tuple[str, str], UserView]:
+        """(user id, organisation) -> the user; ids are unique within a document."""
+        return {(user.id, user.organisation): user for user in self.users}
 
     @cached_property
     def overdue_days(self) -> tuple[tuple[ConditionSpec, tuple[Interval, ...]], ...]:

@@ -74,8 +74,9 @@ def authorisations(
     flows = []
     for index in range(draw(st.integers(1, 2))):
         own_from = draw(st.none() | st.integers(0, 30).map(lambda n: valid_from + timedelta(days=n)))
-        start = own_from or valid_from
         until = timeline.valid_until
+        # a flow's own window lies inside its authorisation's, as the document schema demands
+        start = own_from if own_from and (until is None or own_from <= until) else valid_from
         flows.append(
             FlowView(
                 authorisation=key,
@@ -83,7 +84,7 @@ def authorisations(
                 source=draw(st.sampled_from(SOURCES)),
                 to=draw(st.sampled_from(ORGS)),
                 valid_from=start,
-                valid_until=until if until is None or until >= start else start,
+                valid_until=until,
                 purposes=tuple(sorted(draw(st.sets(st.sampled_from(PURPOSES), min_size=1)))),
                 categories=tuple(sorted(draw(st.sets(st.sampled_from(sorted(CATEGORIES)), min_size=1, max_size=3)))),
                 national_register_number=draw(st.booleans()),
