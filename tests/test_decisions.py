@@ -25,6 +25,12 @@ NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 ASK = {"user": "esf-controller-1", "organisation": "WSE-ESF", "data_category": "naam", "purpose": "amif-eligibility"}
 
 
+def check(run_cli: Cli, at: str, *more: str) -> Any:
+    """``authreg check`` for the seed's first controller reading a name."""
+    asked = ("--user", "esf-controller-1", "--organisation", "WSE-ESF", "--category", "naam")
+    return run_cli("check", *asked, "--purpose", "amif-eligibility", "--at", at, *more)
+
+
 def test_the_seed_decision_tables_pass(run_cli: Cli) -> None:
     result = run_cli("test", str(POLICIES / "tests"))
     assert result.exit_code == 0, result.stdout
@@ -49,21 +55,7 @@ def test_a_failing_table_case_is_reported(run_cli: Cli, tmp_path: Any) -> None:
 
 
 def test_check_json_is_logged_before_it_is_answered(seeded: Engine, run_cli: Cli) -> None:
-    result = run_cli(
-        "check",
-        "--user",
-        "esf-controller-1",
-        "--organisation",
-        "WSE-ESF",
-        "--category",
-        "naam",
-        "--purpose",
-        "amif-eligibility",
-        "--at",
-        "2018-01-01",
-        "--format",
-        "json",
-    )
+    result = check(run_cli, "2018-01-01", "--format", "json")
     assert result.exit_code == 0, result.stderr
     answer = json.loads(result.stdout)
     assert set(answer) == {"decision", "authorisation", "flow", "reasons", "warnings", "obligations", "decision_id"}
@@ -82,21 +74,7 @@ def test_check_json_is_logged_before_it_is_answered(seeded: Engine, run_cli: Cli
 
 
 def test_check_deny_exits_1_and_tells_why_in_dutch(seeded: Engine, run_cli: Cli) -> None:
-    result = run_cli(
-        "check",
-        "--user",
-        "esf-controller-1",
-        "--organisation",
-        "WSE-ESF",
-        "--category",
-        "naam",
-        "--purpose",
-        "amif-eligibility",
-        "--at",
-        "2023-07-01",
-        "--lang",
-        "nl",
-    )
+    result = check(run_cli, "2023-07-01", "--lang", "nl")
     assert result.exit_code == 1
     assert result.stdout.splitlines()[1] == (
         "  expired: vtc-2017-amif-aii-wse (gegevensstroom aii-to-esf) gold tot 2023-06-30 (§73, §74, §99)"
