@@ -23,7 +23,7 @@ from registry.errors import Invalid, Problem
 from registry.insz import InvalidInsz
 from registry.lifecycle import IN_FORCE
 from registry.messages import message
-from registry.policy import PolicyEngine
+from registry.policy import Granting, PolicyEngine
 from registry.snapshot import AuthorisationView, FlowView, Snapshot
 from registry.subjects import SecretUnusable, subject_hash
 
@@ -186,10 +186,7 @@ def _decide(engine: PolicyEngine, request: DecisionRequest, language: str) -> De
         request.subject,
     )
     if allowed:
-        authorisation, flow_id = line[2].split("/", 1)
-        view = snapshot.authorisations[authorisation]
-        flow = next(f for f in view.flows if f.id == flow_id)
-        return _allow(view, flow, request, snapshot.version, language)
+        return _allow(engine.flows[line[2]], request, snapshot.version, language)
     denial = explain(snapshot, request, language)
     if denial.decision != "deny":
         log.error("Casbin denied what the diagnostic pass allows: %s", request.as_logged())
@@ -197,19 +194,19 @@ def _decide(engine: PolicyEngine, request: DecisionRequest, language: str) -> De
     return denial
 
 
-def _allow(view: AuthorisationView, flow: FlowView, request: DecisionRequest, version: int, language: str) -> Decision:
+def _allow(granting: Granting, request: DecisionRequest, version: int, language: str) -> Decision:
     """An allow names its flow and cites it; what does not depend on the day is worded once per
-    view, flow, purpose and language (a new view of the authorisation starts a new cache)."""
-    key = (flow.id, request.purpose, language)
-    fixed = view.allow_cache.get(key)
+    flow, purpose and language (a change of the authorisation starts afresh)."""
+    key = (request.purpose, language)
+    fixed = granting.worded.get(key)
     if fixed is None:
-        fixed = view.allow_cache[key] = _fixed_parts(view, flow, request.purpose, language)
-    reason, static_warnings, obligations = fixed
-    overdue = view.overdue_on(request.day, "flag")
-    warnings = static_warnings
-    if overdue:
-        warnings = (*(_overdue_warning(view, c, language) for c in overdue), *static_warnings)
-    return Decision("allow", view.id, flow.id, (reason,), warnings, obligations, version)
+        fixed = granting.worded[key] = _fixed_parts(granting.view, granting.flow, request.purpose, language)
+    reason, warnings, obligations = fixed
+    if granting.has_conditions:
+        overdue = granting.view.overdue_on(request.day, "flag")
+        if overdue:
+            warnings = (*(_overdue_warning(granting.view, c, language) for c in overdue), *warnings)
+    return Decision("allow", granting.authorisation, granting.flow_id, (reason,), warnings, obligations, version)
 
 
 def _overdue_warning(view: AuthorisationView, condition: ConditionSpec, language: str) -> Reason:

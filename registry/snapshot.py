@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
-from typing import Any
 
 from registry.conditions import AuthorisationFacts, ConditionSpec, Interval, overdue_intervals
 from registry.lifecycle import Timeline
@@ -65,11 +64,6 @@ class AuthorisationView:
 
     def cites(self, key: str) -> tuple[int, ...]:
         return tuple(self.paragraphs.get(key, ()))
-
-    @cached_property
-    def allow_cache(self) -> dict[tuple[str, str, str], Any]:
-        """Room for the worded parts of an allow that do not change with the day (decisions)."""
-        return {}
 
     @cached_property
     def user_index(self) -> dict[tuple[str, str], UserView]:
