@@ -8,8 +8,7 @@ is an error, never a decision); ``decide`` is pure apart from reading the engine
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any
@@ -142,7 +141,6 @@ class Decision:
     warnings: tuple[Reason, ...] = ()
     obligations: tuple[Reason, ...] = ()
     registry_version: int = 0
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def allowed(self) -> bool:
@@ -173,7 +171,7 @@ def decide(engine: PolicyEngine, request: DecisionRequest, language: str = "en")
 
 def _decide(engine: PolicyEngine, request: DecisionRequest, language: str) -> Decision:
     snapshot = engine.snapshot
-    nrn = "yes" if request.subject or snapshot.needs_national_register_number(request.data_category) else "no"
+    nrn = "yes" if needs_number(snapshot, request) else "no"
     allowed, line = engine.enforcer.decide(
         request.user,
         request.organisation,
@@ -264,9 +262,14 @@ class _Asked:
     needs_number: bool
 
 
+def needs_number(snapshot: Snapshot, request: DecisionRequest) -> bool:
+    """A request about a named person, or for a category holding the national register number."""
+    return bool(request.subject) or snapshot.needs_national_register_number(request.data_category)
+
+
 def _asked(snapshot: Snapshot, request: DecisionRequest) -> _Asked:
-    needs_number = bool(request.subject) or snapshot.needs_national_register_number(request.data_category)
-    return _Asked(request, frozenset(snapshot.ancestors_or_self(request.data_category)), needs_number)
+    ancestors = frozenset(snapshot.ancestors_or_self(request.data_category))
+    return _Asked(request, ancestors, needs_number(snapshot, request))
 
 
 def failing(asked: _Asked, view: AuthorisationView, flow: FlowView) -> list[Failure]:

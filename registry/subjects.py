@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from pathlib import Path
 
 from registry.errors import RegistryError
@@ -48,7 +47,3 @@ def check_secret(secret: str) -> None:
 def subject_hash(insz: str, secret: str) -> str:
     """The keyed hash of a (valid) INSZ, whatever punctuation it was written with."""
     return hmac.new(secret.encode(), normalise(insz).encode(), hashlib.sha256).hexdigest()
-
-
-def new_secret() -> str:
-    return os.urandom(32).hex()
