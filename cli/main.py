@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cli import render
 from registry import audit as audit_log
-from registry import migrate, store, yamlio
+from registry import migrate, store, tokens, yamlio
 from registry.applying import apply_documents
 from registry.asking import DecisionService
 from registry.config import Settings
@@ -426,6 +426,38 @@ def audit_report(runtime: Runtime, since: date | None, until: date | None, fmt: 
         click.echo(audit_log.jsonl(records), nl=False)
     else:
         click.echo(render.review_table(records))
+
+
+@main.group()
+def token() -> None:
+    """Bearer tokens for the HTTP API."""
+
+
+@token.command(name="create")
+@click.option("--role", required=True, type=click.Choice(tokens.ROLES))
+@click.option("--name", required=True, help="Who or what holds it; recorded with every decision it asks.")
+@pass_runtime
+def token_create(runtime: Runtime, role: str, name: str) -> None:
+    """Make a token; it is printed once, alone on the last line, and stored only as a hash."""
+    secret_token = tokens.create(runtime.engine, name=name, role=role, now=store.utcnow())
+    click.echo(f"token for {name} ({role}); keep it now, it is not shown again:")
+    click.echo(secret_token)
+
+
+@token.command(name="list")
+@pass_runtime
+def token_list(runtime: Runtime) -> None:
+    """The tokens, without their secrets."""
+    click.echo(render.table(tokens.listing(runtime.engine), ["name", "role", "created_at", "revoked_at"]))
+
+
+@token.command(name="revoke")
+@click.argument("name")
+@pass_runtime
+def token_revoke(runtime: Runtime, name: str) -> None:
+    """Revoke a token by its name; requests with it get 401 from then on."""
+    tokens.revoke(runtime.engine, name=name, now=store.utcnow())
+    click.echo(f"token {name} revoked")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,25 +1,83 @@
-"""The Flask application factory: configuration, the database engine, the blueprints."""
+"""The Flask application factory: configuration, the database engine, the API and its guards."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_smorest import Api
 
-from registry.api import health
+from registry.api import decisions, health
+from registry.api.access import init_access
+from registry.api.problems import init_problems
+from registry.asking import DecisionService
 from registry.config import Settings
 from registry.db import make_engine
+from registry.errors import RegistryError
+from registry.subjects import load_secret
+
+log = logging.getLogger(__name__)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Config comes from defaults, then ``AUTHREG_*`` environment variables, then ``test_config``."""
     app = Flask(__name__)
-    defaults = Settings()
-    app.config.from_mapping(DATABASE_URL=defaults.database_url, TIMEZONE=defaults.timezone)
+    settings = Settings.from_env()
+    app.config.from_mapping(
+        DATABASE_URL=settings.database_url,
+        TIMEZONE=settings.timezone,
+        # The key that hashes data subjects; read like the CLI does (AUTHREG_SECRET_KEY, else the
+        # key file), not through from_prefixed_env, which would also hand it to Flask's sessions.
+        SUBJECT_KEY=settings.secret_key,
+        SUBJECT_KEY_FILE=str(settings.secret_key_file),
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        API_TITLE="authreg",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="v1/openapi.json",
+    )
     app.config.from_prefixed_env("AUTHREG")
+    app.config["SECRET_KEY"] = None  # AUTHREG_SECRET_KEY hashes data subjects; authreg keeps no sessions
     if test_config:
         app.config.update(test_config)
-    app.extensions["authreg.engine"] = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["authreg.engine"] = engine
+    app.extensions["authreg.decisions"] = _lazy_service(app)
+    init_access(app)
     app.register_blueprint(health.blueprint)
+    api = Api(app)
+    api.register_blueprint(decisions.blueprint)
+    init_problems(app)  # after Api(), whose own handler for HTTP errors this replaces
     return app
+
+
+def _lazy_service(app: Flask) -> Callable[[], DecisionService]:
+    """The decision service, loaded on first use (the database may not be up when the process
+    starts); a failed load is retried on the next request."""
+    lock = threading.Lock()
+    loaded: list[DecisionService] = []
+
+    def get() -> DecisionService:
+        with lock:
+            if not loaded:
+                loaded.append(
+                    DecisionService.load(
+                        app.extensions["authreg.engine"], timezone=app.config["TIMEZONE"], secret=_secret(app)
+                    )
+                )
+            return loaded[0]
+
+    return get
+
+
+def _secret(app: Flask) -> str | None:
+    try:
+        return load_secret(app.config.get("SUBJECT_KEY"), Path(app.config["SUBJECT_KEY_FILE"]))
+    except RegistryError as error:
+        log.warning("no usable secret key (%s): requests naming a data subject will get 503", error)
+        return None

@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 READ = "read"
 
 
-class _RequestSchema(Schema):
+class RequestSchema(Schema):
+    """A decision request (DESIGN §3), as the CLI and the HTTP API take it."""
+
     class Meta:
         unknown = "raise"
 
@@ -44,7 +46,7 @@ class _RequestSchema(Schema):
     data_subject = fields.String(load_default=None)
 
 
-_REQUEST = _RequestSchema()
+_REQUEST = RequestSchema()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,42 @@
+"""Who may call what: a Bearer token names a caller and a role, and ``policies/roles.conf``
+with ``policies/roles.csv`` (a second Casbin model) says which role may call which endpoint."""
+
+from __future__ import annotations
+
+import casbin
+from flask import Flask, Response, current_app, g, request
+
+from registry.api.problems import problem
+from registry.config import PROJECT_ROOT
+from registry.tokens import Caller, authenticate
+
+ROLES_MODEL = PROJECT_ROOT / "policies" / "roles.conf"
+ROLES_POLICY = PROJECT_ROOT / "policies" / "roles.csv"
+API_PREFIX = "/api/v1/"
+OPEN = ("/api/v1/openapi.json",)
+
+
+def init_access(app: Flask) -> None:
+    app.extensions["authreg.roles"] = casbin.Enforcer(str(ROLES_MODEL), str(ROLES_POLICY))
+    app.before_request(_check)
+
+
+def _check() -> Response | None:
+    if not request.path.startswith(API_PREFIX) or request.path in OPEN:
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return problem(401, "Unauthorized", "a Bearer token is required")
+    caller = authenticate(current_app.extensions["authreg.engine"], token.strip())
+    if caller is None:
+        return problem(401, "Unauthorized", "the token is unknown or revoked")
+    if not current_app.extensions["authreg.roles"].enforce(caller.role, request.path, request.method):
+        return problem(403, "Forbidden", f"role {caller.role} may not {request.method} {request.path}")
+    g.caller = caller
+    return None
+
+
+def caller() -> Caller:
+    found: Caller = g.caller
+    return found

@@ -1,0 +1,75 @@
+"""``POST /api/v1/decisions`` and ``/decisions/batch``: parse, decide, log, answer (thin: the
+decision service does everything)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from registry.api.access import caller
+from registry.asking import DecisionService
+from registry.decisions import RequestSchema
+from registry.store import utcnow
+
+blueprint = Blueprint("decisions", __name__, url_prefix="/api/v1/decisions", description="Allow or deny, with reasons")
+MAX_BATCH = 1000
+
+
+class ReasonSchema(Schema):
+    code = fields.String()
+    message = fields.String()
+    paragraphs = fields.List(fields.Integer())
+
+
+class DecisionSchema(Schema):
+    decision = fields.String(validate=validate.OneOf(["allow", "deny"]))
+    authorisation = fields.String(allow_none=True)
+    flow = fields.String(allow_none=True)
+    reasons = fields.List(fields.Nested(ReasonSchema))
+    warnings = fields.List(fields.Nested(ReasonSchema))
+    obligations = fields.List(fields.Nested(ReasonSchema))
+    decision_id = fields.String()
+
+
+class BatchSchema(Schema):
+    class Meta:
+        unknown = "raise"
+
+    requests = fields.List(fields.Nested(RequestSchema), required=True, validate=validate.Length(min=1, max=MAX_BATCH))
+
+
+class BatchAnswerSchema(Schema):
+    decisions = fields.List(fields.Nested(DecisionSchema))
+
+
+def service() -> DecisionService:
+    found: DecisionService = current_app.extensions["authreg.decisions"]()
+    return found
+
+
+@blueprint.route("")
+class Decisions(MethodView):
+    @blueprint.arguments(RequestSchema)
+    @blueprint.response(200, DecisionSchema)
+    def post(self, asked: dict[str, Any]) -> dict[str, Any]:
+        """Decide one request (DESIGN §3); the answer is logged before it is returned."""
+        return service().ask(_given(asked), asked_by=caller().name, now=utcnow())
+
+
+@blueprint.route("/batch")
+class DecisionBatch(MethodView):
+    @blueprint.arguments(BatchSchema)
+    @blueprint.response(200, BatchAnswerSchema)
+    def post(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """Decide up to 1000 requests, answered in request order."""
+        answers = service().ask_many([_given(r) for r in batch["requests"]], asked_by=caller().name, now=utcnow())
+        return {"decisions": answers}
+
+
+def _given(asked: dict[str, Any]) -> dict[str, Any]:
+    """The request as the client gave it (without the defaults the schema fills in)."""
+    return {key: value for key, value in asked.items() if value is not None}
