@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
 
-from registry.api import decisions, health
+from registry.api import authorisations, decisions, health
 from registry.api.access import init_access
 from registry.api.problems import init_problems
 from registry.asking import DecisionService
@@ -47,32 +47,32 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["authreg.engine"] = engine
-    app.extensions["authreg.decisions"] = _lazy_service(app)
+    app.extensions["authreg.decisions"] = _LazyService(app)
     init_access(app)
     app.register_blueprint(health.blueprint)
     api = Api(app)
     api.register_blueprint(decisions.blueprint)
+    api.register_blueprint(authorisations.blueprint)
     init_problems(app)  # after Api(), whose own handler for HTTP errors this replaces
     return app
 
 
-def _lazy_service(app: Flask) -> Callable[[], DecisionService]:
+class _LazyService:
     """The decision service, loaded on first use (the database may not be up when the process
-    starts); a failed load is retried on the next request."""
-    lock = threading.Lock()
-    loaded: list[DecisionService] = []
+    starts); a failed load is retried on the next request. ``loaded`` is empty until then."""
 
-    def get() -> DecisionService:
-        with lock:
-            if not loaded:
-                loaded.append(
-                    DecisionService.load(
-                        app.extensions["authreg.engine"], timezone=app.config["TIMEZONE"], secret=_secret(app)
-                    )
-                )
-            return loaded[0]
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+        self.loaded: list[DecisionService] = []
 
-    return get
+    def __call__(self) -> DecisionService:
+        with self.lock:
+            if not self.loaded:
+                app = self.app
+                engine = app.extensions["authreg.engine"]
+                self.loaded.append(DecisionService.load(engine, timezone=app.config["TIMEZONE"], secret=_secret(app)))
+            return self.loaded[0]
 
 
 def _secret(app: Flask) -> str | None:

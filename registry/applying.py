@@ -8,6 +8,7 @@ its diff is reported. ``dry_run`` computes the same report and writes nothing.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -17,6 +18,7 @@ from sqlalchemy import Engine
 from registry import store, yamlio
 from registry.db import transaction
 from registry.documents import Document, Problem, merge
+from registry.errors import Conflict, NotFound
 
 Status = Literal["created", "changed", "unchanged"]
 
@@ -59,15 +61,32 @@ def diff_text(before: Any, after: Any, label_before: str, label_after: str) -> s
 
 
 def apply_documents(
-    engine: Engine, documents: list[Document], *, actor: str, now: datetime, dry_run: bool = False
+    engine: Engine,
+    documents: list[Document],
+    *,
+    actor: str,
+    now: datetime,
+    dry_run: bool = False,
+    expected_versions: Mapping[str, int | None] | None = None,
 ) -> ApplyReport:
-    """Validate the batch against the registry and write it; all or nothing."""
+    """Validate the batch against the registry and write it; all or nothing.
+
+    ``expected_versions`` (authorisation id -> the version the caller changes, None for "must
+    not exist yet") makes a concurrent change a Conflict instead of a lost update."""
     report = ApplyReport(dry_run=dry_run)
     with transaction(engine) as session:
         context = store.load_context(session)
         merged = merge(context, documents)
         report.warnings = merged.warnings
         stored = store.current_documents(session, (d.key for d in documents if d.kind == "authorisation"))
+        for key, expected in (expected_versions or {}).items():
+            found = stored[key][0] if key in stored else None
+            if found != expected:
+                if expected is None:
+                    raise Conflict(f"authorisation {key!r} exists already (version {found})")
+                if found is None:
+                    raise NotFound(f"no authorisation {key!r}")
+                raise Conflict(f"authorisation {key!r} is at version {found}, not {expected}")
         to_write: list[Document] = []
         for document in documents:
             if document.kind == "organisations":

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from registry import fact_store, store
 from registry.conditions import ConditionState, states
 from registry.db import transaction
+from registry.errors import NotFound
 from registry.lifecycle import Timeline
 
 
@@ -78,3 +79,12 @@ def authorisation_detail(engine: Engine, authorisation: str) -> tuple[dict[str, 
     """The stored document and its life (status changes, replacement) for one authorisation."""
     with transaction(engine) as session:
         return store.stored_document(session, authorisation), fact_store.timeline(session, authorisation)
+
+
+def versioned_document(engine: Engine, authorisation: str) -> tuple[int, dict[str, Any]]:
+    """The current version number and stored document of an authorisation."""
+    with transaction(engine) as session:
+        found = store.current_documents(session, [authorisation])
+    if authorisation not in found:
+        raise NotFound(f"no authorisation {authorisation!r}")
+    return found[authorisation]

@@ -331,3 +331,13 @@ def add_version(session: Session, authorisation_id: str, *, actor: str, note: st
     )
     session.flush()
     return row.version
+
+
+def versions(session: Session, authorisation_id: str) -> list[AuthorisationVersion]:
+    query = select(AuthorisationVersion).where(AuthorisationVersion.authorisation_id == authorisation_id)
+    return list(session.exec(query.order_by(AuthorisationVersion.version)))  # type: ignore[arg-type]
+
+
+def party_of(session: Session, organisation: str) -> set[str]:
+    """The authorisations an organisation is a party of."""
+    return set(session.exec(select(Party.authorisation_id).where(Party.organisation_id == organisation)))

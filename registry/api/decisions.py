@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from registry.api.access import caller
-from registry.asking import DecisionService
+from registry.api.context import service
 from registry.decisions import RequestSchema
 from registry.store import utcnow
 
@@ -44,11 +43,6 @@ class BatchSchema(Schema):
 
 class BatchAnswerSchema(Schema):
     decisions = fields.List(fields.Nested(DecisionSchema))
-
-
-def service() -> DecisionService:
-    found: DecisionService = current_app.extensions["authreg.decisions"]()
-    return found
 
 
 @blueprint.route("")

@@ -62,8 +62,9 @@ def init_problems(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http(error: HTTPException) -> Response:
         if isinstance(error, UnprocessableEntity) and hasattr(error, "data"):  # webargs' validation errors
-            messages = error.data.get("messages", {})
-            fields = messages.get("json", messages) if isinstance(messages, dict) else messages
+            # webargs keys its messages by where the input came from (json, query, ...)
+            by_location = error.data.get("messages", {})
+            fields = {key: value for messages in by_location.values() for key, value in messages.items()}
             errors = [{"path": path, "message": message} for path, message in flatten_messages(fields)]
             return problem(422, "Unprocessable Content", "the input is invalid", errors=errors)
         return problem(error.code or 500, error.name, error.description or "")

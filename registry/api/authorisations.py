@@ -1,0 +1,156 @@
+"""``/api/v1/authorisations``: the registry over HTTP. The body of POST and PUT is the
+authorisation document of DESIGN §2 as JSON; updates carry the version they change (If-Match)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from registry import recording, store
+from registry.api.access import caller
+from registry.api.context import changing, clock, engine, today
+from registry.applying import ApplyReport, apply_documents
+from registry.db import transaction
+from registry.documents import Document
+from registry.errors import Invalid, Problem
+from registry.fact_store import timeline
+from registry.reports import authorisation_summaries, versioned_document
+from registry.schemas import STATUSES, AuthorisationSchema
+
+blueprint = Blueprint(
+    "authorisations", __name__, url_prefix="/api/v1/authorisations", description="The registry of authorisations"
+)
+
+
+class ListQuery(Schema):
+    class Meta:
+        unknown = "raise"
+
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    organisation = fields.String(metadata={"description": "only authorisations this organisation is a party of"})
+    in_force_at = fields.Date(metadata={"description": "only authorisations in force on this day"})
+
+
+class StatusChangeSchema(Schema):
+    class Meta:
+        unknown = "raise"
+
+    on = fields.Date(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1))
+
+
+def _etag(version: int) -> dict[str, str]:
+    return {"ETag": f'"{version}"'}
+
+
+def _written(report: ApplyReport) -> dict[str, Any]:
+    (change,) = report.changes
+    return {
+        "id": change.key,
+        "status": change.status,
+        "version": change.version,
+        "warnings": [{"path": w.path, "message": w.message} for w in report.warnings],
+    }
+
+
+def _apply(body: dict[str, Any], expected: int | None) -> dict[str, Any]:
+    document = Document("authorisation", "request body", body)
+    with changing(None if body["taxonomy"] else [body["id"]]):
+        report = apply_documents(
+            engine(), [document], actor=caller().name, now=clock().now, expected_versions={body["id"]: expected}
+        )
+    return _written(report)
+
+
+@blueprint.route("")
+class Authorisations(MethodView):
+    @blueprint.arguments(ListQuery, location="query")
+    @blueprint.response(200)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The authorisations with their status on a day (today unless ``in_force_at``)."""
+        day = query.get("in_force_at") or today()
+        found = authorisation_summaries(engine(), at=day)
+        if "status" in query:
+            found = [s for s in found if s.status == query["status"]]
+        if "in_force_at" in query:
+            found = [s for s in found if s.state == "in-force"]
+        if "organisation" in query:
+            with transaction(engine()) as session:
+                parties = store.party_of(session, query["organisation"])
+            found = [s for s in found if s.id in parties]
+        return {"authorisations": [s.as_dict() for s in found]}
+
+    @blueprint.arguments(AuthorisationSchema)
+    @blueprint.response(201)
+    def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """Register a new authorisation from its document."""
+        written = _apply(body, None)
+        headers = {**_etag(written["version"]), "Location": f"/api/v1/authorisations/{written['id']}"}
+        return written, 201, headers
+
+
+@blueprint.route("/<authorisation_id>")
+class OneAuthorisation(MethodView):
+    @blueprint.response(200)
+    def get(self, authorisation_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """The stored document; its ETag is the version an update must name in If-Match."""
+        version, document = versioned_document(engine(), authorisation_id)
+        return document, 200, _etag(version)
+
+    @blueprint.arguments(AuthorisationSchema)
+    @blueprint.response(200)
+    def put(self, body: dict[str, Any], authorisation_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """Replace the document with a new version; If-Match names the version it changes."""
+        if body["id"] != authorisation_id:
+            raise Invalid([Problem("", "id", f"{body['id']!r} is not the authorisation of this URL")])
+        match = request.headers.get("If-Match", "").strip().strip('"')
+        if not match.isdigit():
+            raise Invalid([Problem("", "If-Match", "the version this update changes, as in the ETag")])
+        written = _apply(body, int(match))
+        return written, 200, _etag(written["version"] or int(match))
+
+
+@blueprint.route("/<authorisation_id>/history")
+class History(MethodView):
+    @blueprint.response(200)
+    def get(self, authorisation_id: str) -> dict[str, Any]:
+        """Every version with who, when and why, and the dated status changes."""
+        with transaction(engine()) as session:
+            line = timeline(session, authorisation_id)
+            rows = store.versions(session, authorisation_id)
+        return {
+            "versions": [
+                {
+                    "version": r.version,
+                    "created_at": r.created_at.isoformat(),
+                    "created_by": r.created_by,
+                    "note": r.note,
+                    "digest": r.digest,
+                }
+                for r in rows
+            ],
+            "status_changes": [{"kind": c.kind, "on": c.on.isoformat(), "reason": c.reason} for c in line.changes],
+        }
+
+
+@blueprint.route("/<authorisation_id>/<any(suspend, reinstate, revoke):kind>")
+class StatusChange(MethodView):
+    @blueprint.arguments(StatusChangeSchema)
+    @blueprint.response(200)
+    def post(self, body: dict[str, Any], authorisation_id: str, kind: str) -> dict[str, Any]:
+        """Suspend, reinstate or revoke from a day on (a new version with who, when and why)."""
+        with changing([authorisation_id]):
+            status, version = recording.change_status(
+                engine(),
+                authorisation=authorisation_id,
+                kind=kind,
+                on=body["on"],
+                reason=body["reason"],  # type: ignore[arg-type]
+                actor=caller().name,
+                clock=clock(),
+            )
+        return {"id": authorisation_id, "status": status, "version": version, "on": body["on"].isoformat()}

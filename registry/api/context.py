@@ -1,0 +1,44 @@
+"""What handlers reach through the app: the database, the decision service of this process,
+the clock, and the guard that keeps decisions from seeing a change half-applied."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, nullcontext
+from datetime import date
+
+from flask import current_app
+from sqlalchemy import Engine
+
+from registry.asking import DecisionService
+from registry.config import local_day
+from registry.recording import Clock
+from registry.store import utcnow
+
+
+def engine() -> Engine:
+    found: Engine = current_app.extensions["authreg.engine"]
+    return found
+
+
+def service() -> DecisionService:
+    found: DecisionService = current_app.extensions["authreg.decisions"]()
+    return found
+
+
+def clock() -> Clock:
+    now = utcnow()
+    return Clock(now=now, today=local_day(now, current_app.config["TIMEZONE"]))
+
+
+def today() -> date:
+    return clock().today
+
+
+@contextmanager
+def changing(ids: Iterable[str] | None) -> Iterator[None]:
+    """Wrap a write: decisions in this process wait for it and see it as soon as it commits
+    (only the given authorisations are recompiled; ``None`` recompiles everything)."""
+    loaded = current_app.extensions["authreg.decisions"].loaded
+    with loaded[0].changing(ids) if loaded else nullcontext():
+        yield
