@@ -400,7 +400,7 @@ def audit_verify(runtime: Runtime) -> None:
 
 def _audit_records(runtime: Runtime, since: date | None, until: date | None) -> list[dict[str, Any]]:
     with transaction(runtime.engine) as session:
-        return [audit_log.as_record(e) for e in audit_log.entries(session, since=since, until=until)]
+        return [audit_log.as_record(e) for e in audit_log.page(session, since=since, until=until)]
 
 
 @audit.command(name="export")

@@ -5,20 +5,19 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
 
-from registry.api import authorisations, decisions, health
+from registry.api import audit, authorisations, conditions, decisions, health
 from registry.api.access import init_access
+from registry.api.context import subject_key
 from registry.api.problems import init_problems
 from registry.asking import DecisionService
 from registry.config import Settings
 from registry.db import make_engine
 from registry.errors import RegistryError
-from registry.subjects import load_secret
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +52,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api = Api(app)
     api.register_blueprint(decisions.blueprint)
     api.register_blueprint(authorisations.blueprint)
+    api.register_blueprint(conditions.blueprint)
+    api.register_blueprint(audit.blueprint)
     init_problems(app)  # after Api(), whose own handler for HTTP errors this replaces
     return app
 
@@ -71,13 +72,13 @@ class _LazyService:
             if not self.loaded:
                 app = self.app
                 engine = app.extensions["authreg.engine"]
-                self.loaded.append(DecisionService.load(engine, timezone=app.config["TIMEZONE"], secret=_secret(app)))
+                self.loaded.append(DecisionService.load(engine, timezone=app.config["TIMEZONE"], secret=_secret()))
             return self.loaded[0]
 
 
-def _secret(app: Flask) -> str | None:
+def _secret() -> str | None:
     try:
-        return load_secret(app.config.get("SUBJECT_KEY"), Path(app.config["SUBJECT_KEY_FILE"]))
+        return subject_key()
     except RegistryError as error:
         log.warning("no usable secret key (%s): requests naming a data subject will get 503", error)
         return None

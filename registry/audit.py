@@ -12,7 +12,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -137,14 +137,29 @@ def verify(session: Session) -> Verification:
     return Verification(expected - 1)
 
 
-def entries(session: Session, *, since: date | None = None, until: date | None = None) -> Iterator[AuditEntry]:
-    """Entries asked on days ``since`` to ``until`` (UTC, inclusive), in order."""
-    query = select(AuditEntry).order_by(AuditEntry.seq)  # type: ignore[arg-type]
+def page(
+    session: Session,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    decision: str | None = None,
+    authorisation: str | None = None,
+    after: int = 0,
+    limit: int | None = None,
+) -> list[AuditEntry]:
+    """Entries asked on days ``since`` to ``until`` (UTC, inclusive), after seq ``after``, in order."""
+    query = select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq)  # type: ignore[arg-type,operator]
     if since is not None:
         query = query.where(AuditEntry.asked_at >= datetime.combine(since, time(), UTC))
     if until is not None:
         query = query.where(AuditEntry.asked_at < datetime.combine(until + timedelta(days=1), time(), UTC))
-    yield from session.exec(query)
+    if decision is not None:
+        query = query.where(AuditEntry.decision == decision)
+    if authorisation is not None:
+        query = query.where(AuditEntry.authorisation_id == authorisation)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query))
 
 
 def as_record(entry: AuditEntry) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, MetaData, select
 
 from cli.main import main
-from registry import migrate, yamlio
+from registry import migrate, tokens, yamlio
 from registry.app import create_app
 from registry.applying import apply_documents
 from registry.db import make_engine
@@ -118,3 +118,20 @@ def write_yaml(folder: Path, name: str, data: Any) -> Path:
     path = folder / name
     path.write_text(yamlio.dump(data), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def api(seeded: Engine, database_url: str) -> Iterator[Flask]:
+    """The WSGI app on the seeded registry, with a subject key."""
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "SUBJECT_KEY": TEST_SECRET})
+    yield app
+    app.extensions["authreg.engine"].dispose()
+
+
+@pytest.fixture
+def bearer(seeded: Engine) -> dict[str, dict[str, str]]:
+    """One token per role, as Authorization headers; the token's name is ``<role>-token``."""
+    return {
+        role: {"Authorization": f"Bearer {tokens.create(seeded, name=f'{role}-token', role=role, now=utcnow())}"}
+        for role in tokens.ROLES
+    }

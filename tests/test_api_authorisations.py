@@ -4,7 +4,6 @@ ETag, replace with If-Match, history, and the life-cycle changes; decisions foll
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,19 +12,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from registry import tokens
-from registry.app import create_app
 from registry.documents import parse
 from registry.store import utcnow
-from tests.conftest import SEED_ID, TEST_SECRET
+from tests.conftest import SEED_ID
 
 ASK = {"user": "esf-controller-1", "organisation": "WSE-ESF", "data_category": "naam", "purpose": "amif-eligibility"}
-
-
-@pytest.fixture
-def api(seeded: Engine, database_url: str) -> Iterator[Flask]:
-    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "SUBJECT_KEY": TEST_SECRET})
-    yield app
-    app.extensions["authreg.engine"].dispose()
 
 
 @pytest.fixture

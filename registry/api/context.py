@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import date
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import Engine
@@ -14,6 +15,7 @@ from registry.asking import DecisionService
 from registry.config import local_day
 from registry.recording import Clock
 from registry.store import utcnow
+from registry.subjects import load_secret
 
 
 def engine() -> Engine:
@@ -42,3 +44,8 @@ def changing(ids: Iterable[str] | None) -> Iterator[None]:
     loaded = current_app.extensions["authreg.decisions"].loaded
     with loaded[0].changing(ids) if loaded else nullcontext():
         yield
+
+
+def subject_key() -> str:
+    """The key that hashes data subjects; SecretUnusable (a 503) when it is missing or weak."""
+    return load_secret(current_app.config.get("SUBJECT_KEY"), Path(current_app.config["SUBJECT_KEY_FILE"]))

@@ -1,0 +1,187 @@
+"""Conditions over HTTP: their state as of a day, fulfilments, samples and the iCalendar feed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from registry import recording
+from registry.api.access import caller
+from registry.api.context import changing, clock, engine, subject_key, today
+from registry.conditions import STATES
+from registry.ics import calendar
+from registry.reports import condition_states
+from registry.schemas import SLUG
+
+blueprint = Blueprint("conditions", __name__, url_prefix="/api/v1", description="Conditions, fulfilments, samples")
+
+
+class ConditionQuery(Schema):
+    class Meta:
+        unknown = "raise"
+
+    status = fields.String(validate=validate.OneOf(STATES), metadata={"description": "only conditions in this state"})
+    at = fields.Date(metadata={"description": "the day to judge on (default today)"})
+    authorisation = fields.String()
+
+
+class ConditionStateSchema(Schema):
+    authorisation = fields.String()
+    condition = fields.String()
+    kind = fields.String()
+    state = fields.String()
+    due_on = fields.String(allow_none=True)
+    overdue_since = fields.String(allow_none=True)
+    paragraphs = fields.List(fields.Integer())
+    responsible = fields.String()
+    effect = fields.String()
+    description = fields.String()
+    fulfilled_on = fields.String(allow_none=True)
+    pending_samples = fields.List(fields.String())
+
+
+class ConditionListSchema(Schema):
+    conditions = fields.List(fields.Nested(ConditionStateSchema))
+
+
+class FulfilmentSchema(Schema):
+    class Meta:
+        unknown = "raise"
+
+    fulfilled_on = fields.Date(required=True)
+    evidence = fields.String(required=True, validate=validate.Length(min=1))
+    link = fields.String(load_default=None, allow_none=True)
+    supersedes = fields.Integer(load_default=None, allow_none=True, strict=True)
+
+
+class SampleSchema(Schema):
+    class Meta:
+        unknown = "raise"
+
+    id = fields.String(required=True, validate=validate.Regexp(SLUG))
+    drawn_on = fields.Date(required=True)
+    subjects = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+
+class SubjectsSchema(Schema):
+    class Meta:
+        unknown = "raise"
+
+    subjects = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    on = fields.Date(load_default=None, metadata={"description": "the day of the extension (default today)"})
+
+
+class CommunicationSchema(Schema):
+    class Meta:
+        unknown = "raise"
+
+    communicated_on = fields.Date(required=True)
+    to = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+
+def _states(query: dict[str, Any]) -> list[Any]:
+    window = current_app.config.get("DUE_SOON_DAYS", 30)
+    found = condition_states(
+        engine(), at=query.get("at") or today(), window_days=int(window), authorisation=query.get("authorisation")
+    )
+    return [s for s in found if "status" not in query or s.state == query["status"]]
+
+
+@blueprint.route("/conditions")
+class Conditions(MethodView):
+    @blueprint.arguments(ConditionQuery, location="query")
+    @blueprint.response(200, ConditionListSchema)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Every condition's state as of a day (DESIGN §4)."""
+        return {"conditions": [s.as_dict() for s in _states(query)]}
+
+
+@blueprint.route("/conditions.ics")
+class ConditionFeed(MethodView):
+    @blueprint.arguments(ConditionQuery, location="query")
+    def get(self, query: dict[str, Any]) -> Response:
+        """Due dates as an iCalendar feed to subscribe to."""
+        return Response(calendar(_states(query), generated_at=clock().now), mimetype="text/calendar")
+
+
+@blueprint.route("/authorisations/<authorisation_id>/conditions/<condition_id>/fulfilments")
+class Fulfilments(MethodView):
+    @blueprint.arguments(FulfilmentSchema)
+    @blueprint.response(201)
+    def post(self, body: dict[str, Any], authorisation_id: str, condition_id: str) -> dict[str, Any]:
+        """Record a fulfilment with evidence; a correction names the one it supersedes."""
+        with changing([authorisation_id]):
+            fulfilment = recording.record_fulfilment(
+                engine(),
+                authorisation=authorisation_id,
+                condition=condition_id,
+                actor=caller().name,
+                clock=clock(),
+                **body,
+            )
+        return {"id": fulfilment.id, "condition": condition_id, "fulfilled_on": fulfilment.fulfilled_on.isoformat()}
+
+
+@blueprint.route("/authorisations/<authorisation_id>/samples")
+class Samples(MethodView):
+    @blueprint.arguments(SampleSchema)
+    @blueprint.response(201)
+    def post(self, body: dict[str, Any], authorisation_id: str) -> dict[str, Any]:
+        """Register a sample (§90-91); its INSZ are stored only as keyed hashes."""
+        with changing([authorisation_id]):
+            count = recording.register_sample(
+                engine(),
+                authorisation=authorisation_id,
+                sample=body["id"],
+                drawn_on=body["drawn_on"],
+                subjects=body["subjects"],
+                secret=subject_key(),
+                actor=caller().name,
+                clock=clock(),
+            )
+        return {"id": body["id"], "drawn_on": body["drawn_on"].isoformat(), "subjects": count}
+
+
+@blueprint.route("/authorisations/<authorisation_id>/samples/<sample_id>/subjects")
+class SampleSubjects(MethodView):
+    @blueprint.arguments(SubjectsSchema)
+    @blueprint.response(200)
+    def post(self, body: dict[str, Any], authorisation_id: str, sample_id: str) -> dict[str, Any]:
+        """Extend a sample (§91); the added persons count once it is communicated again."""
+        moment = clock()
+        on = body["on"] or moment.today
+        with changing([authorisation_id]):
+            added = recording.extend_sample(
+                engine(),
+                authorisation=authorisation_id,
+                sample=sample_id,
+                on=on,
+                subjects=body["subjects"],
+                secret=subject_key(),
+                actor=caller().name,
+                clock=moment,
+            )
+        return {"id": sample_id, "on": on.isoformat(), "added": added}
+
+
+@blueprint.route("/authorisations/<authorisation_id>/samples/<sample_id>/communications")
+class Communications(MethodView):
+    @blueprint.arguments(CommunicationSchema)
+    @blueprint.response(201)
+    def post(self, body: dict[str, Any], authorisation_id: str, sample_id: str) -> dict[str, Any]:
+        """Record that a sample went to security-consultant parties (§92, §100)."""
+        with changing([authorisation_id]):
+            recording.communicate_sample(
+                engine(),
+                authorisation=authorisation_id,
+                sample=sample_id,
+                on=body["communicated_on"],
+                to=body["to"],
+                actor=caller().name,
+                clock=clock(),
+            )
+        return {"id": sample_id, "communicated_on": body["communicated_on"].isoformat(), "to": body["to"]}

@@ -1,0 +1,55 @@
+"""The role matrix of DESIGN §5, every role against every endpoint: privacy officers write,
+applications decide, managers read the registry and its conditions, auditors read the log."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from registry.tokens import ROLES
+from tests.conftest import SEED_ID
+
+A = f"/api/v1/authorisations/{SEED_ID}"
+ENDPOINTS: list[tuple[str, str, set[str]]] = [
+    ("POST", "/api/v1/decisions", {"application"}),
+    ("POST", "/api/v1/decisions/batch", {"application"}),
+    ("GET", "/api/v1/authorisations", {"privacy-officer", "manager"}),
+    ("POST", "/api/v1/authorisations", {"privacy-officer"}),
+    ("GET", A, {"privacy-officer", "manager"}),
+    ("PUT", A, {"privacy-officer"}),
+    ("GET", f"{A}/history", {"privacy-officer", "manager"}),
+    ("POST", f"{A}/suspend", {"privacy-officer"}),
+    ("POST", f"{A}/reinstate", {"privacy-officer"}),
+    ("POST", f"{A}/revoke", {"privacy-officer"}),
+    ("GET", "/api/v1/conditions", {"privacy-officer", "manager"}),
+    ("GET", "/api/v1/conditions.ics", {"privacy-officer", "manager"}),
+    ("POST", f"{A}/conditions/security-plan/fulfilments", {"privacy-officer"}),
+    ("POST", f"{A}/samples", {"privacy-officer"}),
+    ("POST", f"{A}/samples/s1/subjects", {"privacy-officer"}),
+    ("POST", f"{A}/samples/s1/communications", {"privacy-officer"}),
+    ("GET", "/api/v1/audit", {"auditor"}),
+    ("GET", "/api/v1/audit/verify", {"auditor"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), ENDPOINTS, ids=[f"{m} {p}" for m, p, _ in ENDPOINTS])
+def test_every_role_against_every_endpoint(
+    api: Flask, bearer: dict[str, dict[str, str]], method: str, path: str, allowed: set[str]
+) -> None:
+    client = api.test_client()
+    for role in ROLES:
+        response = client.open(
+            path, method=method, json={} if method in ("POST", "PUT") else None, headers=bearer[role]
+        )
+        if role in allowed:
+            assert response.status_code not in (401, 403), (role, response.get_json())
+        else:
+            assert response.status_code == 403, (role, response.status_code)
+            assert response.mimetype == "application/problem+json"
+    assert client.open(path, method=method).status_code == 401
+
+
+def test_the_open_parts(api: Flask) -> None:
+    client = api.test_client()
+    assert client.get("/health").status_code == 200
+    assert client.get("/api/v1/openapi.json").status_code == 200
