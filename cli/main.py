@@ -428,6 +428,20 @@ def audit_report(runtime: Runtime, since: date | None, until: date | None, fmt: 
         click.echo(render.review_table(records))
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@pass_runtime
+def serve(runtime: Runtime, host: str, port: int, workers: int) -> None:
+    """Serve the HTTP API with gunicorn on the configured database."""
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    os.environ["AUTHREG_DATABASE_URL"] = runtime.settings.database_url
+    sys.argv = ["authreg serve", "--bind", f"{host}:{port}", "--workers", str(workers), "registry:create_app()"]
+    WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
+
+
 @main.group()
 def token() -> None:
     """Bearer tokens for the HTTP API."""

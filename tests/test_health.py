@@ -37,15 +37,15 @@ def test_health_is_503_when_the_database_is_not_there(sqlite_url: str) -> None:
     assert response.json == {"status": "unavailable", "detail": "the registry database cannot be reached"}
 
 
-def test_gunicorn_serves_health_over_http(tmp_path: Path) -> None:
-    """What ``make run`` does, end to end: init, apply the policies, serve with gunicorn."""
+def test_authreg_serve_answers_over_http(tmp_path: Path) -> None:
+    """End to end as a user would: init, apply the policies, ``authreg serve`` (gunicorn)."""
     env = {**os.environ, "AUTHREG_DATABASE_URL": f"sqlite:///{tmp_path / 'authreg.db'}"}
     authreg = [sys.executable, "-m", "cli.main"]
     subprocess.run([*authreg, "init"], check=True, cwd=ROOT, env=env, capture_output=True)
     subprocess.run([*authreg, "apply", "policies"], check=True, cwd=ROOT, env=env, capture_output=True)
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "registry:create_app()"],
+        [*authreg, "serve", "--port", str(port), "--workers", "2"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
