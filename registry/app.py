@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,6 +35,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         SUBJECT_KEY=settings.secret_key,
         SUBJECT_KEY_FILE=str(settings.secret_key_file),
         MAX_CONTENT_LENGTH=1024 * 1024,
+        SYNC_SECONDS=0.5,  # how stale another process's change may be here, at most
         API_TITLE="authreg",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
@@ -60,19 +62,25 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 class _LazyService:
     """The decision service, loaded on first use (the database may not be up when the process
-    starts); a failed load is retried on the next request. ``loaded`` is empty until then."""
+    starts; a failed load is retried on the next request), then kept in step with changes
+    made by other processes: at most ``SYNC_SECONDS`` after a change, it is used here too."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.lock = threading.Lock()
         self.loaded: list[DecisionService] = []
+        self.synced_at = 0.0
 
     def __call__(self) -> DecisionService:
         with self.lock:
+            app = self.app
             if not self.loaded:
-                app = self.app
                 engine = app.extensions["authreg.engine"]
                 self.loaded.append(DecisionService.load(engine, timezone=app.config["TIMEZONE"], secret=_secret()))
+                self.synced_at = time.monotonic()
+            elif time.monotonic() - self.synced_at >= float(app.config["SYNC_SECONDS"]):
+                self.loaded[0].sync()
+                self.synced_at = time.monotonic()
             return self.loaded[0]
 
 

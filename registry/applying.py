@@ -110,8 +110,13 @@ def apply_documents(
         for document in to_write:
             store.write_authorisation(session, document, actor=actor, note=f"applied from {document.source}", now=now)
         summary = ", ".join(f"{c.status} {c.kind} {c.key}" for c in report.changes if c.status != "unchanged")
+        registry_wide = bool(changed_orgs or changed_categories)
         report.registry_version = store.record_change(
-            session, actor=actor, summary=f"apply: {summary or 'organisations and taxonomy'}", now=now
+            session,
+            actor=actor,
+            summary=f"apply: {summary or 'organisations and taxonomy'}",
+            now=now,
+            authorisations=None if registry_wide else [document.key for document in to_write],
         )
     return report
 

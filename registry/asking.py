@@ -51,6 +51,17 @@ class DecisionService:
                 version = store.registry_version(session)
             self.policy.replace(views, wanted, version)
 
+    def sync(self) -> bool:
+        """Catch up with changes other processes made: recompile what they touched (everything
+        when one was registry-wide). Returns whether anything changed."""
+        with self.policy.lock:
+            with transaction(self.db) as session:
+                latest, touched = store.changes_since(session, self.policy.snapshot.version)
+            if latest == self.policy.snapshot.version:
+                return False
+            self.refresh(touched)
+            return True
+
     @contextmanager
     def changing(self, ids: Iterable[str] | None) -> Iterator[None]:
         """Hold decisions back while a write commits, then refresh before letting them go."""

@@ -284,6 +284,9 @@ class RegistryChange(SQLModel, table=True):
     changed_at: datetime = _moment()
     changed_by: str
     summary: str = Field(sa_column=Column(Text, nullable=False))
+    # the authorisations the change touched; NULL when it touched the whole registry
+    # (organisations, taxonomy), so other processes know what to recompile
+    authorisations: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class StatusChangeRecord(SQLModel, table=True):

@@ -88,7 +88,11 @@ def record_fulfilment(
             ),
         )
         store.record_change(
-            session, actor=actor, summary=f"fulfilment {fulfilment.id} of {authorisation}/{condition}", now=clock.now
+            session,
+            authorisations=[authorisation],
+            actor=actor,
+            summary=f"fulfilment {fulfilment.id} of {authorisation}/{condition}",
+            now=clock.now,
         )
     return fulfilment
 
@@ -137,7 +141,13 @@ def register_sample(
             ),
         )
         added = fact_store.add_subjects(session, authorisation, sample, hashes, drawn_on)
-        store.record_change(session, actor=actor, summary=f"sample {authorisation}/{sample}", now=clock.now)
+        store.record_change(
+            session,
+            authorisations=[authorisation],
+            actor=actor,
+            summary=f"sample {authorisation}/{sample}",
+            now=clock.now,
+        )
     return added
 
 
@@ -163,7 +173,11 @@ def extend_sample(
         added = fact_store.add_subjects(session, authorisation, sample, hashes, on)
         if added:
             store.record_change(
-                session, actor=actor, summary=f"sample {authorisation}/{sample} extended", now=clock.now
+                session,
+                authorisations=[authorisation],
+                actor=actor,
+                summary=f"sample {authorisation}/{sample} extended",
+                now=clock.now,
             )
     return added
 
@@ -206,7 +220,11 @@ def communicate_sample(
             ),
         )
         store.record_change(
-            session, actor=actor, summary=f"sample {authorisation}/{sample} communicated", now=clock.now
+            session,
+            authorisations=[authorisation],
+            actor=actor,
+            summary=f"sample {authorisation}/{sample} communicated",
+            now=clock.now,
         )
 
 
@@ -228,5 +246,7 @@ def change_status(
         note = f"{kind} from {on}: {change.reason}"
         version = store.add_version(session, authorisation, actor=actor, note=note, now=clock.now)
         fact_store.add_status_change(session, authorisation, change, version=version, actor=actor, now=clock.now)
-        store.record_change(session, actor=actor, summary=f"{kind} {authorisation}", now=clock.now)
+        store.record_change(
+            session, authorisations=[authorisation], actor=actor, summary=f"{kind} {authorisation}", now=clock.now
+        )
     return RESULTING_STATUS[kind], version

@@ -288,13 +288,30 @@ def _linked_parts(body: Mapping[str, Any]) -> list[SQLModel]:
     return rows
 
 
-def record_change(session: Session, *, actor: str, summary: str, now: datetime) -> int:
-    """Count one committed change; returns the registry's new version."""
-    change = RegistryChange(changed_at=now, changed_by=actor, summary=summary)
+def record_change(
+    session: Session, *, actor: str, summary: str, now: datetime, authorisations: Iterable[str] | None
+) -> int:
+    """Count one committed change and what it touched (``None``: the whole registry); returns
+    the registry's new version."""
+    touched = None if authorisations is None else sorted(set(authorisations))
+    change = RegistryChange(changed_at=now, changed_by=actor, summary=summary, authorisations=touched)
     session.add(change)
     session.flush()
     assert change.seq is not None
     return change.seq
+
+
+def changes_since(session: Session, version: int) -> tuple[int, list[str] | None]:
+    """The newest version and the authorisations changed after ``version`` (``None``: reload all)."""
+    rows = session.exec(select(RegistryChange).where(RegistryChange.seq > version).order_by(RegistryChange.seq))  # type: ignore[arg-type,operator]
+    latest, touched = version, set()
+    for row in rows:
+        assert row.seq is not None
+        latest = row.seq
+        if row.authorisations is None:
+            return max(latest, registry_version(session)), None
+        touched.update(row.authorisations)
+    return latest, sorted(touched)
 
 
 def registry_version(session: Session) -> int:

@@ -1,0 +1,29 @@
+"""Which authorisations each registry change touched, so other processes recompile only those
+(NULL, as for every earlier change: the whole registry).
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-29 16:40:10.019082
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("registry_change", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("authorisations", sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("registry_change", schema=None) as batch_op:
+        batch_op.drop_column("authorisations")
