@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from registry.api import audit, authorisations, conditions, decisions, health
+from registry.api import audit, authorisations, conditions, decisions, docs, health
 from registry.api.access import init_access
 from registry.api.context import subject_key
 from registry.api.problems import init_problems
@@ -41,6 +41,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="v1/openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=docs.ASSETS,
+        API_SPEC_OPTIONS={
+            "security": [{"bearer": []}],
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        },
     )
     app.config.from_prefixed_env("AUTHREG")
     app.config["SECRET_KEY"] = None  # AUTHREG_SECRET_KEY hashes data subjects; authreg keeps no sessions
@@ -51,6 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["authreg.decisions"] = _LazyService(app)
     init_access(app)
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(docs.blueprint)
     api = Api(app)
     api.register_blueprint(decisions.blueprint)
     api.register_blueprint(authorisations.blueprint)

@@ -52,4 +52,10 @@ def test_every_role_against_every_endpoint(
 def test_the_open_parts(api: Flask) -> None:
     client = api.test_client()
     assert client.get("/health").status_code == 200
-    assert client.get("/api/v1/openapi.json").status_code == 200
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert document["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
+    page = client.get("/api/docs")
+    assert page.status_code == 200 and b"/api/docs/assets/swagger-ui-bundle.js" in page.data
+    script = client.get("/api/docs/assets/swagger-ui-bundle.js")
+    assert script.status_code == 200 and len(script.data) > 100_000
+    script.close()
