@@ -37,9 +37,11 @@ test: lint
 	$(BIN)/pytest
 
 # Figures, not a pass/fail: decisions/s, latency, memory at 10 to 10,000 authorisations, beside
-# a naive pycasbin enforcer (NAIVE_BUDGET_S seconds of it per size, default 20).
+# a naive pycasbin enforcer (NAIVE_BUDGET_S seconds of it per size, default 20); then the same
+# requests over HTTP through `authreg serve`.
 bench: setup
 	$(BIN)/python -m bench.decisions
+	$(BIN)/python -m bench.http
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
