@@ -96,13 +96,5 @@ class DecisionService:
             (request, decide(self.policy, request, self.language), str(uuid.uuid4())) for request in requests
         ]
         with transaction(self.db) as session:
-            for request, decision, decision_id in decided:
-                audit.append(
-                    session,
-                    decision=decision,
-                    request=request,
-                    decision_id=decision_id,
-                    asked_by=asked_by,
-                    asked_at=now,
-                )
+            audit.append(session, decided, asked_by=asked_by, asked_at=now)
         return [decision.as_dict(decision_id) for _, decision, decision_id in decided]

@@ -12,7 +12,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -75,36 +75,42 @@ def entry_hash(entry: AuditEntry) -> str:
 
 def append(
     session: Session,
+    decided: Sequence[tuple[DecisionRequest, Decision, str]],
     *,
-    decision: Decision,
-    request: DecisionRequest,
-    decision_id: str,
     asked_by: str,
     asked_at: datetime,
-) -> AuditEntry:
-    session.exec(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1))  # type: ignore[call-overload,arg-type]
+) -> list[AuditEntry]:
+    """Chain (request, decision, decision id) entries onto the log; the head row is locked
+    once for the lot, so a batch costs one lock and one head update."""
+    count = len(decided)
+    session.exec(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + count))  # type: ignore[call-overload,arg-type]
     head = session.exec(select(AuditHead).where(AuditHead.id == 1)).one()
-    entry = AuditEntry(
-        seq=head.seq,
-        decision_id=decision_id,
-        asked_at=asked_at,
-        evaluated_at=request.day.isoformat(),
-        request=request.as_logged(),
-        decision=decision.decision,
-        reasons=[reason.as_dict() for reason in decision.reasons],
-        authorisation_id=decision.authorisation,
-        flow_id=decision.flow,
-        registry_version=decision.registry_version,
-        asked_by=asked_by,
-        previous_hash=head.entry_hash,
-        entry_hash="",
-    )
-    entry.entry_hash = entry_hash(entry)
-    head.entry_hash = entry.entry_hash
-    session.add(entry)
+    previous, seq = head.entry_hash, head.seq - count
+    entries = []
+    for request, decision, decision_id in decided:
+        seq += 1
+        entry = AuditEntry(
+            seq=seq,
+            decision_id=decision_id,
+            asked_at=asked_at,
+            evaluated_at=request.day.isoformat(),
+            request=request.as_logged(),
+            decision=decision.decision,
+            reasons=[reason.as_dict() for reason in decision.reasons],
+            authorisation_id=decision.authorisation,
+            flow_id=decision.flow,
+            registry_version=decision.registry_version,
+            asked_by=asked_by,
+            previous_hash=previous,
+            entry_hash="",
+        )
+        entry.entry_hash = previous = entry_hash(entry)
+        entries.append(entry)
+    head.entry_hash = previous
+    session.add_all(entries)
     session.add(head)
     session.flush()
-    return entry
+    return entries
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import Engine
 
 from cli.main import main
-from tests.conftest import SEED_ID
+from tests.conftest import SEED_ID, dump_tables
 
 
 def test_list_shows_the_seed(seeded: Engine, run_cli: Callable[..., Any]) -> None:
@@ -87,3 +87,20 @@ def test_database_url_comes_from_the_environment(sqlite_url: str, monkeypatch: A
     result = CliRunner().invoke(main, ["init"])
     assert result.exit_code == 0
     assert result.stdout == f"database ready: {sqlite_url}\n"
+
+
+def test_token_create_list_revoke(seeded: Engine, run_cli: Callable[..., Any]) -> None:
+    created = run_cli("token", "create", "--role", "application", "--name", "case-system")
+    assert created.exit_code == 0
+    token = created.stdout.splitlines()[-1]
+    assert len(token) >= 40 and " " not in token
+    assert token not in repr(dump_tables(seeded))  # only its hash is kept
+    listed = run_cli("token", "list").stdout.splitlines()
+    assert listed[0].split() == ["name", "role", "created_at", "revoked_at"]
+    assert listed[1].split()[:2] == ["case-system", "application"] and listed[1].split()[-1] == "-"
+    again = run_cli("token", "create", "--role", "manager", "--name", "case-system")
+    assert again.exit_code == 2 and "exists already" in again.stderr
+    assert run_cli("token", "create", "--role", "root", "--name", "x").exit_code == 2
+    assert run_cli("token", "revoke", "case-system").stdout == "token case-system revoked\n"
+    assert run_cli("token", "list").stdout.splitlines()[1].split()[-1] != "-"
+    assert run_cli("token", "revoke", "nobody").exit_code == 2
