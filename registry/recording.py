@@ -87,14 +87,19 @@ def record_fulfilment(
                 supersedes_id=supersedes,
             ),
         )
-        store.record_change(
+        _count(
             session,
-            authorisations=[authorisation],
+            authorisation,
+            f"fulfilment {fulfilment.id} of {authorisation}/{condition}",
             actor=actor,
-            summary=f"fulfilment {fulfilment.id} of {authorisation}/{condition}",
-            now=clock.now,
+            clock=clock,
         )
     return fulfilment
+
+
+def _count(session: Session, authorisation: str, summary: str, *, actor: str, clock: Clock) -> None:
+    """Every recorded act is one registry change, scoped to its authorisation."""
+    store.record_change(session, authorisations=[authorisation], actor=actor, summary=summary, now=clock.now)
 
 
 def _hashes(subjects: Sequence[str], secret: str) -> list[str]:
@@ -141,13 +146,7 @@ def register_sample(
             ),
         )
         added = fact_store.add_subjects(session, authorisation, sample, hashes, drawn_on)
-        store.record_change(
-            session,
-            authorisations=[authorisation],
-            actor=actor,
-            summary=f"sample {authorisation}/{sample}",
-            now=clock.now,
-        )
+        _count(session, authorisation, f"sample {authorisation}/{sample}", actor=actor, clock=clock)
     return added
 
 
@@ -172,13 +171,7 @@ def extend_sample(
             raise _problem("on", f"before the sample was drawn ({found.drawn_on})")
         added = fact_store.add_subjects(session, authorisation, sample, hashes, on)
         if added:
-            store.record_change(
-                session,
-                authorisations=[authorisation],
-                actor=actor,
-                summary=f"sample {authorisation}/{sample} extended",
-                now=clock.now,
-            )
+            _count(session, authorisation, f"sample {authorisation}/{sample} extended", actor=actor, clock=clock)
     return added
 
 
@@ -219,13 +212,7 @@ def communicate_sample(
                 recorded_at=clock.now,
             ),
         )
-        store.record_change(
-            session,
-            authorisations=[authorisation],
-            actor=actor,
-            summary=f"sample {authorisation}/{sample} communicated",
-            now=clock.now,
-        )
+        _count(session, authorisation, f"sample {authorisation}/{sample} communicated", actor=actor, clock=clock)
 
 
 def _sample(session: Session, authorisation: str, sample: str) -> Sample:

@@ -181,18 +181,7 @@ def write_authorisation(session: Session, document: Document, *, actor: str, not
     row.authority_id, row.version, row.updated_at = body["authority"], row.version + 1, now
     session.add(row)
     session.flush()
-    canonical = document.canonical()
-    session.add(
-        AuthorisationVersion(
-            authorisation_id=row.id,
-            version=row.version,
-            document=canonical,
-            digest=digest(canonical),
-            created_at=now,
-            created_by=actor,
-            note=note,
-        )
-    )
+    _add_version(session, row, document.canonical(), actor=actor, note=note, now=now)
     session.add_all(_named_parts(body))
     session.flush()
     session.add_all(_linked_parts(body))
@@ -335,9 +324,18 @@ def add_version(session: Session, authorisation_id: str, *, actor: str, note: st
     document = stored_document(session, authorisation_id)
     row.version, row.updated_at = row.version + 1, now
     session.add(row)
+    _add_version(session, row, document, actor=actor, note=note, now=now)
+    session.flush()
+    return row.version
+
+
+def _add_version(
+    session: Session, row: Authorisation, document: dict[str, Any], *, actor: str, note: str, now: datetime
+) -> None:
+    """The version row for ``row.version``: the canonical document, its digest, who, when, why."""
     session.add(
         AuthorisationVersion(
-            authorisation_id=authorisation_id,
+            authorisation_id=row.id,
             version=row.version,
             document=document,
             digest=digest(document),
@@ -346,8 +344,6 @@ def add_version(session: Session, authorisation_id: str, *, actor: str, note: st
             note=note,
         )
     )
-    session.flush()
-    return row.version
 
 
 def versions(session: Session, authorisation_id: str) -> list[AuthorisationVersion]:
