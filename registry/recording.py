@@ -233,7 +233,5 @@ def change_status(
         note = f"{kind} from {on}: {change.reason}"
         version = store.add_version(session, authorisation, actor=actor, note=note, now=clock.now)
         fact_store.add_status_change(session, authorisation, change, version=version, actor=actor, now=clock.now)
-        store.record_change(
-            session, authorisations=[authorisation], actor=actor, summary=f"{kind} {authorisation}", now=clock.now
-        )
+        _count(session, authorisation, f"{kind} {authorisation}", actor=actor, clock=clock)
     return RESULTING_STATUS[kind], version
