@@ -44,7 +44,7 @@ class DecisionService:
         with self.policy.lock:
             with transaction(self.db) as session:
                 if ids is None:
-                    self.policy = PolicyEngine(load_snapshot(session))
+                    self.policy.reload(load_snapshot(session))
                     return
                 wanted = list(ids)
                 views = load_authorisations(session, wanted)

@@ -188,14 +188,21 @@ class PolicyEngine:
 
     def __init__(self, snapshot: Snapshot, model: Path = MODEL) -> None:
         self.lock = threading.RLock()
-        self.snapshot = snapshot
-        self.enforcer = DecisionEnforcer(model, sampled=self._sampled)
-        self._lines: dict[str, list[Line]] = {}
-        self.flows: dict[str, Granting] = {}  # flow key, as in the policy lines -> what it grants
-        for category in snapshot.categories.values():
-            if category.parent:
-                self.enforcer.categories.add_link(category.id, category.parent)
-        self._add(snapshot.authorisations.values())
+        self.model = model
+        self.reload(snapshot)
+
+    def reload(self, snapshot: Snapshot) -> None:
+        """Compile everything anew (organisations or the taxonomy changed); the same object, so
+        a decision waiting on the lock uses the new policy, never the one it replaced."""
+        with self.lock:
+            self.snapshot = snapshot
+            self.enforcer = DecisionEnforcer(self.model, sampled=self._sampled)
+            self._lines: dict[str, list[Line]] = {}
+            self.flows: dict[str, Granting] = {}  # flow key, as in the policy lines -> what it grants
+            for category in snapshot.categories.values():
+                if category.parent:
+                    self.enforcer.categories.add_link(category.id, category.parent)
+            self._add(snapshot.authorisations.values())
 
     def _sampled(self, subject: str, gate: str, day: str) -> bool:
         if not subject or not gate:

@@ -149,3 +149,27 @@ def test_the_fast_path_and_pycasbins_stock_enforce_agree_on_the_seed(seeded: Eng
         for category in ("naam", "officiele-personalia", "insz", "gezondheid"):
             rvals = ("esf-controller-1", "WSE-ESF", category, "amif-eligibility", "read", day, "no", "", "")
             assert enforcer.decide(*rvals)[0] == enforcer.enforce(*rvals)
+
+
+def test_a_registry_wide_change_recompiles_in_place(seeded: Engine, run_cli: Cli) -> None:
+    """Organisations or taxonomy changed: everything is recompiled, in the same engine object,
+    so a decision that was waiting for the lock cannot use the policy it replaced."""
+    service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
+    engine = service.policy
+    gent = {**ASK, "user": "gent-ambtenaar-1", "organisation": "GEM-GENT", "purpose": "lokaal-inburgeringsbeleid"}
+    assert service.ask({**gent, "at": "2019-01-01"}, asked_by="app", now=NOW)["decision"] == "deny"
+    run_cli("apply", str(POLICIES / "tests" / "fixtures" / "gemeenten.yaml"))
+    service.refresh(None)
+    assert service.policy is engine
+    assert service.ask({**gent, "at": "2019-01-01"}, asked_by="app", now=NOW)["decision"] == "allow"
+    assert service.sync() is False  # already at the registry's version
+
+
+def test_sync_catches_up_with_another_process(seeded: Engine, run_cli: Cli) -> None:
+    service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
+    assert service.sync() is False
+    run_cli("suspend", SEED_ID, "--on", "2019-01-01", "--reason", "elders beslist")
+    assert service.ask({**ASK, "at": "2019-06-01"}, asked_by="app", now=NOW)["decision"] == "allow"  # not synced yet
+    assert service.sync() is True
+    answer = service.ask({**ASK, "at": "2019-06-01"}, asked_by="app", now=NOW)
+    assert [r["code"] for r in answer["reasons"]] == ["authorisation-suspended"]
