@@ -182,72 +182,27 @@ def test_sample_gate_within() -> None:
     assert state(within, "2018-03-09", samples=drawn).overdue_since == D("2018-03-09")
 
 
+def life(*changes: tuple[str, str], status: str = "active", replaced_from: str | None = None) -> Timeline:
+    """The seed's dates with no end, a status and dated changes such as ("suspend", "2018-01-01")."""
+    dated = tuple(StatusChange(kind, D(on), "r") for kind, on in changes)  # type: ignore[arg-type]
+    replaced = D(replaced_from) if replaced_from else None
+    return Timeline("auth", D("2017-09-13"), D("2017-09-13"), None, status, dated, replaced)
+
+
 @pytest.mark.parametrize(
     ("timeline", "at", "expected"),
     [
         (TIMELINE, "2017-09-12", "not-yet-valid"),
         (TIMELINE, "2023-06-30", "overdue"),  # the last valid day: still in force
         (TIMELINE, "2023-07-01", "expired"),
-        (Timeline("auth", D("2017-09-13"), D("2017-09-13"), None, "suspended"), "2018-01-01", "suspended"),
-        (Timeline("auth", D("2017-09-13"), D("2017-09-13"), None, "revoked"), "2018-01-01", "revoked"),
-        (
-            Timeline(
-                "auth",
-                D("2017-09-13"),
-                D("2017-09-13"),
-                None,
-                "active",
-                (StatusChange("suspend", D("2018-01-01"), "r"),),
-            ),
-            "2017-12-31",
-            "overdue",
-        ),
-        (
-            Timeline(
-                "auth",
-                D("2017-09-13"),
-                D("2017-09-13"),
-                None,
-                "active",
-                (StatusChange("suspend", D("2018-01-01"), "r"),),
-            ),
-            "2018-01-01",
-            "suspended",
-        ),
-        (
-            Timeline(
-                "auth",
-                D("2017-09-13"),
-                D("2017-09-13"),
-                None,
-                "active",
-                (StatusChange("suspend", D("2018-01-01"), "r"), StatusChange("reinstate", D("2018-02-01"), "r")),
-            ),
-            "2018-02-01",
-            "overdue",
-        ),
-        (
-            Timeline(
-                "auth",
-                D("2017-09-13"),
-                D("2017-09-13"),
-                None,
-                "active",
-                (StatusChange("revoke", D("2018-01-01"), "r"),),
-            ),
-            "2030-01-01",
-            "revoked",
-        ),
-        (
-            Timeline("auth", D("2017-09-13"), D("2017-09-13"), None, "active", replaced_from=D("2019-01-01")),
-            "2018-12-31",
-            "overdue",
-        ),
-        (
-            Timeline("auth", D("2017-09-13"), D("2017-09-13"), None, "active", replaced_from=D("2019-01-01")),
-            "2019-01-01",
-            "replaced",
-        ),
+        (life(status="suspended"), "2018-01-01", "suspended"),
+        (life(status="revoked"), "2018-01-01", "revoked"),
+        (life(("suspend", "2018-01-01")), "2017-12-31", "overdue"),
+        (life(("suspend", "2018-01-01")), "2018-01-01", "suspended"),
+        (life(("suspend", "2018-01-01"), ("reinstate", "2018-02-01")), "2018-02-01", "overdue"),
+        (life(("revoke", "2018-01-01")), "2030-01-01", "revoked"),
+        (life(replaced_from="2019-01-01"), "2018-12-31", "overdue"),
+        (life(replaced_from="2019-01-01"), "2019-01-01", "replaced"),
     ],
 )
 def test_an_authorisation_not_in_force_gives_its_state_and_nothing_is_overdue(
