@@ -34,6 +34,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         # key file), not through from_prefixed_env, which would also hand it to Flask's sessions.
         SUBJECT_KEY=settings.secret_key,
         SUBJECT_KEY_FILE=str(settings.secret_key_file),
+        DUE_SOON_DAYS=settings.due_soon_days,
         MAX_CONTENT_LENGTH=1024 * 1024,
         SYNC_SECONDS=0.5,  # how stale another process's change may be here, at most
         API_TITLE="authreg",

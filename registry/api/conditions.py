@@ -84,9 +84,9 @@ class CommunicationSchema(Schema):
 
 
 def _states(query: dict[str, Any]) -> list[Any]:
-    window = current_app.config.get("DUE_SOON_DAYS", 30)
+    window = int(current_app.config["DUE_SOON_DAYS"])
     found = condition_states(
-        engine(), at=query.get("at") or today(), window_days=int(window), authorisation=query.get("authorisation")
+        engine(), at=query.get("at") or today(), window_days=window, authorisation=query.get("authorisation")
     )
     return [s for s in found if "status" not in query or s.state == query["status"]]
 
