@@ -35,6 +35,7 @@ from registry.recording import (
     register_sample,
 )
 from registry.reports import authorisation_detail, authorisation_summaries, condition_states
+from registry.schemas import MAX_ID
 from registry.subjects import load_secret
 from registry.tables import run_table
 
@@ -211,7 +212,12 @@ def conditions(
 @click.option("--on", "on", type=DAY, required=True, help="The day the condition was fulfilled.")
 @click.option("--evidence", required=True, help="What shows it (document reference, letter, e-mail).")
 @click.option("--link", help="Where the evidence can be found.")
-@click.option("--supersedes", type=int, metavar="FULFILMENT", help="Correct an earlier fulfilment (its number).")
+@click.option(
+    "--supersedes",
+    type=click.IntRange(1, MAX_ID),
+    metavar="FULFILMENT",
+    help="Correct an earlier fulfilment (its number).",
+)
 @pass_runtime
 def fulfil(
     runtime: Runtime,

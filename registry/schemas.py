@@ -24,6 +24,7 @@ FREQUENCIES = ("permanent", "on-request", "one-off", "periodic")
 CONDITION_KINDS = ("deadline", "recurring", "sample-gate")
 EFFECTS = ("flag", "suspend", "gate")
 ORGANISATION_KINDS = ("organisation", "group")
+MAX_ID = 2**63 - 1  # the largest integer a database column holds; larger numbers are input errors
 KIND_FIELDS = {"deadline": "due_on", "recurring": "every", "sample-gate": "within"}
 
 Errors = dict[Any, Any]

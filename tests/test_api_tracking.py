@@ -48,6 +48,8 @@ def test_fulfilment_then_fulfilled_late(api: Flask, bearer: Headers) -> None:
         f"/api/v1/authorisations/{SEED_ID}/conditions/nope/fulfilments", json=body, headers=bearer["privacy-officer"]
     )
     assert unknown.status_code == 404
+    huge = api.test_client().post(path, json={**body, "supersedes": 2**70}, headers=bearer["privacy-officer"])
+    assert huge.status_code == 422 and huge.get_json()["errors"][0]["path"] == "supersedes"
 
 
 def test_samples_gate_decisions_at_once(api: Flask, bearer: Headers, seeded: Engine) -> None:
@@ -102,7 +104,9 @@ def test_audit_pages_and_verify(api: Flask, bearer: Headers) -> None:
     assert verified == {"intact": True, "entries": 5, "broken_at": None, "problem": ""}
 
 
-@pytest.mark.parametrize("query", ["from=someday", "limit=0", "limit=5000", "decision=maybe", "after=-1"])
+@pytest.mark.parametrize(
+    "query", ["from=someday", "limit=0", "limit=5000", "decision=maybe", "after=-1", f"after={2**70}"]
+)
 def test_audit_query_errors(api: Flask, bearer: Headers, query: str) -> None:
     response = api.test_client().get(f"/api/v1/audit?{query}", headers=bearer["auditor"])
     assert response.status_code == 422

@@ -171,6 +171,10 @@ REJECTED = {
         ("fulfil", SEED_ID, "security-plan", "--on", "30/11/2017", "--evidence", "x"),
         "not a date (YYYY-MM-DD): '30/11/2017'",
     ),
+    "a number no database holds": (
+        ("fulfil", SEED_ID, "security-plan", "--on", "2017-11-20", "--evidence", "x", "--supersedes", str(2**70)),
+        "--supersedes",
+    ),
     "empty evidence": (
         ("fulfil", SEED_ID, "security-plan", "--on", "2017-11-20", "--evidence", " "),
         "evidence: required",

@@ -12,6 +12,7 @@ from marshmallow import Schema, fields, validate
 from registry import audit
 from registry.api.context import engine
 from registry.db import transaction
+from registry.schemas import MAX_ID
 
 blueprint = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="The decision log")
 
@@ -24,7 +25,9 @@ class AuditQuery(Schema):
     until = fields.Date(data_key="to", metadata={"description": "last day asked (UTC)"})
     decision = fields.String(validate=validate.OneOf(["allow", "deny"]))
     authorisation = fields.String()
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0), metadata={"description": "cursor"})
+    after = fields.Integer(
+        load_default=0, validate=validate.Range(min=0, max=MAX_ID), metadata={"description": "cursor"}
+    )
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 

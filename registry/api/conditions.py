@@ -15,7 +15,7 @@ from registry.api.context import changing, clock, engine, subject_key, today
 from registry.conditions import STATES
 from registry.ics import calendar
 from registry.reports import condition_states
-from registry.schemas import SLUG
+from registry.schemas import MAX_ID, SLUG
 
 blueprint = Blueprint("conditions", __name__, url_prefix="/api/v1", description="Conditions, fulfilments, samples")
 
@@ -55,7 +55,9 @@ class FulfilmentSchema(Schema):
     fulfilled_on = fields.Date(required=True)
     evidence = fields.String(required=True, validate=validate.Length(min=1))
     link = fields.String(load_default=None, allow_none=True)
-    supersedes = fields.Integer(load_default=None, allow_none=True, strict=True)
+    supersedes = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_ID)
+    )
 
 
 class SampleSchema(Schema):
