@@ -4,14 +4,9 @@ second; a lost database makes decisions 503 (never allow) until it is back."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from registry import migrate, tokens
@@ -19,8 +14,9 @@ from registry.applying import apply_documents
 from registry.db import make_engine
 from registry.documents import read_paths
 from registry.store import utcnow
-from tests.conftest import POLICIES, ROOT, SEED_ID, TEST_SECRET
-from tests.postgres import free_port, running_server
+from tests.conftest import POLICIES, SEED_ID, TEST_SECRET
+from tests.postgres import running_server
+from tests.serving import served
 
 ASK = {
     "user": "esf-controller-1",
@@ -45,33 +41,6 @@ def _call(port: int, method: str, path: str, token: str, body: Any = None) -> tu
         return error.code, json.loads(error.read() or b"null")
 
 
-@contextmanager
-def _server(url: str) -> Iterator[int]:
-    port = free_port()
-    env = {**os.environ, "AUTHREG_DATABASE_URL": url, "AUTHREG_SECRET_KEY": TEST_SECRET}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve", "--port", str(port), "--workers", "2"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).close()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def _registry(url: str) -> tuple[str, str]:
     migrate.upgrade(url)
     engine = make_engine(url)
@@ -84,7 +53,10 @@ def _registry(url: str) -> tuple[str, str]:
 
 def test_a_change_through_one_server_is_used_by_the_other_within_a_second(postgres_url: str) -> None:
     app_token, officer = _registry(postgres_url)
-    with _server(postgres_url) as first, _server(postgres_url) as second:
+    with (
+        served(postgres_url, AUTHREG_SECRET_KEY=TEST_SECRET) as first,
+        served(postgres_url, AUTHREG_SECRET_KEY=TEST_SECRET) as second,
+    ):
         assert _call(second, "POST", "/api/v1/decisions", app_token, ASK)[1]["decision"] == "allow"
         status, _ = _call(
             first,
@@ -108,7 +80,7 @@ def test_a_lost_database_denies_with_503_and_recovers() -> None:
     with running_server() as server:
         url = server.url(server.create_database())
         app_token, _ = _registry(url)
-        with _server(url) as port:
+        with served(url, AUTHREG_SECRET_KEY=TEST_SECRET) as port:
             assert _call(port, "POST", "/api/v1/decisions", app_token, ASK)[0] == 200
             server.stop()
             try:
