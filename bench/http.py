@@ -8,7 +8,9 @@ import argparse
 import http.client
 import json
 import os
+import secrets
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -27,12 +29,10 @@ from registry.store import utcnow
 
 CLIENTS = 4
 BATCH = 100
-SECRET = "bench-only-5f3c2a91d8e74b6c0a1f2e3d4c5b6a79"
+SECRET = secrets.token_hex(32)  # the served copy of the registry is thrown away with its hashes
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -41,7 +41,7 @@ def _free_port() -> int:
 @contextmanager
 def _server(url: str) -> Iterator[int]:
     port = _free_port()
-    env = {**os.environ, "AUTHREG_DATABASE_URL": url, "AUTHREG_SECRET_KEY": SECRET.replace("bench-only-", "")}
+    env = {**os.environ, "AUTHREG_DATABASE_URL": url, "AUTHREG_SECRET_KEY": SECRET}
     process = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "serve", "--port", str(port), "--workers", "2"],
         env=env,

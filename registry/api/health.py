@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
 from registry import store
-from registry.config import local_day
+from registry.api.context import engine, today
 from registry.db import transaction
 from registry.reports import status_counts
-from registry.store import utcnow
 
 blueprint = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -19,10 +18,9 @@ log = logging.getLogger(__name__)
 
 @blueprint.get("/health")
 def health() -> tuple[dict[str, object], int]:
-    engine = current_app.extensions["authreg.engine"]
     try:
-        counts = status_counts(engine, at=local_day(utcnow(), current_app.config["TIMEZONE"]))
-        with transaction(engine) as session:
+        counts = status_counts(engine(), at=today())
+        with transaction(engine()) as session:
             version = store.registry_version(session)
     except SQLAlchemyError:
         log.exception("health check: database unavailable")
