@@ -88,8 +88,7 @@ class Runtime:
 
     @property
     def clock(self) -> Clock:
-        now = store.utcnow()
-        return Clock(now=now, today=self.settings.today(now))
+        return Clock.current(self.settings.timezone)
 
     @property
     def secret(self) -> str:

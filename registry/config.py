@@ -37,9 +37,6 @@ class Settings:
     def but(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
-    def today(self, now: datetime) -> date:
-        return local_day(now, self.timezone)
-
 
 def local_day(now: datetime, timezone: str) -> date:
     """The calendar day ``now`` falls on in the registry's legal time zone: every bound is a

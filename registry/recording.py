@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from registry import fact_store, store
 from registry.conditions import Fulfilment
+from registry.config import local_day
 from registry.db import transaction
 from registry.errors import Conflict, Invalid, NotFound, Problem
 from registry.insz import InvalidInsz
@@ -32,6 +33,11 @@ class Clock:
 
     now: datetime
     today: date
+
+    @classmethod
+    def current(cls, timezone: str) -> Clock:
+        now = store.utcnow()
+        return cls(now=now, today=local_day(now, timezone))
 
 
 def _problem(path: str, message: str) -> Invalid:

@@ -30,7 +30,6 @@ from sqlalchemy import Engine
 from registry import migrate, recording, yamlio
 from registry.applying import apply_documents
 from registry.asking import DecisionService
-from registry.config import local_day
 from registry.db import make_engine
 from registry.decisions import Decision, decide, parse_request
 from registry.documents import flatten_messages, read_paths
@@ -87,15 +86,14 @@ def _day(value: Any) -> date:
     return date.fromisoformat(str(value))
 
 
-def _record(db: Engine, fact: dict[str, Any], secret: str) -> None:
+def _record(db: Engine, fact: dict[str, Any], secret: str, timezone: str) -> None:
     """One fact of the table, recorded through the same functions the CLI and API use."""
     if len(fact) != 1:
         raise Invalid(
             [Problem("", "facts", f"one of fulfil, sample, extend, communicate, suspend, reinstate, revoke: {fact}")]
         )
     ((kind, args),) = fact.items()
-    now = utcnow()
-    clock = recording.Clock(now=now, today=local_day(now, "Europe/Brussels"))
+    clock = recording.Clock.current(timezone)
     common: dict[str, Any] = {"actor": "authreg test", "clock": clock}
     actions: dict[str, Callable[[], Any]] = {
         "fulfil": lambda: recording.record_fulfilment(
@@ -162,7 +160,7 @@ def run_table(path: Path, *, timezone: str = "Europe/Brussels") -> list[CaseResu
         try:
             apply_documents(db, read_paths(policies), actor="authreg test", now=utcnow())
             for fact in table["facts"]:
-                _record(db, fact, secret)
+                _record(db, fact, secret, timezone)
             service = DecisionService.load(db, timezone=timezone, secret=secret)
             for case in table["cases"]:
                 at = case.get("at", table.get("at"))

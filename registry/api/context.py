@@ -12,9 +12,7 @@ from flask import current_app
 from sqlalchemy import Engine
 
 from registry.asking import DecisionService
-from registry.config import local_day
 from registry.recording import Clock
-from registry.store import utcnow
 from registry.subjects import load_secret
 
 
@@ -29,8 +27,7 @@ def service() -> DecisionService:
 
 
 def clock() -> Clock:
-    now = utcnow()
-    return Clock(now=now, today=local_day(now, current_app.config["TIMEZONE"]))
+    return Clock.current(current_app.config["TIMEZONE"])
 
 
 def today() -> date:
