@@ -32,7 +32,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    engine = make_engine(url)
+    engine = make_engine(url, create=True)
     with engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             # Batch mode rebuilds a table by copy, drop and rename; with foreign keys enforced

@@ -36,3 +36,8 @@ class Invalid(RegistryError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class Unavailable(RegistryError):
+    """The registry cannot be used safely right now (its database was replaced, a decision
+    cannot be logged): the edges answer 503 / exit 1, and no decision is given."""

@@ -1,15 +1,22 @@
-"""``GET /health``: is the registry reachable, and how much of it is loaded."""
+"""``GET /health``: can this server decide now (the database reachable, the registry it loaded,
+a decision loggable within a second), and how much of the registry is there.
+
+A load balancer takes a server out on 503, so 503 is answered whenever a decision would not be
+answered either: a database that cannot be reached, one that is another registry than the one
+this process loaded, or a write lock that another process holds for too long.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from registry import store
 from registry.api.context import engine, today
-from registry.db import transaction
+from registry.db import probe_write, reading
+from registry.errors import Unavailable
 from registry.reports import status_counts
 
 blueprint = Blueprint("health", __name__)
@@ -19,12 +26,19 @@ log = logging.getLogger(__name__)
 @blueprint.get("/health")
 def health() -> tuple[dict[str, object], int]:
     try:
+        found = probe_write(engine())
+        loaded = current_app.extensions["authreg.decisions"].loaded
+        if loaded and loaded[0].registry_id != found:
+            raise Unavailable(f"the database is registry {found}, this server loaded {loaded[0].registry_id}")
         counts = status_counts(engine(), at=today())
-        with transaction(engine()) as session:
+        with reading(engine()) as session:
             version = store.registry_version(session)
     except SQLAlchemyError:
         log.exception("health check: database unavailable")
         return {"status": "unavailable", "detail": "the registry database cannot be reached"}, 503
+    except Unavailable as error:
+        log.error("health check: %s", error)
+        return {"status": "unavailable", "detail": "decisions cannot be logged now"}, 503
     return {
         "status": "ok",
         "authorisations": sum(counts.values()),

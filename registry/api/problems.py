@@ -7,11 +7,11 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, json
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, UnprocessableEntity
 
 from registry.documents import flatten_messages
-from registry.errors import Conflict, Invalid, NotFound, RegistryError
+from registry.errors import Conflict, Invalid, NotFound, RegistryError, Unavailable
 from registry.subjects import SecretUnusable
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,12 @@ def init_problems(app: Flask) -> None:
     @app.errorhandler(SecretUnusable)
     def no_secret(error: SecretUnusable) -> Response:
         log.error("secret key unusable: %s", error)
-        return problem(503, "Service Unavailable", "the server cannot hash data subjects; see its log")
+        return problem(503, "Service Unavailable", "the server's secret key is missing or wrong; see its log")
+
+    @app.errorhandler(Unavailable)
+    def unavailable(error: Unavailable) -> Response:
+        log.error("registry unavailable: %s", error)
+        return problem(503, "Service Unavailable", "the registry cannot be used safely now; see the server log")
 
     @app.errorhandler(RegistryError)
     def registry_error(error: RegistryError) -> Response:
@@ -56,6 +61,11 @@ def init_problems(app: Flask) -> None:
 
     @app.errorhandler(SQLAlchemyError)
     def database(error: SQLAlchemyError) -> Response:
+        """Outside ``db.transaction`` too: a clash is 409, a refused value 422, only the rest 503."""
+        if isinstance(error, IntegrityError):
+            return problem(409, "Conflict", "the change clashes with one made at the same time")
+        if isinstance(error, DataError):
+            return problem(422, "Unprocessable Content", "the database refused a value (too long or not allowed)")
         log.exception("database error")
         return problem(503, "Service Unavailable", "the registry database cannot be reached")
 
