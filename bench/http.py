@@ -41,7 +41,14 @@ def _free_port() -> int:
 @contextmanager
 def _server(url: str) -> Iterator[int]:
     port = _free_port()
-    env = {**os.environ, "AUTHREG_DATABASE_URL": url, "AUTHREG_SECRET_KEY": SECRET}
+    beside = Path(url.removeprefix("sqlite:///")).parent  # the throw-away folder of the copy
+    env = {
+        **os.environ,
+        "AUTHREG_DATABASE_URL": url,
+        "AUTHREG_SECRET_KEY": SECRET,
+        "AUTHREG_SIGNING_KEY_FILE": str(beside / "signing.key"),
+        "AUTHREG_CHECKPOINT_DIR": str(beside / "checkpoints"),
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "serve", "--port", str(port), "--workers", "2"],
         env=env,

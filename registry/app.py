@@ -6,19 +6,24 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
+from registry import checkpoints, identity
 from registry.api import audit, authorisations, conditions, decisions, docs, health
 from registry.api.access import init_access
+from registry.api.bodies import init_bodies
 from registry.api.context import subject_key
 from registry.api.problems import init_problems
 from registry.asking import DecisionService
 from registry.config import Settings
 from registry.db import make_engine
-from registry.errors import RegistryError
+from registry.errors import RegistryError, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +40,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         SUBJECT_KEY=settings.secret_key,
         SUBJECT_KEY_FILE=str(settings.secret_key_file),
         DUE_SOON_DAYS=settings.due_soon_days,
+        SIGNING_KEY_FILE=str(settings.signing_key_file),
+        CHECKPOINT_DIR=str(settings.checkpoint_dir),
+        CHECKPOINT_EVERY=settings.checkpoint_every,
+        CHECKPOINT_SECONDS=settings.checkpoint_seconds,
         MAX_CONTENT_LENGTH=1024 * 1024,
         SYNC_SECONDS=0.5,  # how stale another process's change may be here, at most
         API_TITLE="authreg",
@@ -55,8 +64,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["authreg.engine"] = engine
+    with app.app_context():
+        try:
+            _refuse_another_key(engine)
+        except RegistryError:
+            engine.dispose()
+            raise
     app.extensions["authreg.decisions"] = _LazyService(app)
     init_access(app)
+    init_bodies(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(docs.blueprint)
     api = Api(app)
@@ -84,12 +100,32 @@ class _LazyService:
             app = self.app
             if not self.loaded:
                 engine = app.extensions["authreg.engine"]
-                self.loaded.append(DecisionService.load(engine, timezone=app.config["TIMEZONE"], secret=_secret()))
+                service = DecisionService.load(engine, timezone=app.config["TIMEZONE"], secret=_secret())
+                service.checkpointer = checkpoints.Checkpointer(
+                    checkpoints.signing_key(Path(app.config["SIGNING_KEY_FILE"])),
+                    Path(app.config["CHECKPOINT_DIR"]),
+                    every=int(app.config["CHECKPOINT_EVERY"]),
+                    seconds=float(app.config["CHECKPOINT_SECONDS"]),
+                    registry_id=service.registry_id,
+                )
+                self.loaded.append(service)
                 self.synced_at = time.monotonic()
             elif time.monotonic() - self.synced_at >= float(app.config["SYNC_SECONDS"]):
                 self.loaded[0].sync()
                 self.synced_at = time.monotonic()
             return self.loaded[0]
+
+
+def _refuse_another_key(engine: Engine) -> None:
+    """A server started with another secret key than its registry's does not start (the
+    error names both fingerprints). An unreachable database is checked later, on first use."""
+    secret = _secret()
+    if secret is None:
+        return
+    try:
+        identity.check_key(engine, secret)
+    except (SQLAlchemyError, Unavailable) as error:
+        log.warning("secret key not checked at start (%s); it is checked when the registry loads", error)
 
 
 def _secret() -> str | None:

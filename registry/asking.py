@@ -3,6 +3,11 @@
 ``DecisionService`` holds the policy engine of one process and refreshes it after a change:
 only the authorisations that changed are recompiled, and the change and the refresh happen
 under the engine's lock, so no decision sees the database changed but the policy not yet.
+
+Fail closed: a decision is answered only once its audit entry is committed, with its MAC under
+the chain key, into the registry this process loaded. Without a usable secret key, or when the
+database is gone or is another registry, nothing is answered (``SecretUnusable`` /
+``Unavailable`` / a database error: 503 over HTTP).
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from registry import audit, store
-from registry.db import transaction
+from registry import audit, identity, store
+from registry.checkpoints import Checkpointer
+from registry.db import reading, transaction
 from registry.decisions import Decision, DecisionRequest, decide, parse_request
 from registry.errors import Invalid, Problem
 from registry.policy import PolicyEngine
 from registry.snapshot_store import load_authorisations, load_snapshot
+from registry.subjects import SecretUnusable
 
 
 @dataclass
@@ -29,20 +36,26 @@ class DecisionService:
     db: Engine
     policy: PolicyEngine
     timezone: str
+    registry_id: str
     secret: str | None = None
     language: str = "en"
+    checkpointer: Checkpointer | None = None
 
     @classmethod
     def load(cls, db: Engine, *, timezone: str, secret: str | None, language: str = "en") -> DecisionService:
-        with transaction(db) as session:
+        """The registry as it is now; a secret key other than the registry's is refused here."""
+        if secret is not None:
+            identity.check_key(db, secret)
+        with reading(db) as session:
             snapshot = load_snapshot(session)
-        return cls(db, PolicyEngine(snapshot), timezone, secret, language)
+            registry_id = identity.registry_id(session)
+        return cls(db, PolicyEngine(snapshot), timezone, registry_id, secret, language)
 
     def refresh(self, ids: Iterable[str] | None = None) -> None:
         """Recompile the given authorisations, or everything for ``None`` (organisations or
         taxonomy changed)."""
         with self.policy.lock:
-            with transaction(self.db) as session:
+            with reading(self.db) as session:
                 if ids is None:
                     self.policy.reload(load_snapshot(session))
                     return
@@ -55,7 +68,7 @@ class DecisionService:
         """Catch up with changes other processes made: recompile what they touched (everything
         when one was registry-wide). Returns whether anything changed."""
         with self.policy.lock:
-            with transaction(self.db) as session:
+            with reading(self.db) as session:
                 latest, touched = store.changes_since(session, self.policy.snapshot.version)
             if latest == self.policy.snapshot.version:
                 return False
@@ -92,9 +105,17 @@ class DecisionService:
 
     def answer(self, requests: list[DecisionRequest], *, asked_by: str, now: datetime) -> list[dict[str, Any]]:
         """Decide, log every decision in one transaction, and only then answer."""
+        if self.secret is None:
+            raise SecretUnusable("no usable secret key: decisions cannot be logged with the chain key")
+        key = identity.chain_key(self.secret)
         decided: list[tuple[DecisionRequest, Decision, str]] = [
             (request, decide(self.policy, request, self.language), str(uuid.uuid4())) for request in requests
         ]
         with transaction(self.db) as session:
-            audit.append(session, decided, asked_by=asked_by, asked_at=now)
+            identity.expect_registry(session, self.registry_id)
+            entries = audit.append(session, decided, asked_by=asked_by, asked_at=now, key=key)
+        if self.checkpointer is not None and entries:
+            last = entries[-1]
+            assert last.seq is not None
+            self.checkpointer.after_append(last.seq, last.entry_hash, now)
         return [decision.as_dict(decision_id) for _, decision, decision_id in decided]

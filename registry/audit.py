@@ -1,6 +1,17 @@
-"""The tamper-evident decision log: every decision is appended before it is answered, and each
-entry carries the SHA-256 of the previous one, so an edited, deleted or reordered entry breaks
-the chain where it happened.
+"""The tamper-evident decision log: every decision is appended before it is answered.
+
+Three layers, each catching what the one before cannot:
+
+1. **A hash chain.** Each entry carries the SHA-256 of its content, which includes the previous
+   entry's hash: an edited, deleted or reordered entry breaks the chain where it happened. Anyone
+   can recompute it, also from an export, but so can anyone who may write to the database.
+2. **MACs under a key outside the database.** Each entry's hash, and the head (last seq, last
+   hash), carry an HMAC-SHA256 under a key derived from the server's secret key. With write
+   access to the database alone one cannot recompute them, so a rewritten, forged or appended
+   entry, and a head rewound after cutting off the end, are detected by whoever holds the key.
+3. **Signed checkpoints** (``registry.checkpoints``): the seq and head hash signed with Ed25519
+   and kept outside the database. They expose what MACs cannot (a log wiped or rolled back to
+   an older copy of itself) and let anyone holding only the public key check an export.
 
 Appending locks the single ``audit_head`` row first, so appenders in several processes (or on
 several hosts sharing PostgreSQL) form one chain.
@@ -10,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io
 import json
 from collections.abc import Iterable, Sequence
@@ -17,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Text, type_coerce, update
 from sqlmodel import Session, select
 
 from registry.decisions import Decision, DecisionRequest
@@ -41,6 +53,7 @@ EXPORT_FIELDS = (
     "registry_version",
     "previous_hash",
     "entry_hash",
+    "entry_mac",
 )
 
 
@@ -69,8 +82,24 @@ def content(entry: AuditEntry) -> dict[str, Any]:
 
 
 def entry_hash(entry: AuditEntry) -> str:
-    text = json.dumps(content(entry), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hash_of(content(entry))
+
+
+def hash_of(fields: dict[str, Any]) -> str:
+    """The chain hash of an entry's content: public, so an export can be checked without a key."""
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def entry_mac(key: bytes, hashed: str) -> str:
+    return hmac.new(key, f"entry|{hashed}".encode(), hashlib.sha256).hexdigest()
+
+
+def head_mac(key: bytes, head: AuditHead) -> str:
+    """Seals where the chain ends (and where its keyed part begins): cutting entries off the end
+    and rewinding the head needs a MAC nobody without the key can make."""
+    text = f"head|{head.seq}|{head.entry_hash}|{head.keyed_from}"
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
 def append(
@@ -79,9 +108,11 @@ def append(
     *,
     asked_by: str,
     asked_at: datetime,
+    key: bytes,
 ) -> list[AuditEntry]:
-    """Chain (request, decision, decision id) entries onto the log; the head row is locked
-    once for the lot, so a batch costs one lock and one head update."""
+    """Chain (request, decision, decision id) entries onto the log, each with its MAC under
+    ``key``; the head row is locked once for the lot, so a batch costs one lock and one head
+    update."""
     count = len(decided)
     session.exec(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + count))  # type: ignore[call-overload,arg-type]
     head = session.exec(select(AuditHead).where(AuditHead.id == 1)).one()
@@ -105,42 +136,156 @@ def append(
             entry_hash="",
         )
         entry.entry_hash = previous = entry_hash(entry)
+        entry.entry_mac = entry_mac(key, previous)
         entries.append(entry)
     head.entry_hash = previous
+    head.head_mac = head_mac(key, head)
     session.add_all(entries)
     session.add(head)
     session.flush()
     return entries
 
 
+def head(session: Session) -> tuple[int, str]:
+    """The seq and hash of the chain's last entry, as a checkpoint signs them."""
+    found = session.get(AuditHead, 1)
+    return (found.seq, found.entry_hash) if found is not None else (0, GENESIS)
+
+
 @dataclass(frozen=True)
 class Verification:
+    """What ``verify`` found. ``keyed``: the MACs were checked (a key was given); ``legacy``:
+    entries written before the chain was keyed; ``anchored_at``: the seq of the signed
+    checkpoint the log was held against."""
+
     entries: int
     broken_at: int | None = None
     problem: str = ""
+    keyed: bool = False
+    legacy: int = 0
+    anchored_at: int | None = None
 
     @property
     def intact(self) -> bool:
         return self.broken_at is None
 
 
-def verify(session: Session) -> Verification:
-    """Walk the chain from the first entry; name the first entry that breaks it."""
-    previous, expected = GENESIS, 1
-    for entry in session.exec(select(AuditEntry).order_by(AuditEntry.seq)):  # type: ignore[arg-type]
-        assert entry.seq is not None
-        if entry.seq != expected:
-            return Verification(expected - 1, expected, f"entry {expected} is missing (next is {entry.seq})")
-        if entry.previous_hash != previous:
-            return Verification(expected - 1, entry.seq, f"entry {entry.seq} does not follow entry {entry.seq - 1}")
-        if entry_hash(entry) != entry.entry_hash:
-            return Verification(expected - 1, entry.seq, f"entry {entry.seq} was altered")
-        previous, expected = entry.entry_hash, expected + 1
+@dataclass(frozen=True)
+class Unreadable:
+    """An entry whose stored cells are not what the log writes (a corrupted cell): it is
+    named as broken, never allowed to crash a reader."""
+
+    seq: int | None
+    problem: str
+
+
+def verify(session: Session, *, key: bytes | None = None, anchor: tuple[int, str] | None = None) -> Verification:
+    """Walk the chain from the first entry; name the first entry that breaks it. With ``key``
+    every entry from the head's ``keyed_from`` on, and the head, must carry a valid MAC. With
+    ``anchor`` (seq, hash) from a verified checkpoint, the entry at that seq must have that hash."""
     head = session.get(AuditHead, 1)
+    keyed_from = head.keyed_from if head is not None else 1
+    previous, expected = GENESIS, 1
+
+    def broken(at: int, problem: str) -> Verification:
+        return Verification(expected - 1, at, problem, keyed=key is not None)
+
+    for entry in read(session, select(*_RAW).order_by(AuditEntry.seq)):  # type: ignore[arg-type]
+        if isinstance(entry, Unreadable):
+            return broken(entry.seq if entry.seq is not None else expected, entry.problem)
+        seq = entry.seq
+        if seq != expected:
+            return broken(expected, f"entry {expected} is missing (next is {seq})")
+        if entry.previous_hash != previous:
+            return broken(expected, f"entry {expected} does not follow entry {expected - 1}")
+        if entry_hash(entry) != entry.entry_hash:
+            return broken(expected, f"entry {expected} was altered")
+        if key is not None and expected >= keyed_from and entry.entry_mac != entry_mac(key, entry.entry_hash):
+            return broken(expected, f"entry {expected} lacks the chain key's MAC: written or rewritten without the key")
+        if anchor is not None and anchor[0] == expected and anchor[1] != entry.entry_hash:
+            return broken(expected, f"entry {expected} is not the entry the checkpoint signed: the log was rewritten")
+        previous, expected = entry.entry_hash, expected + 1
     if head is None or head.seq != expected - 1 or head.entry_hash != previous:
         last = head.seq if head else expected
-        return Verification(expected - 1, expected, f"entries {expected} to {last} are missing from the end")
-    return Verification(expected - 1)
+        return broken(expected, f"entries {expected} to {last} are missing from the end")
+    if key is not None and head.seq >= keyed_from and head.head_mac != head_mac(key, head):
+        return broken(expected, "the head lacks the chain key's MAC: entries were cut off the end")
+    if anchor is not None and anchor[0] > head.seq:
+        return broken(
+            head.seq + 1,
+            f"entries {head.seq + 1} to {anchor[0]} are missing: a checkpoint signed {anchor[0]}",
+        )
+    return Verification(
+        expected - 1,
+        keyed=key is not None,
+        legacy=min(keyed_from - 1, expected - 1),
+        anchored_at=anchor[0] if anchor is not None else None,
+    )
+
+
+# Every column, read without the ORM's conversions, so that a corrupted cell (SQLite keeps
+# whatever is written) is decoded here and reported, not raised while fetching the row.
+_RAW = [type_coerce(column, Text).label(column.key) for column in AuditEntry.__table__.columns]  # type: ignore[attr-defined]
+
+
+def read(session: Session, query: Any) -> Iterable[AuditEntry | Unreadable]:
+    """Entries of a query over ``_RAW``, each decoded or named unreadable."""
+    for row in session.exec(query):
+        cells = row._mapping
+        try:
+            yield _decoded(cells)
+        except (TypeError, ValueError, KeyError) as error:
+            seq = cells.get("seq")
+            number = int(seq) if isinstance(seq, int) or (isinstance(seq, str) and seq.isdigit()) else None
+            yield Unreadable(number, f"entry {number if number is not None else '?'} is unreadable: {error}")
+
+
+def _decoded(cells: Any) -> AuditEntry:
+    def text(name: str, *, optional: bool = False) -> str | None:
+        value = cells[name]
+        if value is None and optional:
+            return None
+        if not isinstance(value, str):
+            raise ValueError(f"{name} is not a text")
+        return value
+
+    def number(name: str) -> int:
+        value = cells[name]
+        if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).lstrip("-").isdigit():
+            raise ValueError(f"{name} is not a whole number")
+        return int(value)
+
+    def structure(name: str, kind: type) -> Any:
+        value = cells[name]
+        value = json.loads(value) if isinstance(value, str) else value
+        if not isinstance(value, kind):
+            raise ValueError(f"{name} is not a JSON {kind.__name__}")
+        return value
+
+    asked_at = cells["asked_at"]
+    if isinstance(asked_at, str):
+        asked_at = datetime.fromisoformat(asked_at)  # raises ValueError: not a moment
+    if not isinstance(asked_at, datetime):
+        raise ValueError("asked_at is not a moment")
+    reasons = structure("reasons", list)
+    if not all(isinstance(reason, dict) and isinstance(reason.get("code"), str) for reason in reasons):
+        raise ValueError("reasons are not reasons")
+    return AuditEntry(
+        seq=number("seq"),
+        decision_id=text("decision_id"),
+        asked_at=asked_at,
+        evaluated_at=text("evaluated_at"),
+        request=structure("request", dict),
+        decision=text("decision"),
+        reasons=reasons,
+        authorisation_id=text("authorisation_id", optional=True),
+        flow_id=text("flow_id", optional=True),
+        registry_version=number("registry_version"),
+        asked_by=text("asked_by"),
+        previous_hash=text("previous_hash"),
+        entry_hash=text("entry_hash"),
+        entry_mac=text("entry_mac", optional=True),
+    )
 
 
 def page(
@@ -152,9 +297,9 @@ def page(
     authorisation: str | None = None,
     after: int = 0,
     limit: int | None = None,
-) -> list[AuditEntry]:
+) -> list[AuditEntry | Unreadable]:
     """Entries asked on days ``since`` to ``until`` (UTC, inclusive), after seq ``after``, in order."""
-    query = select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq)  # type: ignore[arg-type,operator]
+    query = select(*_RAW).where(AuditEntry.seq > after).order_by(AuditEntry.seq)  # type: ignore[arg-type,operator]
     if since is not None:
         query = query.where(AuditEntry.asked_at >= datetime.combine(since, time(), UTC))
     if until is not None:
@@ -165,16 +310,18 @@ def page(
         query = query.where(AuditEntry.authorisation_id == authorisation)
     if limit is not None:
         query = query.limit(limit)
-    return list(session.exec(query))
+    return list(read(session, query))
 
 
-def as_record(entry: AuditEntry) -> dict[str, Any]:
-    return {**content(entry), "entry_hash": entry.entry_hash}
+def as_record(entry: AuditEntry | Unreadable) -> dict[str, Any]:
+    if isinstance(entry, Unreadable):
+        return {"seq": entry.seq, "unreadable": entry.problem}
+    return {**content(entry), "entry_hash": entry.entry_hash, "entry_mac": entry.entry_mac}
 
 
 def to_review(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Decisions a security consultant should look at, allowed or not."""
-    return [r for r in records if REVIEW_CODES & {reason["code"] for reason in r["reasons"]}]
+    """Decisions a security consultant should look at, allowed or not (and unreadable entries)."""
+    return [r for r in records if "unreadable" in r or REVIEW_CODES & {reason["code"] for reason in r["reasons"]}]
 
 
 def jsonl(records: Iterable[dict[str, Any]]) -> str:
@@ -186,6 +333,9 @@ def csv_text(records: Iterable[dict[str, Any]]) -> str:
     writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
     writer.writeheader()
     for record in records:
+        if "unreadable" in record:
+            writer.writerow({"seq": record["seq"], "decision": f"unreadable: {record['unreadable']}"})
+            continue
         row = dict(record)
         row["reasons"] = " ".join(reason["code"] for reason in record["reasons"])
         row["request"] = json.dumps(record["request"], ensure_ascii=False, sort_keys=True)

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "sqlite:///var/authreg.db"
 DEFAULT_SECRET_KEY_FILE = "var/secret.key"
+DEFAULT_SIGNING_KEY_FILE = "var/signing.key"
+DEFAULT_CHECKPOINT_DIR = "var/checkpoints"
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,10 @@ class Settings:
     secret_key: str | None = None
     secret_key_file: Path = Path(DEFAULT_SECRET_KEY_FILE)
     due_soon_days: int = 30
+    signing_key_file: Path = Path(DEFAULT_SIGNING_KEY_FILE)
+    checkpoint_dir: Path = Path(DEFAULT_CHECKPOINT_DIR)
+    checkpoint_every: int = 1000
+    checkpoint_seconds: float = 300.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -32,6 +38,10 @@ class Settings:
             secret_key=env.get("AUTHREG_SECRET_KEY"),
             secret_key_file=Path(env.get("AUTHREG_SECRET_KEY_FILE", DEFAULT_SECRET_KEY_FILE)),
             due_soon_days=int(env.get("AUTHREG_DUE_SOON_DAYS", "30")),
+            signing_key_file=Path(env.get("AUTHREG_SIGNING_KEY_FILE", DEFAULT_SIGNING_KEY_FILE)),
+            checkpoint_dir=Path(env.get("AUTHREG_CHECKPOINT_DIR", DEFAULT_CHECKPOINT_DIR)),
+            checkpoint_every=int(env.get("AUTHREG_CHECKPOINT_EVERY", "1000")),
+            checkpoint_seconds=float(env.get("AUTHREG_CHECKPOINT_SECONDS", "300")),
         )
 
     def but(self, **changes: object) -> Settings:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKeyConstraint, Text
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, ForeignKeyConstraint, String, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -44,6 +44,18 @@ class DataCategory(SQLModel, table=True):
     parent_id: str | None = Field(default=None, foreign_key="data_category.id", max_length=64, index=True)
     national_register_number: bool = False
     sensitive: bool = False
+    # NULL: the shared taxonomy; otherwise the authorisation whose own ``taxonomy`` declared it,
+    # the only one that may change it or grant it (``documents.merge``). Checked at commit: an
+    # authorisation's own categories are written before its row, since its flows need them.
+    owner_id: str | None = Field(
+        default=None,
+        sa_column=Column(
+            String(128),
+            ForeignKey("authorisation.id", deferrable=True, initially="DEFERRED"),
+            nullable=True,
+            index=True,
+        ),
+    )
 
 
 class Authorisation(SQLModel, table=True):
@@ -203,7 +215,9 @@ class ConditionFulfilment(SQLModel, table=True):
     link: str | None = None
     recorded_by: str
     recorded_at: datetime = _moment()
-    supersedes_id: int | None = Field(default=None, foreign_key="condition_fulfilment.id")
+    # unique: a fulfilment is corrected once; a second correction of it is a conflict, even
+    # when two arrive at the same moment
+    supersedes_id: int | None = Field(default=None, foreign_key="condition_fulfilment.id", unique=True)
 
 
 class Sample(SQLModel, table=True):
@@ -261,6 +275,9 @@ class AuditEntry(SQLModel, table=True):
     asked_by: str
     previous_hash: str = Field(max_length=64)
     entry_hash: str = Field(max_length=64)
+    # HMAC-SHA256 of entry_hash under the chain key (not in the database); NULL only for
+    # entries written before the chain was keyed (seq < AuditHead.keyed_from)
+    entry_mac: str | None = Field(default=None, max_length=64)
 
 
 class ApiToken(SQLModel, table=True):
@@ -312,3 +329,22 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     entry_hash: str = Field(max_length=64)
+    # the first entry that carries a MAC; the ones before were written unkeyed (migration 0005)
+    keyed_from: int = 1
+    # HMAC of (seq, entry_hash, keyed_from) under the chain key: a rewound or reset head shows
+    head_mac: str | None = Field(default=None, max_length=64)
+
+
+class RegistryIdentity(SQLModel, table=True):
+    """Which registry this database is, made once by the migration: every process remembers
+    the id it loaded and checks it before logging a decision, so a database file deleted,
+    replaced or restored from another registry under a running server is noticed (503), not
+    written to. ``key_fingerprint`` is an HMAC of a fixed text under the secret key, kept by the
+    first process that used a key: another key would silently hash data subjects differently
+    and break the audit chain's MACs, so processes with another key refuse to start."""
+
+    __tablename__ = "registry_identity"
+    id: int = Field(default=1, primary_key=True)
+    registry_id: str = Field(max_length=36)
+    created_at: datetime = _moment()
+    key_fingerprint: str | None = Field(default=None, max_length=64)

@@ -1,18 +1,22 @@
-"""The audit log over HTTP, for auditors: entries with filters and cursor pagination, and the
-chain's verification."""
+"""The audit log over HTTP, for auditors: entries with filters and cursor pagination, the
+chain's verification (MACs under the server's key, held against its newest checkpoint), and a
+freshly signed checkpoint for an outside witness to keep."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from registry import audit
-from registry.api.context import engine
-from registry.db import transaction
+from registry import audit, checkpoints, identity
+from registry.api.context import engine, subject_key
+from registry.db import reading
 from registry.schemas import MAX_ID
+from registry.store import utcnow
 
 blueprint = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="The decision log")
 
@@ -36,6 +40,18 @@ class VerificationSchema(Schema):
     entries = fields.Integer()
     broken_at = fields.Integer(allow_none=True)
     problem = fields.String()
+    legacy = fields.Integer(metadata={"description": "entries written before the chain was keyed"})
+    anchored_at = fields.Integer(allow_none=True, metadata={"description": "seq of the checkpoint held against"})
+
+
+class CheckpointSchema(Schema):
+    registry_id = fields.String()
+    seq = fields.Integer()
+    head_hash = fields.String()
+    signed_at = fields.String()
+    key_id = fields.String(metadata={"description": "SHA-256 of the raw Ed25519 public key"})
+    signature = fields.String(metadata={"description": "Ed25519 over the other fields, hex"})
+    public_key = fields.String(metadata={"description": "PEM; pin it out of band, do not trust it from here"})
 
 
 @blueprint.route("")
@@ -44,7 +60,7 @@ class AuditLog(MethodView):
     @blueprint.response(200)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Entries after the cursor ``after`` (a seq), oldest first; ``next`` is the next cursor."""
-        with transaction(engine()) as session:
+        with reading(engine()) as session:
             page = audit.page(
                 session,
                 since=query.get("since"),
@@ -63,12 +79,41 @@ class AuditLog(MethodView):
 class AuditVerify(MethodView):
     @blueprint.response(200, VerificationSchema)
     def get(self) -> dict[str, Any]:
-        """Walk the hash chain; name the first broken entry."""
-        with transaction(engine()) as session:
-            result = audit.verify(session)
+        """Walk the chain, check its MACs, hold it against the newest checkpoint of this server."""
+        newest = checkpoints.latest(Path(current_app.config["CHECKPOINT_DIR"]))
+        anchor = None
+        if newest is not None:
+            found = checkpoints.read(newest)
+            try:
+                checkpoints.check(found, _signing_key().public_key())
+            except checkpoints.CheckpointInvalid as error:
+                return {"intact": False, "entries": 0, "broken_at": None, "problem": str(error), "legacy": 0}
+            anchor = (found.seq, found.head_hash)
+        with reading(engine()) as session:
+            result = audit.verify(session, key=identity.chain_key(subject_key()), anchor=anchor)
         return {
             "intact": result.intact,
             "entries": result.entries,
             "broken_at": result.broken_at,
             "problem": result.problem,
+            "legacy": result.legacy,
+            "anchored_at": result.anchored_at,
         }
+
+
+@blueprint.route("/checkpoint")
+class AuditCheckpoint(MethodView):
+    @blueprint.response(200, CheckpointSchema)
+    def get(self) -> dict[str, Any]:
+        """Sign the log's current end now (also kept in the server's checkpoint folder)."""
+        key = _signing_key()
+        with reading(engine()) as session:
+            seq, head_hash = audit.head(session)
+            registry_id = identity.registry_id(session)
+        made = checkpoints.sign(key, registry_id=registry_id, seq=seq, head_hash=head_hash, now=utcnow())
+        checkpoints.write(made, Path(current_app.config["CHECKPOINT_DIR"]))
+        return {**made.as_dict(), "public_key": checkpoints.public_pem(key.public_key())}
+
+
+def _signing_key() -> checkpoints.Ed25519PrivateKey:
+    return checkpoints.signing_key(Path(current_app.config["SIGNING_KEY_FILE"]))

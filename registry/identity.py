@@ -1,0 +1,76 @@
+"""Which registry a database is, and which secret key it is used with.
+
+A process remembers the registry id it loaded and checks it before it logs a decision: a
+database replaced under a running server (another file, another registry, an empty one) is
+then an outage (503), not a place to write answers to. The secret key hashes data subjects
+and keys the audit chain, so running with another key would silently turn allows into denies
+and make every new entry unverifiable: the first process that uses a key records its
+fingerprint, and every later one with another key refuses to run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from registry.db import transaction
+from registry.errors import Unavailable
+from registry.models import RegistryIdentity
+from registry.subjects import SecretUnusable
+
+
+class KeyMismatch(SecretUnusable):
+    """The secret key is not the one this registry has been used with."""
+
+
+def derived_key(secret: str, purpose: str) -> bytes:
+    """One key per use, derived from the secret, so a MAC of one kind never stands for another."""
+    return hmac.new(secret.encode(), f"authreg/{purpose}/v1".encode(), hashlib.sha256).digest()
+
+
+def chain_key(secret: str) -> bytes:
+    """The key of the audit chain's MACs."""
+    return derived_key(secret, "audit-chain")
+
+
+def fingerprint(secret: str) -> str:
+    """Safe to store: tells keys apart without revealing them."""
+    return derived_key(secret, "key-fingerprint").hex()
+
+
+def registry_id(session: Session) -> str:
+    row = session.get(RegistryIdentity, 1)
+    if row is None:
+        raise Unavailable("the database holds no registry identity: is it migrated (authreg init)?")
+    return row.registry_id
+
+
+def expect_registry(session: Session, expected: str) -> None:
+    """Raise ``Unavailable`` unless the database is still the registry this process loaded."""
+    found = registry_id(session)
+    if found != expected:
+        raise Unavailable(
+            f"the database is another registry ({found}) than the one this process loaded ({expected}); "
+            "restart the server once the right database is back"
+        )
+
+
+def check_key(engine: Engine, secret: str) -> None:
+    """Record the key's fingerprint on first use; refuse another key afterwards."""
+    mine = fingerprint(secret)
+    with transaction(engine) as session:
+        row = session.get(RegistryIdentity, 1)
+        if row is None:
+            raise Unavailable("the database holds no registry identity: is it migrated (authreg init)?")
+        if row.key_fingerprint is None:
+            row.key_fingerprint = mine
+            session.add(row)
+        elif row.key_fingerprint != mine:
+            raise KeyMismatch(
+                "the secret key (AUTHREG_SECRET_KEY or the key file) is not the one this registry is used with "
+                f"(its fingerprint starts {row.key_fingerprint[:12]}, this key's {mine[:12]}): with another key "
+                "data subjects hash differently and the audit log cannot be verified; restore the original key"
+            )
