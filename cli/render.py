@@ -19,11 +19,13 @@ def safe_url(url: str) -> str:
 
 
 def apply_report(report: ApplyReport) -> str:
+    """Per document its outcome, the stored authorisations it affects, then its diff."""
     lines: list[str] = []
     for change in report.changes:
         what = f"{change.kind} {change.key}" if change.kind == "authorisation" else change.kind
         detail = f"version {change.version}" if change.version else change.summary
         lines.append(f"{change.status:<9} {what} ({detail}) {change.source}")
+        lines.extend(f"    affects {affected}" for affected in change.affects)
         if change.diff:
             lines.extend("    " + line for line in change.diff.splitlines())
     if report.dry_run:

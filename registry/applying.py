@@ -2,18 +2,20 @@
 
 A document already stored as it is stays ``unchanged`` (compared on the canonical form, so
 formatting and key order do not matter); a changed authorisation becomes a new version and
-its diff is reported. ``dry_run`` computes the same report and writes nothing.
+its diff is reported, and so is every stored authorisation whose flows a change of the
+taxonomy makes grant something else. ``dry_run`` computes the same report and writes nothing.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from registry import store, yamlio
 from registry.db import transaction
@@ -34,6 +36,9 @@ class Change:
     version: int | None = None
     summary: str = ""
     diff: str = ""
+    # stored authorisations whose flows grant something else after this change of categories,
+    # each as "id (flows a, b)"
+    affects: tuple[str, ...] = ()
 
 
 @dataclass
@@ -94,9 +99,14 @@ def apply_documents(
                 report.changes.append(_entries_change(document, entries, context.organisations, "organisation"))
             elif document.kind == "taxonomy":
                 entries = {entry["id"]: merged.categories[entry["id"]] for entry in document.body["taxonomy"]}
-                report.changes.append(_entries_change(document, entries, context.categories, "category"))
+                change = _entries_change(document, entries, context.categories, "category")
+                affects = _affects(session, context.categories, merged.categories, entries, besides=None)
+                report.changes.append(replace(change, affects=affects))
             else:
                 change = _authorisation_change(document, stored.get(document.key))
+                own = [entry["id"] for entry in document.body["taxonomy"]]
+                affects = _affects(session, context.categories, merged.categories, own, besides=document.key)
+                change = replace(change, affects=affects)
                 report.changes.append(change)
                 if change.status != "unchanged":
                     to_write.append(document)
@@ -106,7 +116,7 @@ def apply_documents(
         if dry_run or not (to_write or changed_orgs or changed_categories):
             return report
         store.write_organisations(session, changed_orgs)
-        store.write_categories(session, changed_categories)
+        store.write_categories(session, changed_categories, merged.category_owners)
         for document in to_write:
             store.write_authorisation(session, document, actor=actor, note=f"applied from {document.source}", now=now)
         summary = ", ".join(f"{c.status} {c.kind} {c.key}" for c in report.changes if c.status != "unchanged")
@@ -123,6 +133,53 @@ def apply_documents(
 
 def _different(entries: dict[str, dict[str, Any]], before: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {key: entry for key, entry in entries.items() if before.get(key) != entry}
+
+
+def _affects(
+    session: Session,
+    before: Mapping[str, dict[str, Any]],
+    after: Mapping[str, dict[str, Any]],
+    declared: Iterable[str],
+    *,
+    besides: str | None,
+) -> tuple[str, ...]:
+    """The stored authorisations (other than ``besides``) whose flows grant something else once
+    the ``declared`` categories are as in ``after``, as "id (flows a, b)"."""
+    changed = [key for key in declared if before.get(key) != after[key]]
+    granting = store.flows_granting(session, _touched_categories(before, after, changed))
+    return tuple(f"{key} (flows {', '.join(flows)})" for key, flows in granting.items() if key != besides)
+
+
+def _touched_categories(
+    before: Mapping[str, dict[str, Any]], after: Mapping[str, dict[str, Any]], changed: Iterable[str]
+) -> set[str]:
+    """The categories whose grant decides otherwise once the ``changed`` ones are as in ``after``.
+
+    A flow granting a category grants its descendants, and a request needs the national register
+    number when the category asked for, or one below it, holds it. So a new category, or one
+    moved to another parent, changes what its ancestors grant and need (above its old place and
+    above its new one); a changed ``national_register_number`` or ``sensitive`` changes the
+    category itself and its ancestors; a label changes nothing.
+    """
+    touched: set[str] = set()
+    for key in changed:
+        old, new = before.get(key), after[key]
+        chains = _ancestors(before, key) | _ancestors(after, key)
+        if old is None or old.get("parent") != new.get("parent"):
+            touched |= chains
+        if old is not None and any(old[flag] != new[flag] for flag in ("national_register_number", "sensitive")):
+            touched |= chains | {key}
+    return touched
+
+
+def _ancestors(categories: Mapping[str, dict[str, Any]], key: str) -> set[str]:
+    """Every category above ``key`` (not itself); a cycle, which ``merge`` refuses, ends it."""
+    found: set[str] = set()
+    parent = categories.get(key, {}).get("parent")
+    while parent is not None and parent in categories and parent not in found:
+        found.add(parent)
+        parent = categories[parent].get("parent")
+    return found
 
 
 def _entries_change(

@@ -25,6 +25,10 @@ from registry.schemas import (
     prune,
 )
 
+# A policy file is a few hundred lines; anything far larger is refused unread, before the YAML
+# parser spends minutes and gigabytes on it.
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
 Kind = Literal["authorisation", "organisations", "taxonomy"]
 SCHEMAS: dict[Kind, Schema] = {
     "authorisation": AuthorisationSchema(),
@@ -116,6 +120,15 @@ def parse(data: Any, source: str) -> Document:
 
 
 def read_file(path: Path) -> Document:
+    """One document from a file; a file over ``MAX_FILE_BYTES`` is refused without being read."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise Invalid([Problem(str(path), "", f"cannot read: {exc}")]) from exc
+    if size > MAX_FILE_BYTES:
+        raise Invalid(
+            [Problem(str(path), "", f"{size} bytes, more than the limit of {MAX_FILE_BYTES} bytes (5 MiB); not read")]
+        )
     try:
         data = yamlio.load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -190,6 +203,8 @@ class Context:
     categories: dict[str, dict[str, Any]] = field(default_factory=dict)
     # organisation id -> {authorisation id: name that stored authorisation gives it}
     party_names: dict[str, dict[str, str]] = field(default_factory=dict)
+    # category id -> the authorisation that declared it as its own; a shared category is absent
+    category_owners: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -199,6 +214,8 @@ class Merged:
     organisations: dict[str, dict[str, Any]]
     categories: dict[str, dict[str, Any]]
     warnings: list[Problem]
+    # as ``Context.category_owners``, with the categories the batch's authorisations add
+    category_owners: dict[str, str]
 
 
 def merge(context: Context, documents: list[Document]) -> Merged:
@@ -206,15 +223,16 @@ def merge(context: Context, documents: list[Document]) -> Merged:
 
     Organisation and taxonomy entries are added or updated by id, never removed by omission.
     An organisation has one name everywhere: in organisation documents, in the parties of
-    every authorisation of the batch and of every stored one.
+    every authorisation of the batch and of every stored one. A category belongs to the shared
+    taxonomy or to one authorisation, and only its owner changes it (``_merge_categories``).
     """
     problems: list[Problem] = []
     organisations = _merge_organisations(context, documents, problems)
-    categories = _merge_categories(context, documents, problems)
+    categories, owners = _merge_categories(context, documents, problems)
     warnings: list[Problem] = []
     for document in documents:
         if document.kind == "authorisation":
-            _check_references(document, organisations, categories, problems)
+            _check_references(document, organisations, categories, owners, problems)
             body = document.body
             if "max_users" in body and len(body["authorised_users"]) > body["max_users"]:
                 warnings.append(
@@ -226,7 +244,7 @@ def merge(context: Context, documents: list[Document]) -> Merged:
                 )
     if problems:
         raise Invalid(problems)
-    return Merged(organisations, categories, warnings)
+    return Merged(organisations, categories, warnings, owners)
 
 
 def _merge_organisations(
@@ -328,31 +346,80 @@ def _org_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 def _merge_categories(
     context: Context, documents: list[Document], problems: list[Problem]
-) -> dict[str, dict[str, Any]]:
-    """The taxonomy after the batch: shared ``taxonomy`` documents and the additions of
-    authorisations, which must agree with each other wherever they name the same id."""
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """The taxonomy after the batch, and the owner of every category that has one.
+
+    A category is shared (declared by a taxonomy document) or an authorisation's own (declared
+    in that authorisation's ``taxonomy``), and stays so. Only its owner declares it again, and
+    may change it: a taxonomy document the shared ones, an authorisation its own. Anything else
+    that names an existing id, even unchanged, is a problem naming the owner; otherwise one
+    document could change what another grants (an authorisation clearing ``insz``'s national
+    register number would turn another's deny into an allow).
+
+    An own category hangs below its owner's own categories only (below a shared one it would be
+    granted by every flow that grants the shared parent, and its national-register-number flag
+    would change requests for that parent), and only its owner's flows grant it
+    (``_check_references``); a shared one hangs below shared ones only. So what an
+    authorisation declares cannot reach into what another one grants, and a shared category
+    never depends on an authorisation's. Shared entries are taken first, so a new id
+    that a taxonomy document and an authorisation of one batch both declare is the taxonomy's,
+    whatever the order of the files.
+    """
     categories = {key: dict(value) for key, value in context.categories.items()}
+    owners = dict(context.category_owners)
     declared_in: dict[str, tuple[str, str]] = {}
-    entries: list[tuple[Document, int, dict[str, Any]]] = [
-        (document, index, entry)
-        for document in documents
-        for index, entry in enumerate(document.body.get("taxonomy", []))
-    ]
+    entries: list[tuple[Document, int, dict[str, Any]]] = sorted(
+        (
+            (document, index, entry)
+            for document in documents
+            for index, entry in enumerate(document.body.get("taxonomy", []))
+        ),
+        key=lambda item: item[0].kind == "authorisation",
+    )
+    accepted: list[tuple[Document, int, dict[str, Any]]] = []
     for document, index, entry in entries:
-        if entry["id"] in declared_in and categories[entry["id"]] != entry:
+        owner = document.key if document.kind == "authorisation" else None
+        category_id, path = entry["id"], f"taxonomy[{index}]"
+        if category_id in categories and owners.get(category_id) != owner:
+            rule = "an authorisation may only add categories of its own" if owner else "only its owner changes it"
             problems.append(
                 Problem(
                     document.source,
-                    f"taxonomy[{index}]",
-                    f"category {entry['id']!r} is declared differently in {': '.join(declared_in[entry['id']])}",
+                    f"{path}.id",
+                    f"{_belongs(category_id, owners, declared_in.get(category_id))}; {rule}",
                 )
             )
-        declared_in[entry["id"]] = (document.source, f"taxonomy[{index}]")
-        categories[entry["id"]] = dict(entry)
-    for document, index, entry in entries:
-        if entry.get("parent") and entry["parent"] not in categories:
+            continue
+        if category_id in declared_in and categories[category_id] != entry:
             problems.append(
-                Problem(document.source, f"taxonomy[{index}].parent", f"unknown category {entry['parent']!r}")
+                Problem(
+                    document.source,
+                    path,
+                    f"category {category_id!r} is declared differently in {': '.join(declared_in[category_id])}",
+                )
+            )
+        declared_in[category_id] = (document.source, path)
+        categories[category_id] = dict(entry)
+        if owner is not None:
+            owners[category_id] = owner
+        accepted.append((document, index, entry))
+    for document, index, entry in accepted:
+        parent = entry.get("parent")
+        if parent is None:
+            continue
+        path = f"taxonomy[{index}].parent"
+        if parent not in categories:
+            problems.append(Problem(document.source, path, f"unknown category {parent!r}"))
+        elif owners.get(parent) != owners.get(entry["id"]):
+            # below a shared category, an authorisation's own one would be granted by every
+            # flow (of any authorisation) that grants the shared parent: another's meaning
+            rule = (
+                "an authorisation's category hangs below one of its own only"
+                if entry["id"] in owners
+                else "a shared category hangs below shared ones only"
+            )
+            problems.append(
+                Problem(document.source, path, f"{_belongs(parent, owners, declared_in.get(parent))}; {rule}")
             )
     _check_cycles(
         categories,
@@ -361,7 +428,14 @@ def _merge_categories(
         declared_in,
         problems,
     )
-    return categories
+    return categories, owners
+
+
+def _belongs(category_id: str, owners: Mapping[str, str], declared: tuple[str, str] | None) -> str:
+    """Who owns a category, for a problem: only that document may declare or change it."""
+    owner = f"authorisation {owners[category_id]}" if category_id in owners else "the shared taxonomy"
+    where = f" ({declared[0]})" if declared else ""
+    return f"category {category_id!r} belongs to {owner}{where}"
 
 
 def _check_cycles(
@@ -409,17 +483,22 @@ def _check_references(
     document: Document,
     organisations: Mapping[str, dict[str, Any]],
     categories: Mapping[str, dict[str, Any]],
+    owners: Mapping[str, str],
     problems: list[Problem],
 ) -> None:
+    """Every id the authorisation refers to exists; its flows grant shared categories and its own."""
     body = document.body
     for index, flow in enumerate(body["flows"]):
         for position, category in enumerate(flow["data_categories"]):
+            path = f"flows[{index}].data_categories[{position}]"
             if category not in categories:
+                problems.append(Problem(document.source, path, f"unknown category {category!r}"))
+            elif owners.get(category, document.key) != document.key:
                 problems.append(
                     Problem(
                         document.source,
-                        f"flows[{index}].data_categories[{position}]",
-                        f"unknown category {category!r}",
+                        path,
+                        f"{_belongs(category, owners, None)}; a flow grants shared categories and its own only",
                     )
                 )
     parties = {party["id"] for party in body["parties"]}

@@ -73,7 +73,8 @@ def digest(canonical: Mapping[str, Any]) -> str:
 
 
 def load_context(session: Session) -> Context:
-    """Organisations, taxonomy and the party names of stored authorisations, for ``merge``."""
+    """Organisations, taxonomy (with each category's owner) and the party names of stored
+    authorisations, for ``merge``."""
     members: dict[str, list[str]] = {}
     for membership in session.exec(select(OrganisationMembership)):
         members.setdefault(membership.member_id, []).append(membership.group_id)
@@ -81,22 +82,42 @@ def load_context(session: Session) -> Context:
         org.id: {"name": org.name, "kind": org.kind, "member_of": sorted(members.get(org.id, []))}
         for org in session.exec(select(Organisation))
     }
-    categories = {category.id: category_entry(category) for category in session.exec(select(DataCategory))}
+    categories: dict[str, dict[str, Any]] = {}
+    owners: dict[str, str] = {}
+    for category in session.exec(select(DataCategory)):
+        categories[category.id] = category_entry(category)
+        if category.owner_id is not None:
+            owners[category.id] = category.owner_id
     party_names: dict[str, dict[str, str]] = {}
     for party in session.exec(select(Party)):
         if party.name is not None:
             party_names.setdefault(party.organisation_id, {})[party.authorisation_id] = party.name
-    return Context(organisations, categories, party_names)
+    return Context(organisations, categories, party_names, category_owners=owners)
 
 
 def category_entry(category: DataCategory) -> dict[str, Any]:
-    """A stored category in the shape of a taxonomy document entry."""
+    """A stored category in the shape of a taxonomy document entry (its owner is not part of
+    the entry: a document never states it, the merge derives it from who declares the entry)."""
     entry: dict[str, Any] = {"id": category.id, "label": category.label}
     if category.parent_id:
         entry["parent"] = category.parent_id
     entry["national_register_number"] = category.national_register_number
     entry["sensitive"] = category.sensitive
     return entry
+
+
+def flows_granting(session: Session, categories: Iterable[str]) -> dict[str, list[str]]:
+    """The stored flows that grant any of ``categories`` by name: authorisation id -> flow ids."""
+    wanted = sorted(set(categories))
+    if not wanted:
+        return {}
+    query = select(FlowCategory.authorisation_id, FlowCategory.flow_id).where(
+        FlowCategory.category_id.in_(wanted)  # type: ignore[attr-defined]
+    )
+    found: dict[str, set[str]] = {}
+    for authorisation_id, flow_id in session.exec(query.distinct()):
+        found.setdefault(authorisation_id, set()).add(flow_id)
+    return {key: sorted(flows) for key, flows in sorted(found.items())}
 
 
 def current_documents(session: Session, ids: Iterable[str]) -> dict[str, tuple[int, dict[str, Any]]]:
@@ -136,8 +157,10 @@ def write_organisations(session: Session, organisations: Mapping[str, dict[str, 
     session.flush()
 
 
-def write_categories(session: Session, categories: Mapping[str, dict[str, Any]]) -> None:
-    """Add or update categories by id, parents before children so every parent link holds."""
+def write_categories(session: Session, categories: Mapping[str, dict[str, Any]], owners: Mapping[str, str]) -> None:
+    """Add or update categories by id, parents before children so every parent link holds;
+    ``owners`` names the authorisation of each own category (absent: shared). The owner's row
+    may be written after its categories in the same transaction: the key is checked at commit."""
     written: set[str] = set()
 
     def write(category_id: str) -> None:
@@ -152,6 +175,7 @@ def write_categories(session: Session, categories: Mapping[str, dict[str, Any]])
         row.parent_id = entry.get("parent")
         row.national_register_number = entry["national_register_number"]
         row.sensitive = entry["sensitive"]
+        row.owner_id = owners.get(category_id)
         session.add(row)
         session.flush()
 
