@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError
 
 from registry.conditions import ConditionSpec
 from registry.config import local_day
@@ -23,6 +23,7 @@ from registry.insz import InvalidInsz
 from registry.lifecycle import IN_FORCE
 from registry.messages import message
 from registry.policy import Granting, PolicyEngine
+from registry.schemas import MAX_ID_LENGTH, MAX_MOMENT_LENGTH, AnyId, BoundedText
 from registry.snapshot import AuthorisationView, FlowView, Snapshot
 from registry.subjects import SecretUnusable, subject_hash
 
@@ -31,19 +32,20 @@ READ = "read"
 
 
 class RequestSchema(Schema):
-    """A decision request (DESIGN §3), as the CLI and the HTTP API take it."""
+    """A decision request (DESIGN §3), as the CLI and the HTTP API take it. Every field but
+    ``at`` and ``data_subject`` names an id, so it is bounded as ids are; what is asked is logged."""
 
     class Meta:
         unknown = "raise"
 
-    user = fields.String(required=True, validate=validate.Length(min=1))
-    organisation = fields.String(required=True, validate=validate.Length(min=1))
-    action = fields.String(load_default=READ, validate=validate.Length(min=1))
-    data_category = fields.String(required=True, validate=validate.Length(min=1))
-    purpose = fields.String(required=True, validate=validate.Length(min=1))
-    at = fields.String(load_default=None)
-    source = fields.String(load_default=None)
-    data_subject = fields.String(load_default=None)
+    user = AnyId(required=True)
+    organisation = AnyId(required=True)
+    action = AnyId(load_default=READ)
+    data_category = AnyId(required=True)
+    purpose = AnyId(required=True)
+    at = BoundedText(MAX_MOMENT_LENGTH, load_default=None)
+    source = BoundedText(MAX_ID_LENGTH, load_default=None)
+    data_subject = BoundedText(MAX_ID_LENGTH, load_default=None)
 
 
 _REQUEST = RequestSchema()
@@ -94,7 +96,10 @@ def parse_at(text: str | None, *, now: datetime, timezone: str) -> tuple[str, da
         raise Invalid([Problem("", "at", f"not an ISO 8601 date or datetime: {text!r}")]) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return text, local_day(moment, timezone)
+    try:
+        return text, local_day(moment, timezone)
+    except OverflowError as exc:  # 9999-12-31T23:59:59-12:00 is a day past the last date there is
+        raise Invalid([Problem("", "at", f"outside the calendar in {timezone}: {text!r}")]) from exc
 
 
 def parse_request(data: Any, *, now: datetime, timezone: str, secret: str | None) -> DecisionRequest:

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+# A duty repeats or a sample waits at most this long: longer ones would run past the calendar.
+MAX_MONTHS, MAX_DAYS = 1200, 36600
 _DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
 
 
@@ -33,4 +35,6 @@ def parse_duration(text: str) -> Duration:
     if not match or text == "P":
         raise ValueError(f"not an ISO 8601 duration in days, weeks, months or years: {text!r}")
     years, months, weeks, days = (int(part or 0) for part in match.groups())
+    if 12 * years + months > MAX_MONTHS or days + 7 * weeks > MAX_DAYS:
+        raise ValueError(f"longer than {MAX_MONTHS // 12} years: {text!r}")
     return Duration(years=years, months=months, days=days + 7 * weeks)

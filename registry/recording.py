@@ -23,7 +23,7 @@ from registry.errors import Conflict, Invalid, NotFound, Problem
 from registry.insz import InvalidInsz
 from registry.lifecycle import RESULTING_STATUS, ChangeKind, StatusChange, check_change
 from registry.models import Condition, ConditionFulfilment, Sample, SampleCommunication
-from registry.schemas import SLUG
+from registry.schemas import MAX_ID_LENGTH, MAX_LINK_LENGTH, MAX_TEXT_LENGTH, SLUG, check_texts
 from registry.subjects import subject_hash
 
 
@@ -62,6 +62,7 @@ def record_fulfilment(
     clock: Clock,
 ) -> Fulfilment:
     """A condition met on a day, with evidence; a correction names the fulfilment it supersedes."""
+    check_texts(("evidence", evidence, MAX_TEXT_LENGTH), ("link", link, MAX_LINK_LENGTH))
     if not evidence.strip():
         raise _problem("evidence", "required")
     _not_after_today("fulfilled_on", fulfilled_on, clock)
@@ -135,7 +136,8 @@ def register_sample(
     clock: Clock,
 ) -> int:
     """A sample drawn for a control (§90-91); returns the number of persons in it."""
-    if not re.match(SLUG, sample):
+    check_texts(("id", sample, MAX_ID_LENGTH))
+    if not re.fullmatch(SLUG, sample):
         raise _problem("id", "not a lower-case id ([a-z0-9][a-z0-9-]*)")
     hashes = _hashes(subjects, secret)
     _not_after_today("drawn_on", drawn_on, clock)
@@ -169,6 +171,7 @@ def extend_sample(
 ) -> int:
     """Persons added to a sample later (§91); they are inside the gate only once the sample
     is communicated again. Returns how many were not in it yet."""
+    check_texts(("sample", sample, MAX_ID_LENGTH))
     hashes = _hashes(subjects, secret)
     _not_after_today("on", on, clock)
     with transaction(engine) as session:
@@ -233,7 +236,11 @@ def change_status(
     engine: Engine, *, authorisation: str, kind: ChangeKind, on: date, reason: str, actor: str, clock: Clock
 ) -> tuple[str, int]:
     """Suspend, reinstate or revoke from a day on; returns the resulting status and version."""
+    check_texts(("reason", reason, MAX_TEXT_LENGTH))
     change = StatusChange(kind, on, reason.strip())
+    # A change dated in the future would stand before every later change, which must come in
+    # date order, and so lock the authorisation; a planned change is recorded on its day.
+    _not_after_today("on", on, clock)
     with transaction(engine) as session:
         check_change(fact_store.timeline(session, authorisation), change)
         note = f"{kind} from {on}: {change.reason}"

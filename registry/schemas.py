@@ -5,16 +5,25 @@ field, the closed sets of values, and the references inside one document. Checks
 the rest of the registry (organisations, groups, the taxonomy) live in ``documents``.
 The same schemas dump a loaded document back to its canonical form, so what is stored,
 shown and re-applied is one shape.
+
+Every text field has a size limit (``MAX_*_LENGTH`` below: ids 64 characters, names 500, prose
+10,000, links 2,000) and may hold no control character but tab, newline and carriage return and
+no lone surrogate; numbers that a decision states are at most ``MAX_COUNT``. These are checked
+by ``BoundedText`` (or ``check_texts`` outside a schema), so an oversized or unstorable value is
+an input error naming its field on every database, never a database error.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_dump, pre_load, validate, validates_schema
 
 from registry.durations import parse_duration
+from registry.errors import Invalid, Problem
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
 ORG_ID = r"^[A-Z0-9][A-Z0-9-]*$"
@@ -27,22 +36,99 @@ ORGANISATION_KINDS = ("organisation", "group")
 MAX_ID = 2**63 - 1  # the largest integer a database column holds; larger numbers are input errors
 KIND_FIELDS = {"deadline": "due_on", "recurring": "every", "sample-gate": "within"}
 
+# Size limits of every input, in documents, requests and recorded facts (README "Limits").
+# Beyond them input is refused (422 / exit 2) naming the field, before anything is written:
+# an id of 100,000 characters was once stored, then cited in every denial and unreachable by URL.
+MAX_ID_LENGTH = 64  # any id: authorisation, party, purpose, flow, category, user, sample, ...
+MAX_NAME_LENGTH = 500  # one line: names, labels, titles, references, citations
+MAX_TEXT_LENGTH = 10_000  # prose: descriptions, summaries, remarks, evidence, reasons
+MAX_LINK_LENGTH = 2_000  # a link to evidence (what browsers and servers reliably accept)
+MAX_MOMENT_LENGTH = 64  # an ISO 8601 date or datetime (``at``)
+MAX_DURATION_LENGTH = 32  # an ISO 8601 duration (``every``, ``within``): its database column
+MAX_COUNT = 100_000  # paragraph numbers and ``max_users``: far above any decision, far below overflow
+MAX_DEPTH = 64  # nesting of lists and mappings in a YAML file or JSON body (documents need 5)
+# C0 control characters but tab, newline and carriage return (PostgreSQL refuses NUL in text),
+# and lone surrogates (no UTF-8 encoding exists for them; JSON can still spell "\ud800").
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
 Errors = dict[Any, Any]
 
 
-def Slug(**kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Regexp(SLUG, error="not a lower-case id ([a-z0-9][a-z0-9-]*)"), **kwargs)
+def text_error(text: str, limit: int) -> str | None:
+    """Why ``text`` may not be stored, or None. The text itself is never repeated: it may be
+    megabytes long or unprintable."""
+    if len(text) > limit:
+        return f"longer than {limit} characters ({len(text)})"
+    found = _UNSTORABLE.search(text)
+    if found is not None:
+        character = f"U+{ord(found.group()):04X}"
+        return f"contains {character} at position {found.start()}: no control characters or lone surrogates"
+    return None
 
 
-def OrgId(**kwargs: Any) -> fields.String:
-    return fields.String(
-        validate=validate.Regexp(ORG_ID, error="not an upper-case organisation code ([A-Z0-9-])"),
+def check_texts(*given: tuple[str, str | None, int]) -> None:
+    """The check of ``BoundedText`` for input that arrives outside a schema (the CLI's options):
+    ``(path, text or None, limit)`` each; raises ``Invalid`` naming every field at fault."""
+    problems = [
+        Problem("", path, error)
+        for path, text, limit in given
+        if text is not None and (error := text_error(text, limit)) is not None
+    ]
+    if problems:
+        raise Invalid(problems)
+
+
+class BoundedText(fields.String):
+    """Text of at most ``limit`` characters that every database can store. Checked before any
+    validator runs, so no validator sees (or repeats in its message) an oversized value; the
+    limit is published in the OpenAPI document as ``maxLength``."""
+
+    def __init__(self, limit: int, **kwargs: Any) -> None:
+        kwargs["metadata"] = {"maxLength": limit, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+        self.limit = limit
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+        text: str = super()._deserialize(value, attr, data, **kwargs)
+        error = text_error(text, self.limit)
+        if error is not None:
+            raise ValidationError(error)
+        return text
+
+
+class WholeMatch(validate.Regexp):
+    """``Regexp`` on the whole value: ``re.match`` lets ``$`` match before a final newline, so
+    ``"abc\\n"`` passed as an id."""
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+def Slug(**kwargs: Any) -> BoundedText:
+    return BoundedText(
+        MAX_ID_LENGTH, validate=WholeMatch(SLUG, error="not a lower-case id ([a-z0-9][a-z0-9-]*)"), **kwargs
+    )
+
+
+def OrgId(**kwargs: Any) -> BoundedText:
+    return BoundedText(
+        MAX_ID_LENGTH,
+        validate=WholeMatch(ORG_ID, error="not an upper-case organisation code ([A-Z0-9-])"),
         **kwargs,
     )
 
 
-def Text(**kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Length(min=1, error="must not be empty"), **kwargs)
+def Text(limit: int, **kwargs: Any) -> BoundedText:
+    """Non-empty text of at most ``limit`` characters (``MAX_NAME_LENGTH`` or ``MAX_TEXT_LENGTH``)."""
+    return BoundedText(limit, validate=validate.Length(min=1, error="must not be empty"), **kwargs)
+
+
+def AnyId(**kwargs: Any) -> BoundedText:
+    """An id as a request, a query or a list of parties names it: bounded and non-empty but not
+    held to the id syntax, because an id that is not there is looked up and not found (or denied)."""
+    return Text(MAX_ID_LENGTH, **kwargs)
 
 
 def Flag(**kwargs: Any) -> fields.Boolean:
@@ -50,15 +136,22 @@ def Flag(**kwargs: Any) -> fields.Boolean:
     return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
 
 
+# The days a decision may name. Far enough for any real decision, and far from the ends of
+# Python's calendar, where "the day after the due date" or "a year after valid_from" would not
+# exist and every decision on the registry would fail.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
 def Day(**kwargs: Any) -> fields.Date:
-    return fields.Date(format="iso", **kwargs)
+    within = validate.Range(min=FIRST_DAY, max=LAST_DAY, error=f"must lie between {FIRST_DAY} and {LAST_DAY}")
+    return fields.Date(format="iso", validate=within, **kwargs)
 
 
 def Paragraphs(**kwargs: Any) -> fields.List:
     """Numbered paragraphs (randnummers) of the decision a statement rests on."""
     if not kwargs.get("required"):
         kwargs.setdefault("load_default", list)
-    return fields.List(fields.Integer(strict=True, validate=validate.Range(min=1)), **kwargs)
+    return fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_COUNT)), **kwargs)
 
 
 def OneOf(choices: Iterable[str], **kwargs: Any) -> fields.String:
@@ -120,21 +213,21 @@ class StrictSchema(Schema):
 
 class LegalBasisSchema(StrictSchema):
     id = Slug(required=True)
-    citation = Text(required=True)
+    citation = Text(MAX_NAME_LENGTH, required=True)
     paragraphs = Paragraphs()
 
 
 class AmendmentSchema(StrictSchema):
-    reference = Text(required=True)
+    reference = Text(MAX_NAME_LENGTH, required=True)
     decided_on = Day(required=True)
-    summary = Text(required=True)
+    summary = Text(MAX_TEXT_LENGTH, required=True)
 
 
 class PartySchema(StrictSchema):
     """A party's roles are per document; ``role: X`` is short for ``roles: [X]``."""
 
     id = OrgId(required=True)
-    name = Text()
+    name = Text(MAX_NAME_LENGTH)
     roles = fields.List(OneOf(ROLES), required=True, validate=validate.Length(min=1, error="at least one role"))
     acts_for = OrgId()
     paragraphs = Paragraphs()
@@ -165,7 +258,7 @@ class PartySchema(StrictSchema):
 
 class PurposeSchema(StrictSchema):
     id = Slug(required=True)
-    description = Text(required=True)
+    description = Text(MAX_TEXT_LENGTH, required=True)
     paragraphs = Paragraphs()
 
 
@@ -191,7 +284,7 @@ class FlowSchema(StrictSchema):
 
 class CategorySchema(StrictSchema):
     id = Slug(required=True)
-    label = Text(required=True)
+    label = Text(MAX_NAME_LENGTH, required=True)
     parent = Slug()
     national_register_number = Flag(load_default=False)
     sensitive = Flag(load_default=False)
@@ -199,7 +292,7 @@ class CategorySchema(StrictSchema):
 
 class AuthorisedUserSchema(StrictSchema):
     id = Slug(required=True)
-    name = Text(required=True)
+    name = Text(MAX_NAME_LENGTH, required=True)
     organisation = OrgId(required=True)
     profile = Slug()
     declaration_signed_on = Day()
@@ -211,12 +304,12 @@ class ConditionSchema(StrictSchema):
 
     id = Slug(required=True)
     paragraphs = Paragraphs()
-    description = Text(required=True)
+    description = Text(MAX_TEXT_LENGTH, required=True)
     responsible = OrgId(required=True)
     kind = OneOf(CONDITION_KINDS, required=True)
     due_on = Day()
-    every = fields.String(validate=_duration)
-    within = fields.String(validate=_duration)
+    every = BoundedText(MAX_DURATION_LENGTH, validate=_duration)
+    within = BoundedText(MAX_DURATION_LENGTH, validate=_duration)
     effect = OneOf(EFFECTS)
 
     @validates_schema
@@ -249,15 +342,15 @@ class RemarkSchema(StrictSchema):
     """What the decision reminds the parties of without a date to check (e.g. §85, §88)."""
 
     paragraphs = Paragraphs(required=True)
-    text = Text(required=True)
+    text = Text(MAX_TEXT_LENGTH, required=True)
 
 
 class AuthorisationSchema(StrictSchema):
     """One decision; the fields follow DESIGN §2 in order."""
 
     id = Slug(required=True)
-    reference = Text(required=True)
-    title = Text(required=True)
+    reference = Text(MAX_NAME_LENGTH, required=True)
+    title = Text(MAX_NAME_LENGTH, required=True)
     authority = OrgId(required=True)
     decided_on = Day(required=True)
     valid_from = Day(required=True)
@@ -282,11 +375,11 @@ class AuthorisationSchema(StrictSchema):
     frequency = OneOf(FREQUENCIES)
     retention_until = Day()
     onward_disclosure = Slug()
-    max_users = fields.Integer(strict=True, validate=validate.Range(min=1))
+    max_users = fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_COUNT))
     authorised_users = fields.List(fields.Nested(AuthorisedUserSchema), load_default=list)
     conditions = fields.List(fields.Nested(ConditionSchema), load_default=list)
     remarks = fields.List(fields.Nested(RemarkSchema), load_default=list)
-    paragraphs = fields.Dict(keys=fields.String(), values=Paragraphs(), load_default=dict)
+    paragraphs = fields.Dict(keys=BoundedText(MAX_ID_LENGTH), values=Paragraphs(), load_default=dict)
 
     @validates_schema
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
@@ -398,7 +491,7 @@ class AuthorisationSchema(StrictSchema):
 
 class OrganisationSchema(StrictSchema):
     id = OrgId(required=True)
-    name = Text(required=True)
+    name = Text(MAX_NAME_LENGTH, required=True)
     kind = OneOf(ORGANISATION_KINDS, load_default="organisation")
     member_of = fields.List(OrgId(), load_default=list)
 

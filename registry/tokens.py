@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from registry import token_store
 from registry.db import transaction
 from registry.errors import Conflict, Invalid, NotFound, Problem
+from registry.schemas import MAX_ID_LENGTH, check_texts
 
 ROLES = ("privacy-officer", "application", "manager", "auditor")
 
@@ -38,6 +39,7 @@ def create(engine: Engine, *, name: str, role: str, now: datetime) -> str:
         raise Invalid([Problem("", "role", f"must be one of {', '.join(ROLES)}")])
     if not name.strip():
         raise Invalid([Problem("", "name", "required")])
+    check_texts(("name", name, MAX_ID_LENGTH))  # it names the caller in every audit entry
     token = secrets.token_urlsafe(32)
     with transaction(engine) as session:
         if token_store.by_name(session, name) is not None:

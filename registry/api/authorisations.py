@@ -3,15 +3,16 @@ authorisation document of DESIGN §2 as JSON; updates carry the version they cha
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from registry import recording, store
 from registry.api.access import caller
+from registry.api.bodies import Blueprint
 from registry.api.context import changing, clock, engine, today
 from registry.applying import ApplyReport, apply_documents
 from registry.db import transaction
@@ -19,8 +20,9 @@ from registry.documents import Document
 from registry.errors import Invalid, Problem
 from registry.fact_store import timeline
 from registry.reports import authorisation_summaries, versioned_document
-from registry.schemas import STATUSES, AuthorisationSchema
+from registry.schemas import MAX_TEXT_LENGTH, STATUSES, AnyId, AuthorisationSchema, Text
 
+_VERSION = re.compile(r"[0-9]{1,18}")
 blueprint = Blueprint(
     "authorisations", __name__, url_prefix="/api/v1/authorisations", description="The registry of authorisations"
 )
@@ -31,7 +33,7 @@ class ListQuery(Schema):
         unknown = "raise"
 
     status = fields.String(validate=validate.OneOf(STATUSES))
-    organisation = fields.String(metadata={"description": "only authorisations this organisation is a party of"})
+    organisation = AnyId(metadata={"description": "only authorisations this organisation is a party of"})
     in_force_at = fields.Date(metadata={"description": "only authorisations in force on this day"})
 
 
@@ -40,11 +42,20 @@ class StatusChangeSchema(Schema):
         unknown = "raise"
 
     on = fields.Date(required=True)
-    reason = fields.String(required=True, validate=validate.Length(min=1))
+    reason = Text(MAX_TEXT_LENGTH, required=True)
 
 
 def _etag(version: int) -> dict[str, str]:
     return {"ETag": f'"{version}"'}
+
+
+def _expected_version() -> int:
+    """The version If-Match names, as an ETag gives it. At most 18 ASCII digits: ``isdigit``
+    also takes other scripts' digits, and ``int`` refuses more than 4,300 digits with an error."""
+    match = request.headers.get("If-Match", "").strip().strip('"')
+    if _VERSION.fullmatch(match) is None:
+        raise Invalid([Problem("", "If-Match", "the version this update changes, as in the ETag (at most 18 digits)")])
+    return int(match)
 
 
 def _written(report: ApplyReport) -> dict[str, Any]:
@@ -107,11 +118,9 @@ class OneAuthorisation(MethodView):
         """Replace the document with a new version; If-Match names the version it changes."""
         if body["id"] != authorisation_id:
             raise Invalid([Problem("", "id", f"{body['id']!r} is not the authorisation of this URL")])
-        match = request.headers.get("If-Match", "").strip().strip('"')
-        if not match.isdigit():
-            raise Invalid([Problem("", "If-Match", "the version this update changes, as in the ETag")])
-        written = _apply(body, int(match))
-        return written, 200, _etag(written["version"] or int(match))
+        expected = _expected_version()
+        written = _apply(body, expected)
+        return written, 200, _etag(written["version"] or expected)
 
 
 @blueprint.route("/<authorisation_id>/history")

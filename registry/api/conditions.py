@@ -6,16 +6,16 @@ from typing import Any
 
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from registry import recording
 from registry.api.access import caller
+from registry.api.bodies import Blueprint
 from registry.api.context import changing, clock, engine, subject_key, today
 from registry.conditions import STATES
 from registry.ics import calendar
 from registry.reports import condition_states
-from registry.schemas import MAX_ID, SLUG
+from registry.schemas import MAX_ID, MAX_LINK_LENGTH, MAX_TEXT_LENGTH, AnyId, BoundedText, Slug, Text
 
 blueprint = Blueprint("conditions", __name__, url_prefix="/api/v1", description="Conditions, fulfilments, samples")
 
@@ -26,7 +26,7 @@ class ConditionQuery(Schema):
 
     status = fields.String(validate=validate.OneOf(STATES), metadata={"description": "only conditions in this state"})
     at = fields.Date(metadata={"description": "the day to judge on (default today)"})
-    authorisation = fields.String()
+    authorisation = AnyId()
 
 
 class ConditionStateSchema(Schema):
@@ -53,8 +53,8 @@ class FulfilmentSchema(Schema):
         unknown = "raise"
 
     fulfilled_on = fields.Date(required=True)
-    evidence = fields.String(required=True, validate=validate.Length(min=1))
-    link = fields.String(load_default=None, allow_none=True)
+    evidence = Text(MAX_TEXT_LENGTH, required=True)
+    link = BoundedText(MAX_LINK_LENGTH, load_default=None, allow_none=True)
     supersedes = fields.Integer(
         load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_ID)
     )
@@ -64,16 +64,16 @@ class SampleSchema(Schema):
     class Meta:
         unknown = "raise"
 
-    id = fields.String(required=True, validate=validate.Regexp(SLUG))
+    id = Slug(required=True)
     drawn_on = fields.Date(required=True)
-    subjects = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    subjects = fields.List(AnyId(), required=True, validate=validate.Length(min=1))
 
 
 class SubjectsSchema(Schema):
     class Meta:
         unknown = "raise"
 
-    subjects = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    subjects = fields.List(AnyId(), required=True, validate=validate.Length(min=1))
     on = fields.Date(load_default=None, metadata={"description": "the day of the extension (default today)"})
 
 
@@ -82,7 +82,7 @@ class CommunicationSchema(Schema):
         unknown = "raise"
 
     communicated_on = fields.Date(required=True)
-    to = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    to = fields.List(AnyId(), required=True, validate=validate.Length(min=1))
 
 
 def _states(query: dict[str, Any]) -> list[Any]:

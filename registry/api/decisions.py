@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from registry.api.access import caller
+from registry.api.bodies import Blueprint
 from registry.api.context import service
 from registry.decisions import RequestSchema
 from registry.store import utcnow
