@@ -8,22 +8,24 @@ import json
 import os
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import click
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cli import render
 from registry import audit as audit_log
-from registry import migrate, store, tokens, yamlio
+from registry import checkpoints, identity, migrate, store, tokens, yamlio
 from registry.applying import apply_documents
 from registry.asking import DecisionService
 from registry.config import Settings
-from registry.db import make_engine, transaction
+from registry.db import make_engine, reading
 from registry.decisions import parse_request
 from registry.documents import collect_files, read_paths
-from registry.errors import Conflict, Invalid, NotFound, RegistryError
+from registry.errors import Conflict, Invalid, NotFound, Problem, RegistryError
 from registry.ics import calendar
 from registry.messages import LANGUAGES
 from registry.recording import (
@@ -36,7 +38,7 @@ from registry.recording import (
 )
 from registry.reports import authorisation_detail, authorisation_summaries, condition_states
 from registry.schemas import MAX_ID
-from registry.subjects import load_secret
+from registry.subjects import SecretUnusable, load_secret
 from registry.tables import run_table
 
 EXIT_INVALID = 2
@@ -92,7 +94,10 @@ class Runtime:
 
     @property
     def secret(self) -> str:
-        return load_secret(self.settings.secret_key, self.settings.secret_key_file)
+        """The secret key, refused unless it is the one this registry is used with."""
+        secret = load_secret(self.settings.secret_key, self.settings.secret_key_file)
+        identity.check_key(self.engine, secret)
+        return secret
 
 
 class Day(click.ParamType):
@@ -360,7 +365,7 @@ def check(runtime: Runtime, lang: str, fmt: str, **fields: str | None) -> None:
     """Ask for a decision; it is logged. Exit 0 allow, 1 deny, 2 invalid input."""
     given = {key: value for key, value in fields.items() if value is not None}
     now, timezone = store.utcnow(), runtime.settings.timezone
-    secret = runtime.secret if "data_subject" in given else None
+    secret = runtime.secret  # hashes the subject and keys the audit entry
     request = parse_request(given, now=now, timezone=timezone, secret=secret)
     service = DecisionService.load(runtime.engine, timezone=timezone, secret=secret, language=lang)
     (answer,) = service.answer([request], asked_by=runtime.actor, now=now)
@@ -391,20 +396,99 @@ def audit() -> None:
 
 
 @audit.command(name="verify")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A signed checkpoint to hold the log against [default: the newest in the checkpoint folder].",
+)
+@click.option(
+    "--public-key",
+    "public_key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The trusted public key [default: that of this server's signing key].",
+)
 @pass_runtime
-def audit_verify(runtime: Runtime) -> None:
-    """Check the hash chain; exit 1 and name the first broken entry when it is not intact."""
-    with transaction(runtime.engine) as session:
-        result = audit_log.verify(session)
-    if result.intact:
-        click.echo(f"audit log intact: {result.entries} entries")
-        return
-    click.echo(f"audit log broken at entry {result.broken_at}: {result.problem}", err=True)
-    sys.exit(EXIT_FAILURE)
+def audit_verify(runtime: Runtime, checkpoint_file: Path | None, public_key_file: Path | None) -> None:
+    """Check the chain, its MACs under the secret key and a signed checkpoint; exit 1 naming the
+    first broken entry when the log is not intact."""
+    key = identity.chain_key(runtime.secret)
+    checkpoint_file = checkpoint_file or checkpoints.latest(runtime.settings.checkpoint_dir)
+    anchor = None
+    if checkpoint_file is not None:
+        found = checkpoints.read(checkpoint_file)
+        checkpoints.check(found, _public_key(runtime, public_key_file))
+        anchor = (found.seq, found.head_hash)
+    with reading(runtime.engine) as session:
+        if checkpoint_file is not None and found.registry_id != identity.registry_id(session):
+            raise checkpoints.CheckpointInvalid(f"{checkpoint_file} is a checkpoint of another registry")
+        result = audit_log.verify(session, key=key, anchor=anchor)
+    if not result.intact:
+        click.echo(f"audit log broken at entry {result.broken_at}: {result.problem}", err=True)
+        sys.exit(EXIT_FAILURE)
+    click.echo(f"audit log intact: {result.entries} entries, MACs checked")
+    if result.legacy:
+        click.echo(f"  entries 1 to {result.legacy} were written before the chain was keyed: hash-chained only")
+    if result.anchored_at is None:
+        click.echo("  no checkpoint: a log wiped or rolled back to an older copy would not show (audit checkpoint)")
+    else:
+        click.echo(f"  held against the signed checkpoint of entry {result.anchored_at} ({checkpoint_file})")
+
+
+def _public_key(runtime: Runtime, given: Path | None) -> Ed25519PublicKey:
+    if given is not None:
+        return checkpoints.load_public_key(given)
+    return checkpoints.signing_key(runtime.settings.signing_key_file).public_key()
+
+
+@audit.command(name="checkpoint")
+@pass_runtime
+def audit_checkpoint(runtime: Runtime) -> None:
+    """Sign the log's current end (seq, head hash, time) and write it to the checkpoint folder;
+    keep copies elsewhere too: they are what exposes a log wiped or rolled back."""
+    key = checkpoints.signing_key(runtime.settings.signing_key_file)
+    with reading(runtime.engine) as session:
+        seq, head_hash = audit_log.head(session)
+        registry_id = identity.registry_id(session)
+    made = checkpoints.sign(key, registry_id=registry_id, seq=seq, head_hash=head_hash, now=store.utcnow())
+    path = checkpoints.write(made, runtime.settings.checkpoint_dir)
+    click.echo(f"checkpoint of entry {seq} written to {path}")
+
+
+@audit.command(name="public-key")
+@pass_runtime
+def audit_public_key(runtime: Runtime) -> None:
+    """The public key that checks this server's checkpoints (PEM), for auditors and witnesses."""
+    click.echo(
+        checkpoints.public_pem(checkpoints.signing_key(runtime.settings.signing_key_file).public_key()), nl=False
+    )
+
+
+@audit.command(name="verify-export")
+@click.argument("export", type=click.File("r", encoding="utf-8"))
+@click.option("--checkpoint", "checkpoint_file", required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--public-key", "public_key_file", required=True, type=click.Path(exists=True, path_type=Path))
+def audit_verify_export(export: Any, checkpoint_file: Path, public_key_file: Path) -> None:
+    """Check an export (audit export --format jsonl) with a checkpoint and the public key alone:
+    no database, no secret, no trust in the operator needed. Exit 1 when it does not hold."""
+    try:
+        records = [json.loads(line) for line in export if line.strip()]
+    except ValueError as error:
+        raise Invalid([Problem(export.name, "", f"not JSON lines: {error}")]) from error
+    found = checkpoints.read(checkpoint_file)
+    result = checkpoints.verify_export(records, found, checkpoints.load_public_key(public_key_file))
+    if not result.intact:
+        click.echo(f"export does not hold: {result.problem}", err=True)
+        sys.exit(EXIT_FAILURE)
+    assert result.first is not None and result.anchored_at is not None
+    later = result.first + result.entries - 1 - result.anchored_at
+    click.echo(f"export holds: entries {result.first} to {result.anchored_at} are those the checkpoint signed")
+    if later:
+        click.echo(f"  {later} later entries are chained but not yet covered by a checkpoint")
 
 
 def _audit_records(runtime: Runtime, since: date | None, until: date | None) -> list[dict[str, Any]]:
-    with transaction(runtime.engine) as session:
+    with reading(runtime.engine) as session:
         return [audit_log.as_record(e) for e in audit_log.page(session, since=since, until=until)]
 
 
@@ -443,6 +527,12 @@ def serve(runtime: Runtime, host: str, port: int, workers: int) -> None:
     from gunicorn.app.wsgiapp import WSGIApplication
 
     os.environ["AUTHREG_DATABASE_URL"] = runtime.settings.database_url
+    try:
+        secret = load_secret(runtime.settings.secret_key, runtime.settings.secret_key_file)
+    except SecretUnusable as error:
+        click.echo(f"warning: {error}; decisions will answer 503 until a key is set", err=True)
+    else:
+        identity.check_key(runtime.engine, secret)  # another key than the registry's: refuse to start
     sys.argv = ["authreg serve", "--bind", f"{host}:{port}", "--workers", str(workers), "registry:create_app()"]
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
 
