@@ -47,6 +47,8 @@ class ApplyReport:
     warnings: list[Problem] = field(default_factory=list)
     registry_version: int | None = None
     dry_run: bool = False
+    # the authorisations whose compiled policy the change alters; None: the whole registry
+    touched: list[str] | None = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -80,6 +82,7 @@ def apply_documents(
     not exist yet") makes a concurrent change a Conflict instead of a lost update."""
     report = ApplyReport(dry_run=dry_run)
     with transaction(engine) as session:
+        store.lock_authorisations(session, (d.key for d in documents if d.kind == "authorisation"))
         context = store.load_context(session)
         merged = merge(context, documents)
         report.warnings = merged.warnings
@@ -121,14 +124,26 @@ def apply_documents(
             store.write_authorisation(session, document, actor=actor, note=f"applied from {document.source}", now=now)
         summary = ", ".join(f"{c.status} {c.kind} {c.key}" for c in report.changes if c.status != "unchanged")
         registry_wide = bool(changed_orgs or changed_categories)
+        report.touched = None if registry_wide else _touched(to_write, stored)
         report.registry_version = store.record_change(
             session,
             actor=actor,
             summary=f"apply: {summary or 'organisations and taxonomy'}",
             now=now,
-            authorisations=None if registry_wide else [document.key for document in to_write],
+            authorisations=report.touched,
         )
     return report
+
+
+def _touched(written: list[Document], stored: Mapping[str, tuple[int, dict[str, Any]]]) -> list[str]:
+    """The written authorisations and those they replace, now or before the change: whether an
+    authorisation is replaced, and from when, is part of its compiled policy, so a replacement
+    added, moved or dropped must recompile the replaced one too (or it goes on allowing)."""
+    touched: set[str] = set()
+    for document in written:
+        before = stored.get(document.key, (0, {}))[1]
+        touched.update([document.key, *document.body["replaces"], *before.get("replaces", [])])
+    return sorted(touched)
 
 
 def _different(entries: dict[str, dict[str, Any]], before: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -32,6 +32,21 @@ from registry.subjects import SecretUnusable
 
 
 @dataclass
+class Touched:
+    """What a write changed: authorisation ids, or ``None`` for the whole registry."""
+
+    ids: list[str] | None
+
+    @classmethod
+    def of(cls, ids: Iterable[str] | None) -> Touched:
+        return cls(None if ids is None else list(ids))
+
+    def add(self, ids: Iterable[str] | None) -> None:
+        if self.ids is not None:
+            self.ids = None if ids is None else [*self.ids, *ids]
+
+
+@dataclass
 class DecisionService:
     db: Engine
     policy: PolicyEngine
@@ -76,11 +91,14 @@ class DecisionService:
             return True
 
     @contextmanager
-    def changing(self, ids: Iterable[str] | None) -> Iterator[None]:
-        """Hold decisions back while a write commits, then refresh before letting them go."""
+    def changing(self, ids: Iterable[str] | None) -> Iterator[Touched]:
+        """Hold decisions back while a write commits, then refresh before letting them go. The
+        block adds to the yielded ``Touched`` what the change turned out to touch (the
+        authorisations a new version replaces, or the whole registry)."""
+        touched = Touched.of(ids)
         with self.policy.lock:
-            yield
-            self.refresh(ids)
+            yield touched
+            self.refresh(touched.ids)
 
     def ask(self, data: Any, *, asked_by: str, now: datetime) -> dict[str, Any]:
         request = parse_request(data, now=now, timezone=self.timezone, secret=self.secret)
@@ -113,9 +131,8 @@ class DecisionService:
         ]
         with transaction(self.db) as session:
             identity.expect_registry(session, self.registry_id)
-            entries = audit.append(session, decided, asked_by=asked_by, asked_at=now, key=key)
-        if self.checkpointer is not None and entries:
-            last = entries[-1]
-            assert last.seq is not None
-            self.checkpointer.after_append(last.seq, last.entry_hash, now)
+            audit.append(session, decided, asked_by=asked_by, asked_at=now, key=key)
+            end = audit.head(session)
+        if self.checkpointer is not None and decided:
+            self.checkpointer.after_append(end, now)
         return [decision.as_dict(decision_id) for _, decision, decision_id in decided]

@@ -26,7 +26,7 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import Text, type_coerce, update
@@ -146,10 +146,19 @@ def append(
     return entries
 
 
-def head(session: Session) -> tuple[int, str]:
-    """The seq and hash of the chain's last entry, as a checkpoint signs them."""
+@dataclass(frozen=True)
+class Anchor:
+    """Where the chain ends, as a checkpoint signs it: the last entry's seq and hash, and the
+    first entry that carries a MAC."""
+
+    seq: int
+    entry_hash: str
+    keyed_from: int
+
+
+def head(session: Session) -> Anchor:
     found = session.get(AuditHead, 1)
-    return (found.seq, found.entry_hash) if found is not None else (0, GENESIS)
+    return Anchor(found.seq, found.entry_hash, found.keyed_from) if found is not None else Anchor(0, GENESIS, 1)
 
 
 @dataclass(frozen=True)
@@ -179,10 +188,11 @@ class Unreadable:
     problem: str
 
 
-def verify(session: Session, *, key: bytes | None = None, anchor: tuple[int, str] | None = None) -> Verification:
+def verify(session: Session, *, key: bytes | None = None, anchor: Anchor | None = None) -> Verification:
     """Walk the chain from the first entry; name the first entry that breaks it. With ``key``
-    every entry from the head's ``keyed_from`` on, and the head, must carry a valid MAC. With
-    ``anchor`` (seq, hash) from a verified checkpoint, the entry at that seq must have that hash."""
+    every entry from the head's ``keyed_from`` on, and the head, must carry a valid MAC (the
+    head always: it is sealed at the key's first use). With ``anchor`` from a verified
+    checkpoint, the entry at its seq must have its hash and the keyed part begin where it did."""
     head = session.get(AuditHead, 1)
     keyed_from = head.keyed_from if head is not None else 1
     previous, expected = GENESIS, 1
@@ -202,24 +212,29 @@ def verify(session: Session, *, key: bytes | None = None, anchor: tuple[int, str
             return broken(expected, f"entry {expected} was altered")
         if key is not None and expected >= keyed_from and entry.entry_mac != entry_mac(key, entry.entry_hash):
             return broken(expected, f"entry {expected} lacks the chain key's MAC: written or rewritten without the key")
-        if anchor is not None and anchor[0] == expected and anchor[1] != entry.entry_hash:
+        if anchor is not None and anchor.seq == expected and anchor.entry_hash != entry.entry_hash:
             return broken(expected, f"entry {expected} is not the entry the checkpoint signed: the log was rewritten")
         previous, expected = entry.entry_hash, expected + 1
     if head is None or head.seq != expected - 1 or head.entry_hash != previous:
         last = head.seq if head else expected
         return broken(expected, f"entries {expected} to {last} are missing from the end")
-    if key is not None and head.seq >= keyed_from and head.head_mac != head_mac(key, head):
-        return broken(expected, "the head lacks the chain key's MAC: entries were cut off the end")
-    if anchor is not None and anchor[0] > head.seq:
+    if key is not None and head.head_mac != head_mac(key, head):
+        return broken(expected, "the head lacks the chain key's MAC: entries were cut off the end, or it was reset")
+    if anchor is not None and anchor.seq > head.seq:
         return broken(
             head.seq + 1,
-            f"entries {head.seq + 1} to {anchor[0]} are missing: a checkpoint signed {anchor[0]}",
+            f"entries {head.seq + 1} to {anchor.seq} are missing: a checkpoint signed {anchor.seq}",
+        )
+    if anchor is not None and anchor.keyed_from != head.keyed_from:
+        return broken(
+            min(anchor.keyed_from, head.keyed_from),
+            f"the keyed part of the log begins at entry {head.keyed_from}; a checkpoint signed {anchor.keyed_from}",
         )
     return Verification(
         expected - 1,
         keyed=key is not None,
         legacy=min(keyed_from - 1, expected - 1),
-        anchored_at=anchor[0] if anchor is not None else None,
+        anchored_at=anchor.seq if anchor is not None else None,
     )
 
 
@@ -303,7 +318,7 @@ def page(
     if since is not None:
         query = query.where(AuditEntry.asked_at >= datetime.combine(since, time(), UTC))
     if until is not None:
-        query = query.where(AuditEntry.asked_at < datetime.combine(until + timedelta(days=1), time(), UTC))
+        query = query.where(AuditEntry.asked_at <= datetime.combine(until, time.max, UTC))
     if decision is not None:
         query = query.where(AuditEntry.decision == decision)
     if authorisation is not None:

@@ -25,12 +25,15 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import Engine
 
-from registry.audit import GENESIS, hash_of
+from registry import audit, identity
+from registry.audit import GENESIS, Anchor, Verification, hash_of
+from registry.db import reading
 from registry.errors import Invalid, Problem, RegistryError
 
 log = logging.getLogger(__name__)
-_SIGNED = ("registry_id", "seq", "head_hash", "signed_at", "key_id")
+_SIGNED = ("registry_id", "seq", "head_hash", "keyed_from", "signed_at", "key_id")
 
 
 class CheckpointInvalid(RegistryError):
@@ -42,6 +45,7 @@ class Checkpoint:
     registry_id: str
     seq: int
     head_hash: str
+    keyed_from: int  # where the MACs begin: moving it would declare keyed entries unkeyed
     signed_at: str  # UTC, ISO 8601
     key_id: str  # SHA-256 of the raw public key: which key signed, without trusting it
     signature: str = ""  # hex
@@ -52,6 +56,9 @@ class Checkpoint:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def anchor(self) -> Anchor:
+        return Anchor(self.seq, self.head_hash, self.keyed_from)
 
 
 def key_id(public: Ed25519PublicKey) -> str:
@@ -97,11 +104,12 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     return loaded
 
 
-def sign(key: Ed25519PrivateKey, *, registry_id: str, seq: int, head_hash: str, now: datetime) -> Checkpoint:
+def sign(key: Ed25519PrivateKey, *, registry_id: str, end: Anchor, now: datetime) -> Checkpoint:
     unsigned = Checkpoint(
         registry_id=registry_id,
-        seq=seq,
-        head_hash=head_hash,
+        seq=end.seq,
+        head_hash=end.entry_hash,
+        keyed_from=end.keyed_from,
         signed_at=now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         key_id=key_id(key.public_key()),
     )
@@ -134,9 +142,14 @@ def read(path: Path) -> Checkpoint:
         found = Checkpoint(**{name: data[name] for name in (*_SIGNED, "signature")})
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise Invalid([Problem(str(path), "", f"not a checkpoint: {error}")]) from error
-    if not isinstance(found.seq, int) or found.seq < 0:
-        raise Invalid([Problem(str(path), "seq", "not a whole number")])
+    for name, kind in _TYPES.items():
+        value = getattr(found, name)
+        if not isinstance(value, kind) or isinstance(value, bool) or (kind is int and value < 0):
+            raise Invalid([Problem(str(path), name, f"not a {'whole number' if kind is int else 'text'}")])
     return found
+
+
+_TYPES: dict[str, type] = {**{name: str for name in (*_SIGNED, "signature")}, "seq": int, "keyed_from": int}
 
 
 def latest(folder: Path) -> Path | None:
@@ -151,17 +164,19 @@ class Checkpointer:
     honest log). A failure to write is logged and does not fail the decision already logged."""
 
     def __init__(self, key: Ed25519PrivateKey, folder: Path, *, every: int, seconds: float, registry_id: str) -> None:
+        if every < 1 or seconds <= 0:
+            raise RegistryError("checkpoints: every must be at least 1 entry and seconds more than 0")
         self.key, self.folder, self.every, self.seconds = key, folder, every, seconds
         self.registry_id = registry_id
         self.last_seq, self.last_time = 0, time.monotonic()
 
-    def after_append(self, seq: int, head_hash: str, now: datetime) -> None:
-        crossed = seq // self.every > self.last_seq // self.every
+    def after_append(self, end: Anchor, now: datetime) -> None:
+        crossed = end.seq // self.every > self.last_seq // self.every
         if not crossed and time.monotonic() - self.last_time < self.seconds:
             return
-        self.last_seq, self.last_time = seq, time.monotonic()
+        self.last_seq, self.last_time = end.seq, time.monotonic()
         try:
-            write(sign(self.key, registry_id=self.registry_id, seq=seq, head_hash=head_hash, now=now), self.folder)
+            write(sign(self.key, registry_id=self.registry_id, end=end, now=now), self.folder)
         except OSError:
             log.exception("could not write an audit checkpoint to %s", self.folder)
 
@@ -210,3 +225,17 @@ def verify_export(
             count, first, None, f"the export does not contain entry {checkpoint.seq}, which the checkpoint signed"
         )
     return ExportVerification(count, first, anchored)
+
+
+def verify_log(engine: Engine, *, key: bytes, checkpoint: Path | None, public: Ed25519PublicKey) -> Verification:
+    """The whole check of the log as ``authreg audit verify`` and ``GET /audit/verify`` make it:
+    every hash and MAC, and (given a checkpoint file) held against that checkpoint, which must
+    be signed by ``public`` and be of this registry. Raises ``CheckpointInvalid`` or ``Invalid``
+    for a checkpoint that cannot be trusted."""
+    found = read(checkpoint) if checkpoint is not None else None
+    if found is not None:
+        check(found, public)
+    with reading(engine) as session:
+        if found is not None and found.registry_id != identity.registry_id(session):
+            raise CheckpointInvalid(f"the checkpoint of entry {found.seq} is of another registry")
+        return audit.verify(session, key=key, anchor=found.anchor() if found is not None else None)

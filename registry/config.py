@@ -8,6 +8,8 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from registry.errors import RegistryError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "sqlite:///var/authreg.db"
 DEFAULT_SECRET_KEY_FILE = "var/secret.key"
@@ -37,15 +39,28 @@ class Settings:
             timezone=env.get("AUTHREG_TIMEZONE", "Europe/Brussels"),
             secret_key=env.get("AUTHREG_SECRET_KEY"),
             secret_key_file=Path(env.get("AUTHREG_SECRET_KEY_FILE", DEFAULT_SECRET_KEY_FILE)),
-            due_soon_days=int(env.get("AUTHREG_DUE_SOON_DAYS", "30")),
+            due_soon_days=int(_number("AUTHREG_DUE_SOON_DAYS", "30", minimum=0)),
             signing_key_file=Path(env.get("AUTHREG_SIGNING_KEY_FILE", DEFAULT_SIGNING_KEY_FILE)),
             checkpoint_dir=Path(env.get("AUTHREG_CHECKPOINT_DIR", DEFAULT_CHECKPOINT_DIR)),
-            checkpoint_every=int(env.get("AUTHREG_CHECKPOINT_EVERY", "1000")),
-            checkpoint_seconds=float(env.get("AUTHREG_CHECKPOINT_SECONDS", "300")),
+            checkpoint_every=int(_number("AUTHREG_CHECKPOINT_EVERY", "1000", minimum=1)),
+            checkpoint_seconds=_number("AUTHREG_CHECKPOINT_SECONDS", "300", minimum=0.001, whole=False),
         )
 
     def but(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _number(name: str, default: str, *, minimum: float, whole: bool = True) -> float:
+    """A numeric setting, refused at start with its name when it is not a number or too small
+    (``AUTHREG_CHECKPOINT_EVERY=0`` once made every decision fail after it was logged)."""
+    text = os.environ.get(name, default)
+    try:
+        value = int(text) if whole else float(text)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise RegistryError(f"{name} must be a {'whole ' if whole else ''}number of at least {minimum}, not {text!r}")
+    return value
 
 
 def local_day(now: datetime, timezone: str) -> date:

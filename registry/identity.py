@@ -16,9 +16,10 @@ import hmac
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from registry import audit
 from registry.db import transaction
 from registry.errors import Unavailable
-from registry.models import RegistryIdentity
+from registry.models import AuditHead, RegistryIdentity
 from registry.subjects import SecretUnusable
 
 
@@ -42,10 +43,7 @@ def fingerprint(secret: str) -> str:
 
 
 def registry_id(session: Session) -> str:
-    row = session.get(RegistryIdentity, 1)
-    if row is None:
-        raise Unavailable("the database holds no registry identity: is it migrated (authreg init)?")
-    return row.registry_id
+    return _identity(session).registry_id
 
 
 def expect_registry(session: Session, expected: str) -> None:
@@ -60,17 +58,38 @@ def expect_registry(session: Session, expected: str) -> None:
 
 def check_key(engine: Engine, secret: str) -> None:
     """Record the key's fingerprint on first use; refuse another key afterwards."""
-    mine = fingerprint(secret)
     with transaction(engine) as session:
-        row = session.get(RegistryIdentity, 1)
-        if row is None:
-            raise Unavailable("the database holds no registry identity: is it migrated (authreg init)?")
+        row = _identity(session)
         if row.key_fingerprint is None:
-            row.key_fingerprint = mine
+            row.key_fingerprint = fingerprint(secret)
             session.add(row)
-        elif row.key_fingerprint != mine:
-            raise KeyMismatch(
-                "the secret key (AUTHREG_SECRET_KEY or the key file) is not the one this registry is used with "
-                f"(its fingerprint starts {row.key_fingerprint[:12]}, this key's {mine[:12]}): with another key "
-                "data subjects hash differently and the audit log cannot be verified; restore the original key"
-            )
+            _seal_head(session, chain_key(secret))
+        else:
+            expect_key(session, secret)
+
+
+def expect_key(session: Session, secret: str) -> None:
+    """Raise ``KeyMismatch`` unless ``secret`` is the key this registry is used with."""
+    recorded, mine = _identity(session).key_fingerprint, fingerprint(secret)
+    if recorded is not None and recorded != mine:
+        raise KeyMismatch(
+            "the secret key (AUTHREG_SECRET_KEY or the key file) is not the one this registry is used with "
+            f"(its fingerprint starts {recorded[:12]}, this key's {mine[:12]}): with another key "
+            "data subjects hash differently and the audit log cannot be verified; restore the original key"
+        )
+
+
+def _identity(session: Session) -> RegistryIdentity:
+    row = session.get(RegistryIdentity, 1)
+    if row is None:
+        raise Unavailable("the database holds no registry identity: is it migrated (authreg init)?")
+    return row
+
+
+def _seal_head(session: Session, key: bytes) -> None:
+    """The head gets its MAC with the key's first use, so that from then on ``verify`` demands
+    one: without it, moving ``keyed_from`` past the end would declare every entry unkeyed."""
+    head = session.get(AuditHead, 1)
+    if head is not None and head.head_mac is None:
+        head.head_mac = audit.head_mac(key, head)
+        session.add(head)

@@ -8,7 +8,8 @@ transaction and counts one registry change. The CLI and the HTTP API call these,
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -40,6 +41,16 @@ class Clock:
         return cls(now=now, today=local_day(now, timezone))
 
 
+@contextmanager
+def _locked(engine: Engine, authorisation: str) -> Iterator[Session]:
+    """Every act is one transaction on one authorisation whose row is locked first, so two acts
+    at the same moment (two suspensions, a suspension and a revocation) are checked one after
+    the other on PostgreSQL too, never both against the state before either."""
+    with transaction(engine) as session:
+        store.lock_authorisations(session, [authorisation])
+        yield session
+
+
 def _problem(path: str, message: str) -> Invalid:
     return Invalid([Problem("", path, message)])
 
@@ -66,7 +77,7 @@ def record_fulfilment(
     if not evidence.strip():
         raise _problem("evidence", "required")
     _not_after_today("fulfilled_on", fulfilled_on, clock)
-    with transaction(engine) as session:
+    with _locked(engine, authorisation) as session:
         line = fact_store.timeline(session, authorisation)
         if fulfilled_on < line.decided_on:
             raise _problem("fulfilled_on", f"before the decision of {line.decided_on}")
@@ -141,7 +152,7 @@ def register_sample(
         raise _problem("id", "not a lower-case id ([a-z0-9][a-z0-9-]*)")
     hashes = _hashes(subjects, secret)
     _not_after_today("drawn_on", drawn_on, clock)
-    with transaction(engine) as session:
+    with _locked(engine, authorisation) as session:
         line = fact_store.timeline(session, authorisation)
         if drawn_on < line.valid_from:
             raise _problem("drawn_on", f"before the authorisation is valid ({line.valid_from})")
@@ -174,7 +185,7 @@ def extend_sample(
     check_texts(("sample", sample, MAX_ID_LENGTH))
     hashes = _hashes(subjects, secret)
     _not_after_today("on", on, clock)
-    with transaction(engine) as session:
+    with _locked(engine, authorisation) as session:
         found = _sample(session, authorisation, sample)
         if on < found.drawn_on:
             raise _problem("on", f"before the sample was drawn ({found.drawn_on})")
@@ -198,7 +209,7 @@ def communicate_sample(
     if not to:
         raise _problem("to", "at least one security consultant")
     _not_after_today("communicated_on", on, clock)
-    with transaction(engine) as session:
+    with _locked(engine, authorisation) as session:
         found = _sample(session, authorisation, sample)
         if on < found.drawn_on:
             raise _problem("communicated_on", f"before the sample was drawn ({found.drawn_on})")
@@ -241,7 +252,7 @@ def change_status(
     # A change dated in the future would stand before every later change, which must come in
     # date order, and so lock the authorisation; a planned change is recorded on its day.
     _not_after_today("on", on, clock)
-    with transaction(engine) as session:
+    with _locked(engine, authorisation) as session:
         check_change(fact_store.timeline(session, authorisation), change)
         note = f"{kind} from {on}: {change.reason}"
         version = store.add_version(session, authorisation, actor=actor, note=note, now=clock.now)

@@ -4,8 +4,11 @@ pycasbin's default role manager copies every role of a name at each step of ``ha
 data category granted by thousands of flows makes that thousands of copies per decision. This
 one keeps, per name, its direct roles and separately those of them that lead further, so
 ``has_link`` follows only the few links that can lead somewhere: O(depth), whatever the width.
-The semantics are Casbin's: ``has_link(a, b)`` is true when ``a == b`` or ``b`` is reachable
-from ``a`` through at most ``max_hierarchy_level`` links.
+``has_link(a, b)`` is true when ``b`` is reachable from ``a`` through one to
+``max_hierarchy_level`` links. Unlike Casbin's default, a name is not linked to itself:
+categories, purposes and the flows granting them share one graph, and a request whose category
+or purpose *is* a flow's key (``authorisation/flow``, printed in every answer) must not match
+that flow: with the reflexive shortcut it was allowed for any purpose.
 """
 
 from __future__ import annotations
@@ -52,8 +55,6 @@ class WideRoleManager(RoleManager):  # type: ignore[misc]
                 self._onward[user].discard(name1)
 
     def has_link(self, name1: str, name2: str, *domain: str) -> bool:
-        if name1 == name2:
-            return True
         frontier = [name1]
         seen = {name1}
         for _ in range(self.max_hierarchy_level):

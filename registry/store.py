@@ -120,6 +120,16 @@ def flows_granting(session: Session, categories: Iterable[str]) -> dict[str, lis
     return {key: sorted(flows) for key, flows in sorted(found.items())}
 
 
+def lock_authorisations(session: Session, ids: Iterable[str]) -> None:
+    """Take the rows of these authorisations for this transaction before reading their state:
+    on PostgreSQL a concurrent write to one of them waits here and then reads what the other
+    wrote, so "is it still version 20?" or "is it still active?" and the write that depends on
+    the answer are one step (SQLite's ``BEGIN IMMEDIATE`` already makes every write wait)."""
+    wanted = sorted(set(ids))  # one order for every writer: no deadlock between two batches
+    if wanted:
+        session.exec(select(Authorisation.id).where(Authorisation.id.in_(wanted)).with_for_update())  # type: ignore[attr-defined]
+
+
 def current_documents(session: Session, ids: Iterable[str]) -> dict[str, tuple[int, dict[str, Any]]]:
     """Current version number and canonical document of each stored authorisation in ``ids``."""
     wanted = list(ids)

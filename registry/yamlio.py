@@ -4,8 +4,9 @@ and a key given twice in one mapping is an error instead of a silent overwrite.
 
 Hostile files are input errors too (``yaml.YAMLError`` with a line number): lists and mappings
 nested deeper than ``MAX_DEPTH`` (PyYAML composes recursively, so 20,000 levels overflowed
-Python's stack), and integers longer than ``MAX_INTEGER_LENGTH`` characters (``int`` refuses
-more than 4,300 digits, and YAML 1.1's base-60 integers such as ``1:0:0`` take quadratic time).
+Python's stack), aliases (which expand a small file into gigabytes), and integers longer than
+``MAX_INTEGER_LENGTH`` characters (``int`` refuses more than 4,300 digits, and YAML 1.1's
+base-60 integers such as ``1:0:0`` take quadratic time).
 """
 
 from __future__ import annotations
@@ -40,7 +41,11 @@ class _Loader(yaml.SafeLoader):
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
         """PyYAML composes one level per call: stop at ``MAX_DEPTH`` lists and mappings, long
-        before Python's stack would."""
+        before Python's stack would. Aliases are refused: a 5 MB file of aliases to aliases
+        expands to gigabytes ("billion laughs"), and a decision has nothing to repeat."""
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise ComposerError(None, None, "aliases (*name) are not allowed: write the entry out", mark)
         if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
             return super().compose_node(parent, index)
         if self._depth >= MAX_DEPTH:
@@ -70,6 +75,10 @@ class _Loader(yaml.SafeLoader):
 
 
 class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        """What is dumped must load again, and the loader refuses aliases."""
+        return True
+
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         """Indent list items under their key, as people write them."""
         super().increase_indent(flow, False)

@@ -77,10 +77,12 @@ class PostgresServer:
     def stop(self) -> None:
         self.pg_ctl("-m", "fast", "-w", "stop")
 
-    def create_database(self) -> str:
-        name = f"t_{uuid.uuid4().hex[:12]}"
+    def create_database(self, name: str | None = None, *, template: str | None = None) -> str:
+        """A new database (a random name unless given), empty or a copy of ``template``; returns its name."""
+        name = name or f"t_{uuid.uuid4().hex[:12]}"
+        copied = f' TEMPLATE "{template}"' if template else ""
         with psycopg.connect(self.admin_dsn, autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
+            connection.execute(f'CREATE DATABASE "{name}"{copied}')
         return name
 
     def drop_database(self, name: str) -> None:

@@ -29,6 +29,7 @@ ENDPOINTS: list[tuple[str, str, set[str]]] = [
     ("POST", f"{A}/samples/s1/communications", {"privacy-officer"}),
     ("GET", "/api/v1/audit", {"auditor"}),
     ("GET", "/api/v1/audit/verify", {"auditor"}),
+    ("GET", "/api/v1/audit/checkpoint", {"auditor"}),
 ]
 
 

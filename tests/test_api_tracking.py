@@ -101,7 +101,14 @@ def test_audit_pages_and_verify(api: Flask, bearer: Headers) -> None:
     denied = client.get("/api/v1/audit?decision=deny", headers=bearer["auditor"]).get_json()
     assert denied["entries"] == []
     verified = client.get("/api/v1/audit/verify", headers=bearer["auditor"]).get_json()
-    assert verified == {"intact": True, "entries": 5, "broken_at": None, "problem": ""}
+    assert verified == {
+        "intact": True,
+        "entries": 5,
+        "broken_at": None,
+        "problem": "",
+        "legacy": 0,
+        "anchored_at": None,  # no checkpoint yet in this server's folder
+    }
 
 
 @pytest.mark.parametrize(

@@ -152,7 +152,10 @@ def test_organisation_updates_are_by_id_and_never_remove_by_omission(
 def test_parties_and_document_taxonomy_introduce_organisations_and_categories(
     engine: Engine, seed_document: dict[str, Any], tmp_path: Path, run_cli: Callable[..., Any]
 ) -> None:
-    seed_document["taxonomy"] = [{"id": "esf-dossier", "label": "ESF-dossiernummer", "parent": "loopbaan"}]
+    seed_document["taxonomy"] = [
+        {"id": "esf-dossiers", "label": "ESF-dossiers"},
+        {"id": "esf-dossier", "label": "ESF-dossiernummer", "parent": "esf-dossiers"},
+    ]
     seed_document["flows"][0]["data_categories"].append("esf-dossier")
     file = write_yaml(tmp_path, "seed.yaml", seed_document)
     result = run_cli("apply", str(POLICIES / "taxonomy.yaml"), str(file))
@@ -160,7 +163,7 @@ def test_parties_and_document_taxonomy_introduce_organisations_and_categories(
     with Session(engine) as session:
         assert session.get(Organisation, "HBPLUS").name == "HBplus"  # type: ignore[union-attr]
         category = session.get(DataCategory, "esf-dossier")
-        assert category is not None and category.parent_id == "loopbaan"
+        assert category is not None and category.parent_id == "esf-dossiers"
 
 
 def test_files_in_any_order_are_applied(engine: Engine, run_cli: Callable[..., Any]) -> None:

@@ -48,7 +48,7 @@ def _sql(engine: Engine, statements: str) -> None:
 
 def test_an_intact_log_verifies(logged: Engine, run_cli: Cli) -> None:
     result = run_cli("audit", "verify")
-    assert (result.exit_code, result.stdout) == (0, "audit log intact: 5 entries\n")
+    assert (result.exit_code, result.stdout.splitlines()[0]) == (0, "audit log intact: 5 entries, MACs checked")
 
 
 @pytest.mark.parametrize(
@@ -117,4 +117,4 @@ def test_appenders_in_parallel_form_one_chain(logged: Engine, run_cli: Cli) -> N
         thread.start()
     for thread in threads:
         thread.join()
-    assert run_cli("audit", "verify").stdout == "audit log intact: 45 entries\n"
+    assert run_cli("audit", "verify").stdout.splitlines()[0] == "audit log intact: 45 entries, MACs checked"

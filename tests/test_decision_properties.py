@@ -15,6 +15,7 @@ from registry.decisions import DecisionRequest, decide
 from registry.lifecycle import StatusChange, Timeline
 from registry.policy import PolicyEngine
 from registry.snapshot import AuthorisationView, Category, FlowView, Snapshot, UserView, sample_entry_days
+from tests.conftest import examples
 from tests.reference import RawSamples, reference_decide
 
 START = date(2020, 1, 1)
@@ -213,7 +214,7 @@ def near_misses(draw: st.DrawFn, snapshot: Snapshot) -> DecisionRequest:
     return DecisionRequest(**{**exact.__dict__, changed: getattr(other, changed)})
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(1500), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data(), registries(), st.lists(requests, max_size=4))
 def test_casbin_diagnostics_and_reference_agree(
     data: st.DataObject, registry: tuple[Snapshot, RawSamples], random_requests: list[DecisionRequest]
@@ -251,7 +252,7 @@ def _with_flows(view: AuthorisationView, flows: tuple[FlowView, ...]) -> Authori
     return AuthorisationView(**{**fields, "flows": flows})
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(registries(), days)
 def test_compiled_overdue_days_match_the_condition_states(registry: tuple[Snapshot, RawSamples], day: date) -> None:
     """The windows compiled into the policy agree with ``conditions.condition_state`` day by day."""

@@ -18,7 +18,7 @@ from registry.asking import DecisionService
 from registry.errors import Invalid
 from registry.models import AuditEntry
 from registry.recording import Clock
-from tests.conftest import POLICIES, SEED_ID, TEST_SECRET
+from tests.conftest import POLICIES, SEED_ID, TEST_SECRET, sqlite_only
 
 Cli = Callable[..., Any]
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -31,6 +31,7 @@ def check(run_cli: Cli, at: str, *more: str) -> Any:
     return run_cli("check", *asked, "--purpose", "amif-eligibility", "--at", at, *more)
 
 
+@sqlite_only
 def test_the_seed_decision_tables_pass(run_cli: Cli) -> None:
     result = run_cli("test", str(POLICIES / "tests"))
     assert result.exit_code == 0, result.stdout
@@ -38,6 +39,7 @@ def test_the_seed_decision_tables_pass(run_cli: Cli) -> None:
     assert failed == "0 failed" and int(passed.split()[0]) >= 40
 
 
+@sqlite_only
 def test_a_failing_table_case_is_reported(run_cli: Cli, tmp_path: Any) -> None:
     (tmp_path / "tests").mkdir()
     table = tmp_path / "tests" / "wrong.yaml"

@@ -13,7 +13,7 @@ from pathlib import Path
 from flask.testing import FlaskClient
 
 from registry.app import create_app
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TEST_SECRET
 from tests.serving import served
 
 
@@ -43,7 +43,10 @@ def test_authreg_serve_answers_over_http(tmp_path: Path) -> None:
     authreg = [sys.executable, "-m", "cli.main"]
     subprocess.run([*authreg, "init"], check=True, cwd=ROOT, env=env, capture_output=True)
     subprocess.run([*authreg, "apply", "policies"], check=True, cwd=ROOT, env=env, capture_output=True)
-    with served(url) as port, urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
+    with (
+        served(url, AUTHREG_SECRET_KEY=TEST_SECRET) as port,
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response,
+    ):
         body = json.load(response)
     assert body["status"] == "ok"
     assert body["authorisations"] == 1

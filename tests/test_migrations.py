@@ -16,7 +16,7 @@ from registry.db import make_engine
 
 
 def test_upgrade_from_empty_reaches_the_models_and_downgrade_removes_everything(database_url: str) -> None:
-    engine = make_engine(database_url)
+    engine = make_engine(database_url, create=True)  # inspects a database not made yet
     assert inspect(engine).get_table_names() == []
 
     migrate.upgrade(database_url)

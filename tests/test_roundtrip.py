@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from registry import yamlio
 from registry.documents import parse
-from tests.conftest import SEED, SEED_ID, dump_tables
+from tests.conftest import SEED, SEED_ID, dump_tables, examples
 
 
 def test_show_yaml_applied_again_is_unchanged(seeded: Engine, tmp_path: Path, run_cli: Callable[..., Any]) -> None:
@@ -107,7 +107,7 @@ def _documents(draw: st.DrawFn) -> dict[str, Any]:
     return document
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(_documents())
 def test_canonical_form_survives_yaml_and_json(document: dict[str, Any]) -> None:
     first = parse(document, "generated").canonical()

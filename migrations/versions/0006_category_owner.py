@@ -2,9 +2,13 @@
 own ``taxonomy`` declared it, so that no other document can redefine it.
 
 The fill reads each authorisation's current document: a category listed in the ``taxonomy`` of
-exactly one of them becomes that authorisation's own. One listed by several (which earlier
-versions allowed when they agreed) cannot belong to any one of them and stays shared, as does
-every category no authorisation lists.
+exactly one of them becomes that authorisation's own, but only where that breaks no rule of
+ownership: its parent is its owner's too (or it has none), no other category hangs below it,
+and no other authorisation's flow grants it. Anything else stays shared: one listed by several
+(which earlier versions allowed when they agreed), and one an authorisation redefined though it
+belonged to the taxonomy (``insz`` with ``national_register_number: false``: made that
+authorisation's own, the taxonomy could no longer repair it), as does every category no
+authorisation lists.
 
 Revision ID: 0006
 Revises: 0005
@@ -49,12 +53,40 @@ def upgrade() -> None:
     for key, document in connection.execute(current).all():
         for entry in document.get("taxonomy", []):
             declared_by.setdefault(entry["id"], set()).add(key)
-    category = sa.table("data_category", sa.column("id"), sa.column("owner_id"))
-    for category_id, owners in sorted(declared_by.items()):
-        if len(owners) == 1:
-            connection.execute(
-                category.update().where(category.c.id == category_id).values(owner_id=next(iter(owners)))
-            )
+    category = sa.table("data_category", sa.column("id"), sa.column("parent_id"), sa.column("owner_id"))
+    parents = dict(connection.execute(sa.select(category.c.id, category.c.parent_id)).all())
+    flow_category = sa.table("flow_category", sa.column("authorisation_id"), sa.column("category_id"))
+    granted_by: dict[str, set[str]] = {}
+    for key, category_id in connection.execute(
+        sa.select(flow_category.c.authorisation_id, flow_category.c.category_id)
+    ):
+        granted_by.setdefault(category_id, set()).add(key)
+    for category_id, owner in sorted(_owners(declared_by, parents, granted_by).items()):
+        connection.execute(category.update().where(category.c.id == category_id).values(owner_id=owner))
+
+
+def _owners(
+    declared_by: dict[str, set[str]], parents: dict[str, str | None], granted_by: dict[str, set[str]]
+) -> dict[str, str]:
+    """The categories that may become their declarer's own: dropped until none breaks a rule."""
+    owners = {key: next(iter(by)) for key, by in declared_by.items() if len(by) == 1 and key in parents}
+    children: dict[str, list[str]] = {}
+    for key, parent in parents.items():
+        if parent is not None:
+            children.setdefault(parent, []).append(key)
+    changed = True
+    while changed:
+        changed = False
+        for key, owner in list(owners.items()):
+            parent = parents[key]
+            if (
+                (parent is not None and owners.get(parent) != owner)
+                or granted_by.get(key, set()) - {owner}
+                or any(owners.get(child) != owner for child in children.get(key, ()))
+            ):
+                del owners[key]
+                changed = True
+    return owners
 
 
 def downgrade() -> None:

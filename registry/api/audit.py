@@ -4,6 +4,7 @@ freshly signed checkpoint for an outside witness to keep."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,11 @@ from marshmallow import Schema, fields, validate
 from registry import audit, checkpoints, identity
 from registry.api.context import engine, subject_key
 from registry.db import reading
+from registry.errors import Invalid
 from registry.schemas import MAX_ID
 from registry.store import utcnow
 
+log = logging.getLogger(__name__)
 blueprint = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="The decision log")
 
 
@@ -48,6 +51,7 @@ class CheckpointSchema(Schema):
     registry_id = fields.String()
     seq = fields.Integer()
     head_hash = fields.String()
+    keyed_from = fields.Integer(metadata={"description": "the first entry that carries a MAC"})
     signed_at = fields.String()
     key_id = fields.String(metadata={"description": "SHA-256 of the raw Ed25519 public key"})
     signature = fields.String(metadata={"description": "Ed25519 over the other fields, hex"})
@@ -80,17 +84,17 @@ class AuditVerify(MethodView):
     @blueprint.response(200, VerificationSchema)
     def get(self) -> dict[str, Any]:
         """Walk the chain, check its MACs, hold it against the newest checkpoint of this server."""
-        newest = checkpoints.latest(Path(current_app.config["CHECKPOINT_DIR"]))
-        anchor = None
-        if newest is not None:
-            found = checkpoints.read(newest)
-            try:
-                checkpoints.check(found, _signing_key().public_key())
-            except checkpoints.CheckpointInvalid as error:
-                return {"intact": False, "entries": 0, "broken_at": None, "problem": str(error), "legacy": 0}
-            anchor = (found.seq, found.head_hash)
-        with reading(engine()) as session:
-            result = audit.verify(session, key=identity.chain_key(subject_key()), anchor=anchor)
+        try:
+            result = checkpoints.verify_log(
+                engine(),
+                key=identity.chain_key(subject_key()),
+                checkpoint=checkpoints.latest(Path(current_app.config["CHECKPOINT_DIR"])),
+                public=_signing_key().public_key(),
+            )
+        except (checkpoints.CheckpointInvalid, Invalid) as error:
+            log.error("audit verify: the newest checkpoint cannot be trusted: %s", error)
+            problem = "the newest checkpoint of this server is unreadable, of another registry or not signed by it"
+            return {"intact": False, "entries": 0, "broken_at": None, "problem": problem, "legacy": 0}
         return {
             "intact": result.intact,
             "entries": result.entries,
@@ -108,9 +112,9 @@ class AuditCheckpoint(MethodView):
         """Sign the log's current end now (also kept in the server's checkpoint folder)."""
         key = _signing_key()
         with reading(engine()) as session:
-            seq, head_hash = audit.head(session)
+            end = audit.head(session)
             registry_id = identity.registry_id(session)
-        made = checkpoints.sign(key, registry_id=registry_id, seq=seq, head_hash=head_hash, now=utcnow())
+        made = checkpoints.sign(key, registry_id=registry_id, end=end, now=utcnow())
         checkpoints.write(made, Path(current_app.config["CHECKPOINT_DIR"]))
         return {**made.as_dict(), "public_key": checkpoints.public_pem(key.public_key())}
 

@@ -70,10 +70,11 @@ def _written(report: ApplyReport) -> dict[str, Any]:
 
 def _apply(body: dict[str, Any], expected: int | None) -> dict[str, Any]:
     document = Document("authorisation", "request body", body)
-    with changing(None if body["taxonomy"] else [body["id"]]):
+    with changing(None if body["taxonomy"] else [body["id"]]) as touched:
         report = apply_documents(
             engine(), [document], actor=caller().name, now=clock().now, expected_versions={body["id"]: expected}
         )
+        touched.add(report.touched)
     return _written(report)
 
 

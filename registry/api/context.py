@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import Engine
 
-from registry.asking import DecisionService
+from registry.asking import DecisionService, Touched
 from registry.recording import Clock
 from registry.subjects import load_secret
 
@@ -35,12 +35,13 @@ def today() -> date:
 
 
 @contextmanager
-def changing(ids: Iterable[str] | None) -> Iterator[None]:
+def changing(ids: Iterable[str] | None) -> Iterator[Touched]:
     """Wrap a write: decisions in this process wait for it and see it as soon as it commits
-    (only the given authorisations are recompiled; ``None`` recompiles everything)."""
+    (only the given authorisations, and those the block adds, are recompiled; ``None``
+    recompiles everything)."""
     loaded = current_app.extensions["authreg.decisions"].loaded
-    with loaded[0].changing(ids) if loaded else nullcontext():
-        yield
+    with loaded[0].changing(ids) if loaded else nullcontext(Touched.of(ids)) as touched:
+        yield touched
 
 
 def subject_key() -> str:

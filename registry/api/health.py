@@ -3,7 +3,8 @@ a decision loggable within a second), and how much of the registry is there.
 
 A load balancer takes a server out on 503, so 503 is answered whenever a decision would not be
 answered either: a database that cannot be reached, one that is another registry than the one
-this process loaded, or a write lock that another process holds for too long.
+this process loaded, a write lock that another process holds for too long, or no usable secret
+key (missing, or not the registry's).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import logging
 from flask import Blueprint, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
-from registry import store
-from registry.api.context import engine, today
+from registry import identity, store
+from registry.api.context import engine, subject_key, today
 from registry.db import probe_write, reading
 from registry.errors import Unavailable
 from registry.reports import status_counts
+from registry.subjects import SecretUnusable
 
 blueprint = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -30,13 +32,15 @@ def health() -> tuple[dict[str, object], int]:
         loaded = current_app.extensions["authreg.decisions"].loaded
         if loaded and loaded[0].registry_id != found:
             raise Unavailable(f"the database is registry {found}, this server loaded {loaded[0].registry_id}")
+        secret = subject_key()  # no usable key: decisions cannot be logged
         counts = status_counts(engine(), at=today())
         with reading(engine()) as session:
+            identity.expect_key(session, secret)
             version = store.registry_version(session)
     except SQLAlchemyError:
         log.exception("health check: database unavailable")
         return {"status": "unavailable", "detail": "the registry database cannot be reached"}, 503
-    except Unavailable as error:
+    except (Unavailable, SecretUnusable) as error:
         log.error("health check: %s", error)
         return {"status": "unavailable", "detail": "decisions cannot be logged now"}, 503
     return {

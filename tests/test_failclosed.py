@@ -1,0 +1,158 @@
+"""Fail closed: a SQLite file deleted or replaced under a running server, a database locked
+for too long, errors that are not outages, and status changes dated in the future."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import Engine, text
+
+from registry import migrate, tokens
+from registry.app import create_app
+from registry.applying import apply_documents
+from registry.db import make_engine, transaction
+from registry.documents import read_paths
+from registry.errors import Conflict, Invalid, RegistryError
+from registry.store import utcnow
+from tests.conftest import POLICIES, SEED_ID, TEST_SECRET
+
+ASK = {
+    "user": "esf-controller-1",
+    "organisation": "WSE-ESF",
+    "data_category": "naam",
+    "purpose": "amif-eligibility",
+    "at": "2018-01-01",
+}
+
+
+@pytest.fixture
+def on_file(tmp_path: Path) -> Iterator[tuple[Flask, Path, dict[str, str]]]:
+    """A server on a SQLite file, with an application token; yields (app, file, headers)."""
+    path = tmp_path / "authreg.db"
+    url = f"sqlite:///{path}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    apply_documents(engine, read_paths([POLICIES]), actor="test", now=utcnow())
+    token = tokens.create(engine, name="case-app", role="application", now=utcnow())
+    engine.dispose()
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "TESTING": True,
+            "SUBJECT_KEY": TEST_SECRET,
+            "CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
+            "SIGNING_KEY_FILE": str(tmp_path / "signing.key"),
+        }
+    )
+    yield app, path, {"Authorization": f"Bearer {token}"}
+    app.extensions["authreg.engine"].dispose()
+
+
+def entries(path: Path) -> int:
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        found = int(connection.execute(text("SELECT count(*) FROM audit_entry")).scalar_one())
+    engine.dispose()
+    return found
+
+
+def move_away(path: Path, to: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{path}{suffix}").exists():
+            os.rename(f"{path}{suffix}", f"{to}{suffix}")
+
+
+def test_a_deleted_file_is_an_outage_until_it_is_back(on_file: tuple[Flask, Path, dict[str, str]]) -> None:
+    app, path, headers = on_file
+    client = app.test_client()
+    assert client.post("/api/v1/decisions", json=ASK, headers=headers).get_json()["decision"] == "allow"
+    aside = path.with_name("aside.db")
+    move_away(path, aside)
+    for _ in range(3):  # every pooled connection still holds the old file open
+        answer = client.post("/api/v1/decisions", json=ASK, headers=headers)
+        assert answer.status_code == 503 and answer.mimetype == "application/problem+json"
+    assert client.get("/health").status_code == 503
+    assert not path.exists()  # and no empty database was made in its place
+    move_away(aside, path)
+    assert client.post("/api/v1/decisions", json=ASK, headers=headers).status_code == 200
+    assert client.get("/health").status_code == 200
+    assert entries(path) == 2  # every answered decision is in the log
+
+
+def test_a_replaced_file_is_another_registry(on_file: tuple[Flask, Path, dict[str, str]], tmp_path: Path) -> None:
+    app, path, headers = on_file
+    client = app.test_client()
+    assert client.post("/api/v1/decisions", json=ASK, headers=headers).status_code == 200
+    other = tmp_path / "other.db"  # another registry that happens to know the same token
+    shutil.copyfile(path, other)
+    engine = make_engine(f"sqlite:///{other}")
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_entry"))
+        connection.execute(text("UPDATE registry_identity SET registry_id = 'another-registry'"))
+    engine.dispose()
+    move_away(path, tmp_path / "old.db")
+    shutil.copyfile(other, path)
+    answer = client.post("/api/v1/decisions", json=ASK, headers=headers)
+    assert answer.status_code == 503
+    assert client.get("/health").get_json() == {"status": "unavailable", "detail": "decisions cannot be logged now"}
+    assert entries(path) == 0
+
+
+def test_health_is_503_while_the_database_is_locked(on_file: tuple[Flask, Path, dict[str, str]]) -> None:
+    app, path, _ = on_file
+    client = app.test_client()
+    assert client.get("/health").status_code == 200
+    holder = make_engine(f"sqlite:///{path}")
+    with holder.connect() as connection:
+        connection.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: this connection holds the write lock
+        assert client.get("/health").status_code == 503
+    holder.dispose()
+    assert client.get("/health").status_code == 200
+
+
+def test_database_errors_that_are_not_outages(engine: Engine) -> None:
+    """A clash is a Conflict, a refused value Invalid, whatever the database."""
+    insert = text("INSERT INTO organisation (id, name, kind) VALUES (:id, :name, 'organisation')")
+    with transaction(engine) as session:
+        session.execute(insert, {"id": "VTC", "name": "VTC"})
+    with pytest.raises(Conflict), transaction(engine) as session:
+        session.execute(insert, {"id": "VTC", "name": "again"})
+    with pytest.raises(Conflict), transaction(engine) as session:  # a foreign key to nowhere
+        session.execute(text("INSERT INTO organisation_membership (member_id, group_id) VALUES ('VTC', 'NONE')"))
+    if engine.dialect.name == "postgresql":  # SQLite keeps any text; PostgreSQL refuses these
+        for value in ("with \x00 inside", "x" * 65):
+            with pytest.raises(Invalid), transaction(engine) as session:
+                session.execute(insert, {"id": value, "name": "n"})
+
+
+def test_a_status_change_may_not_lie_in_the_future(seeded: Engine, run_cli: object) -> None:
+    result = run_cli("suspend", SEED_ID, "--on", "9999-12-31", "--reason", "later")  # type: ignore[operator]
+    assert result.exit_code == 2
+    assert "on: 9999-12-31 is in the future" in result.stderr
+    later = run_cli("suspend", SEED_ID, "--on", "2019-01-01", "--reason", "incident")  # type: ignore[operator]
+    assert later.exit_code == 0, later.output  # nothing was locked by the refused one
+
+
+def test_health_is_503_without_a_usable_key(seeded: Engine, database_url: str, tmp_path: Path) -> None:
+    """Decisions cannot be logged without the key, so the server is not healthy either."""
+    settings = {"DATABASE_URL": database_url, "TESTING": True, "SUBJECT_KEY_FILE": str(tmp_path / "none.key")}
+    app = create_app({**settings, "SUBJECT_KEY": None})
+    try:
+        assert app.test_client().get("/health").status_code == 503
+    finally:
+        app.extensions["authreg.engine"].dispose()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("AUTHREG_CHECKPOINT_EVERY", "0"), ("AUTHREG_CHECKPOINT_SECONDS", "-1"), ("AUTHREG_DUE_SOON_DAYS", "soon")],
+)
+def test_bad_settings_refuse_to_start(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(RegistryError, match=name):
+        create_app({"TESTING": True})

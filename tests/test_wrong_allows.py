@@ -1,0 +1,81 @@
+"""Wrong allows found by trying to break the registry, each held shut here: a flow's key given as
+the category or purpose, and a replacement that running servers did not see."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import Engine
+
+from registry.app import create_app
+from registry.asking import DecisionService
+from registry.documents import parse
+from registry.store import utcnow
+from tests.conftest import SEED_ID, TEST_SECRET
+
+FLOW = f"{SEED_ID}/aii-to-esf"
+ASK = {
+    "user": "esf-controller-1",
+    "organisation": "WSE-ESF",
+    "data_category": "naam",
+    "purpose": "amif-eligibility",
+    "at": "2018-06-01",
+}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"purpose": FLOW}, {"data_category": FLOW}, {"purpose": FLOW, "data_category": FLOW}],
+    ids=["purpose", "category", "both"],
+)
+def test_a_flows_key_is_no_category_or_purpose(seeded: Engine, change: dict[str, str]) -> None:
+    service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
+    assert service.ask(ASK, asked_by="t", now=utcnow())["decision"] == "allow"
+    assert service.ask({**ASK, **change}, asked_by="t", now=utcnow())["decision"] == "deny"
+
+
+@pytest.fixture
+def servers(seeded: Engine, database_url: str, tmp_path: Path) -> Iterator[list[Flask]]:
+    """Two servers on one database, as two gunicorn workers or two hosts are."""
+    apps = [
+        create_app(
+            {
+                "DATABASE_URL": database_url,
+                "TESTING": True,
+                "SUBJECT_KEY": TEST_SECRET,
+                "SYNC_SECONDS": 0,
+                "CHECKPOINT_DIR": str(tmp_path / f"checkpoints-{index}"),
+                "SIGNING_KEY_FILE": str(tmp_path / "signing.key"),
+            }
+        )
+        for index in range(2)
+    ]
+    yield apps
+    for app in apps:
+        app.extensions["authreg.engine"].dispose()
+
+
+def test_a_replacement_is_seen_by_every_server_at_once(
+    servers: list[Flask], bearer: dict[str, dict[str, str]], seed_document: dict[str, Any]
+) -> None:
+    """Whether an authorisation is replaced is compiled into its own lines: the replacer's write
+    must recompile the replaced one too, here and in every other server."""
+    clients = [app.test_client() for app in servers]
+    for client in clients:  # both have loaded the registry before the change
+        answer = client.post("/api/v1/decisions", json=ASK, headers=bearer["application"]).get_json()
+        assert (answer["decision"], answer["authorisation"]) == ("allow", SEED_ID)
+    replacer = json.loads(json.dumps(parse(seed_document, "seed").canonical()))
+    replacer.update(id="vtc-2018-replacer", replaces=[SEED_ID], valid_from="2018-01-01", status="revoked")
+    created = clients[0].post("/api/v1/authorisations", json=replacer, headers=bearer["privacy-officer"])
+    assert created.status_code == 201, created.get_json()
+    for client in clients:
+        answer = client.post("/api/v1/decisions", json=ASK, headers=bearer["application"]).get_json()
+        assert answer["decision"] == "deny", answer
+        assert "authorisation-replaced" in [reason["code"] for reason in answer["reasons"]] or (
+            answer["authorisation"] == "vtc-2018-replacer"
+        )
