@@ -412,17 +412,13 @@ def audit() -> None:
 def audit_verify(runtime: Runtime, checkpoint_file: Path | None, public_key_file: Path | None) -> None:
     """Check the chain, its MACs under the secret key and a signed checkpoint; exit 1 naming the
     first broken entry when the log is not intact."""
-    key = identity.chain_key(runtime.secret)
     checkpoint_file = checkpoint_file or checkpoints.latest(runtime.settings.checkpoint_dir)
-    anchor = None
-    if checkpoint_file is not None:
-        found = checkpoints.read(checkpoint_file)
-        checkpoints.check(found, _public_key(runtime, public_key_file))
-        anchor = (found.seq, found.head_hash)
-    with reading(runtime.engine) as session:
-        if checkpoint_file is not None and found.registry_id != identity.registry_id(session):
-            raise checkpoints.CheckpointInvalid(f"{checkpoint_file} is a checkpoint of another registry")
-        result = audit_log.verify(session, key=key, anchor=anchor)
+    result = checkpoints.verify_log(
+        runtime.engine,
+        key=identity.chain_key(runtime.secret),
+        checkpoint=checkpoint_file,
+        public=_public_key(runtime, public_key_file) if checkpoint_file is not None else None,
+    )
     if not result.intact:
         click.echo(f"audit log broken at entry {result.broken_at}: {result.problem}", err=True)
         sys.exit(EXIT_FAILURE)
@@ -448,11 +444,11 @@ def audit_checkpoint(runtime: Runtime) -> None:
     keep copies elsewhere too: they are what exposes a log wiped or rolled back."""
     key = checkpoints.signing_key(runtime.settings.signing_key_file)
     with reading(runtime.engine) as session:
-        seq, head_hash = audit_log.head(session)
+        end = audit_log.head(session)
         registry_id = identity.registry_id(session)
-    made = checkpoints.sign(key, registry_id=registry_id, seq=seq, head_hash=head_hash, now=store.utcnow())
+    made = checkpoints.sign(key, registry_id=registry_id, end=end, now=store.utcnow())
     path = checkpoints.write(made, runtime.settings.checkpoint_dir)
-    click.echo(f"checkpoint of entry {seq} written to {path}")
+    click.echo(f"checkpoint of entry {end.seq} written to {path}")
 
 
 @audit.command(name="public-key")

@@ -227,13 +227,15 @@ def verify_export(
     return ExportVerification(count, first, anchored)
 
 
-def verify_log(engine: Engine, *, key: bytes, checkpoint: Path | None, public: Ed25519PublicKey) -> Verification:
+def verify_log(engine: Engine, *, key: bytes, checkpoint: Path | None, public: Ed25519PublicKey | None) -> Verification:
     """The whole check of the log as ``authreg audit verify`` and ``GET /audit/verify`` make it:
     every hash and MAC, and (given a checkpoint file) held against that checkpoint, which must
     be signed by ``public`` and be of this registry. Raises ``CheckpointInvalid`` or ``Invalid``
     for a checkpoint that cannot be trusted."""
     found = read(checkpoint) if checkpoint is not None else None
     if found is not None:
+        if public is None:
+            raise CheckpointInvalid("a checkpoint needs a trusted public key to be checked with")
         check(found, public)
     with reading(engine) as session:
         if found is not None and found.registry_id != identity.registry_id(session):
