@@ -30,7 +30,7 @@ from sqlalchemy import MetaData, func
 from sqlmodel import Session, select
 
 from registry import audit, identity, recording, yamlio
-from registry.applying import apply_documents
+from registry.applying import ApplyReport, apply_documents
 from registry.asking import DecisionService
 from registry.conditions import AuthorisationFacts, ConditionSpec, Fulfilment
 from registry.db import make_engine
@@ -296,8 +296,10 @@ class RegistryMachine(RuleBasedStateMachine):
         exactly when the model names a refusal, with one of those, and then change nothing."""
         before = dump_tables(self.engine, self.tables) if refusals else None
         try:
-            with self.service.changing([key]):
-                write()
+            with self.service.changing([key]) as touched:
+                done = write()
+                if isinstance(done, ApplyReport):  # what a new version also changed (replacements)
+                    touched.add(done.touched)
         except (Invalid, Conflict, NotFound) as refused:
             assert refusals, f"refused but the model expected success: {refused!r}"
             assert type(refused) in refusals, (refused, refusals)
