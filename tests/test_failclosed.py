@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import Engine, text
 
-from registry import migrate, tokens
 from registry.app import create_app
-from registry.applying import apply_documents
 from registry.db import make_engine, transaction
-from registry.documents import read_paths
 from registry.errors import Conflict, Invalid, RegistryError
-from registry.store import utcnow
-from tests.conftest import POLICIES, SEED_ID, TEST_SECRET
+from tests.conftest import SEED_ID, sqlite_only
 
 ASK = {
     "user": "esf-controller-1",
@@ -31,26 +28,9 @@ ASK = {
 
 
 @pytest.fixture
-def on_file(tmp_path: Path) -> Iterator[tuple[Flask, Path, dict[str, str]]]:
-    """A server on a SQLite file, with an application token; yields (app, file, headers)."""
-    path = tmp_path / "authreg.db"
-    url = f"sqlite:///{path}"
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    apply_documents(engine, read_paths([POLICIES]), actor="test", now=utcnow())
-    token = tokens.create(engine, name="case-app", role="application", now=utcnow())
-    engine.dispose()
-    app = create_app(
-        {
-            "DATABASE_URL": url,
-            "TESTING": True,
-            "SUBJECT_KEY": TEST_SECRET,
-            "CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
-            "SIGNING_KEY_FILE": str(tmp_path / "signing.key"),
-        }
-    )
-    yield app, path, {"Authorization": f"Bearer {token}"}
-    app.extensions["authreg.engine"].dispose()
+def on_file(api: Flask, bearer: dict[str, dict[str, str]], tmp_path: Path) -> tuple[Flask, Path, dict[str, str]]:
+    """The server on its SQLite file (tests marked ``sqlite_only``): (app, file, application headers)."""
+    return api, tmp_path / "authreg.db", bearer["application"]
 
 
 def entries(path: Path) -> int:
@@ -67,6 +47,7 @@ def move_away(path: Path, to: Path) -> None:
             os.rename(f"{path}{suffix}", f"{to}{suffix}")
 
 
+@sqlite_only
 def test_a_deleted_file_is_an_outage_until_it_is_back(on_file: tuple[Flask, Path, dict[str, str]]) -> None:
     app, path, headers = on_file
     client = app.test_client()
@@ -84,12 +65,14 @@ def test_a_deleted_file_is_an_outage_until_it_is_back(on_file: tuple[Flask, Path
     assert entries(path) == 2  # every answered decision is in the log
 
 
+@sqlite_only
 def test_a_replaced_file_is_another_registry(on_file: tuple[Flask, Path, dict[str, str]], tmp_path: Path) -> None:
     app, path, headers = on_file
     client = app.test_client()
     assert client.post("/api/v1/decisions", json=ASK, headers=headers).status_code == 200
     other = tmp_path / "other.db"  # another registry that happens to know the same token
-    shutil.copyfile(path, other)
+    with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(other)) as target:
+        source.backup(target)  # with what is still in the write-ahead log
     engine = make_engine(f"sqlite:///{other}")
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM audit_entry"))
@@ -103,6 +86,7 @@ def test_a_replaced_file_is_another_registry(on_file: tuple[Flask, Path, dict[st
     assert entries(path) == 0
 
 
+@sqlite_only
 def test_health_is_503_while_the_database_is_locked(on_file: tuple[Flask, Path, dict[str, str]]) -> None:
     app, path, _ = on_file
     client = app.test_client()
