@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from registry import fact_store, store
 from registry.conditions import ConditionState, states
-from registry.db import transaction
+from registry.db import reading
 from registry.errors import NotFound
 from registry.lifecycle import Timeline
 
@@ -20,7 +20,7 @@ def condition_states(
     engine: Engine, *, at: date, window_days: int, authorisation: str | None = None
 ) -> list[ConditionState]:
     """Every condition (of one authorisation, or of all) as of ``at``, ordered by authorisation."""
-    with transaction(engine) as session:
+    with reading(engine) as session:
         if authorisation is not None:
             fact_store.timeline(session, authorisation)  # NotFound for an unknown id
         gathered = fact_store.facts(session, None if authorisation is None else [authorisation])
@@ -54,7 +54,7 @@ class AuthorisationSummary:
 def authorisation_summaries(engine: Engine, *, at: date) -> list[AuthorisationSummary]:
     """Every authorisation with its status as of ``at``, so a suspension recorded for that
     day shows, whatever status the document was registered with."""
-    with transaction(engine) as session:
+    with reading(engine) as session:
         rows = store.authorisations(session)
         lines = fact_store.timelines(session)
     return [
@@ -77,13 +77,13 @@ def status_counts(engine: Engine, *, at: date) -> dict[str, int]:
 
 def authorisation_detail(engine: Engine, authorisation: str) -> tuple[dict[str, Any], Timeline]:
     """The stored document and its life (status changes, replacement) for one authorisation."""
-    with transaction(engine) as session:
+    with reading(engine) as session:
         return store.stored_document(session, authorisation), fact_store.timeline(session, authorisation)
 
 
 def versioned_document(engine: Engine, authorisation: str) -> tuple[int, dict[str, Any]]:
     """The current version number and stored document of an authorisation."""
-    with transaction(engine) as session:
+    with reading(engine) as session:
         found = store.current_documents(session, [authorisation])
     if authorisation not in found:
         raise NotFound(f"no authorisation {authorisation!r}")

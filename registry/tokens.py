@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from registry import token_store
-from registry.db import transaction
+from registry.db import reading, transaction
 from registry.errors import Conflict, Invalid, NotFound, Problem
 from registry.schemas import MAX_ID_LENGTH, check_texts
 
@@ -59,7 +59,7 @@ def revoke(engine: Engine, *, name: str, now: datetime) -> None:
 
 
 def listing(engine: Engine) -> list[dict[str, str | None]]:
-    with transaction(engine) as session:
+    with reading(engine) as session:
         return [
             {
                 "name": t.name,
@@ -73,7 +73,7 @@ def listing(engine: Engine) -> list[dict[str, str | None]]:
 
 def authenticate(engine: Engine, token: str) -> Caller | None:
     """The caller a presented token belongs to, or None when it is unknown or revoked."""
-    with transaction(engine) as session:
+    with reading(engine) as session:
         found = token_store.by_hash(session, token_hash(token))
     if found is None or found.revoked_at is not None:
         return None

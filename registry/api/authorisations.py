@@ -15,7 +15,7 @@ from registry.api.access import caller
 from registry.api.bodies import Blueprint
 from registry.api.context import changing, clock, engine, today
 from registry.applying import ApplyReport, apply_documents
-from registry.db import transaction
+from registry.db import reading
 from registry.documents import Document
 from registry.errors import Invalid, Problem
 from registry.fact_store import timeline
@@ -91,7 +91,7 @@ class Authorisations(MethodView):
         if "in_force_at" in query:
             found = [s for s in found if s.state == "in-force"]
         if "organisation" in query:
-            with transaction(engine()) as session:
+            with reading(engine()) as session:
                 parties = store.party_of(session, query["organisation"])
             found = [s for s in found if s.id in parties]
         return {"authorisations": [s.as_dict() for s in found]}
@@ -129,7 +129,7 @@ class History(MethodView):
     @blueprint.response(200)
     def get(self, authorisation_id: str) -> dict[str, Any]:
         """Every version with who, when and why, and the dated status changes."""
-        with transaction(engine()) as session:
+        with reading(engine()) as session:
             line = timeline(session, authorisation_id)
             rows = store.versions(session, authorisation_id)
         return {
