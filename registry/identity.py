@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from registry import audit
-from registry.db import transaction
+from registry.db import reading, transaction
 from registry.errors import Unavailable
 from registry.models import AuditHead, RegistryIdentity
 from registry.subjects import SecretUnusable
@@ -57,7 +57,12 @@ def expect_registry(session: Session, expected: str) -> None:
 
 
 def check_key(engine: Engine, secret: str) -> None:
-    """Record the key's fingerprint on first use; refuse another key afterwards."""
+    """Record the key's fingerprint on first use; refuse another key afterwards. Every command
+    and server start checks, so the check reads; only the first use writes."""
+    with reading(engine) as session:
+        if _identity(session).key_fingerprint is not None:
+            expect_key(session, secret)
+            return
     with transaction(engine) as session:
         row = _identity(session)
         if row.key_fingerprint is None:
