@@ -101,19 +101,30 @@ class _LazyService:
             if not self.loaded:
                 engine = app.extensions["authreg.engine"]
                 service = DecisionService.load(engine, timezone=app.config["TIMEZONE"], secret=_secret())
-                service.checkpointer = checkpoints.Checkpointer(
-                    checkpoints.signing_key(Path(app.config["SIGNING_KEY_FILE"])),
-                    Path(app.config["CHECKPOINT_DIR"]),
-                    every=int(app.config["CHECKPOINT_EVERY"]),
-                    seconds=float(app.config["CHECKPOINT_SECONDS"]),
-                    registry_id=service.registry_id,
-                )
+                service.checkpointer = _checkpointer(app, service.registry_id)
                 self.loaded.append(service)
                 self.synced_at = time.monotonic()
             elif time.monotonic() - self.synced_at >= float(app.config["SYNC_SECONDS"]):
                 self.loaded[0].sync()
                 self.synced_at = time.monotonic()
             return self.loaded[0]
+
+
+def _checkpointer(app: Flask, registry_id: str) -> checkpoints.Checkpointer | None:
+    """Checkpoints written on their own; a signing key that cannot be read or made is logged
+    and leaves decisions working (the log is still chained and keyed), without checkpoints."""
+    try:
+        key = checkpoints.signing_key(Path(app.config["SIGNING_KEY_FILE"]))
+    except (OSError, ValueError, RegistryError):
+        log.exception("no signing key: this server writes no audit checkpoints")
+        return None
+    return checkpoints.Checkpointer(
+        key,
+        Path(app.config["CHECKPOINT_DIR"]),
+        every=int(app.config["CHECKPOINT_EVERY"]),
+        seconds=float(app.config["CHECKPOINT_SECONDS"]),
+        registry_id=registry_id,
+    )
 
 
 def _refuse_another_key(engine: Engine) -> None:
