@@ -45,6 +45,13 @@ ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 SEED = POLICIES / "authorisations" / "vtc-2017-amif-aii-wse.yaml"
 SEED_ID = "vtc-2017-amif-aii-wse"
+# A request the seed allows (from its first valid day on): tests vary it field by field.
+SEED_ASK = {
+    "user": "esf-controller-1",
+    "organisation": "WSE-ESF",
+    "data_category": "naam",
+    "purpose": "amif-eligibility",
+}
 TEST_SECRET = "9c1e5f0b7a3d48e2b6f1c0d9e8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9"
 
 # The CI profile keeps hypothesis' standard 100 examples as the unit; the default one a fifth.

@@ -14,9 +14,8 @@ from sqlalchemy import Engine
 from registry import tokens
 from registry.documents import parse
 from registry.store import utcnow
+from tests.conftest import SEED_ASK as ASK
 from tests.conftest import SEED_ID
-
-ASK = {"user": "esf-controller-1", "organisation": "WSE-ESF", "data_category": "naam", "purpose": "amif-eligibility"}
 
 
 @pytest.fixture

@@ -14,9 +14,8 @@ from sqlmodel import Session, select
 from registry import tokens
 from registry.models import AuditEntry
 from registry.store import utcnow
+from tests.conftest import SEED_ASK as ASK
 from tests.conftest import SEED_ID, sqlite_only
-
-ASK = {"user": "esf-controller-1", "organisation": "WSE-ESF", "data_category": "naam", "purpose": "amif-eligibility"}
 
 
 def post(client: FlaskClient, path: str, body: Any, headers: dict[str, str]) -> Any:

@@ -14,17 +14,11 @@ from registry.applying import apply_documents
 from registry.db import make_engine
 from registry.documents import read_paths
 from registry.store import utcnow
-from tests.conftest import POLICIES, SEED_ID, TEST_SECRET
+from tests.conftest import POLICIES, SEED_ASK, SEED_ID, TEST_SECRET
 from tests.postgres import running_server
 from tests.serving import served
 
-ASK = {
-    "user": "esf-controller-1",
-    "organisation": "WSE-ESF",
-    "data_category": "naam",
-    "purpose": "amif-eligibility",
-    "at": "2019-06-01",
-}
+ASK = {**SEED_ASK, "at": "2019-06-01"}
 
 
 def _call(port: int, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:

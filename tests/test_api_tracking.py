@@ -9,9 +9,9 @@ from flask import Flask
 from icalendar import Calendar
 from sqlalchemy import Engine
 
+from tests.conftest import SEED_ASK as ASK
 from tests.conftest import SEED_ID, dump_tables
 
-ASK = {"user": "esf-controller-1", "organisation": "WSE-ESF", "data_category": "naam", "purpose": "amif-eligibility"}
 Headers = dict[str, dict[str, str]]
 
 

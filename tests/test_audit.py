@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import Engine, text
 
 from registry.asking import DecisionService
+from tests.conftest import SEED_ASK as ASK
 from tests.conftest import TEST_SECRET
 
 Cli = Callable[..., Any]
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-ASK = {"user": "esf-controller-1", "organisation": "WSE-ESF", "data_category": "naam", "purpose": "amif-eligibility"}
 
 
 @pytest.fixture

@@ -26,11 +26,11 @@ from registry.asking import DecisionService
 from registry.db import transaction
 from registry.models import AuditEntry, AuditHead
 from tests.conftest import ROOT, TEST_SECRET
+from tests.conftest import SEED_ASK as ASK
 from tests.postgres import free_port
 
 Cli = Callable[..., Any]
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-ASK = {"user": "esf-controller-1", "organisation": "WSE-ESF", "data_category": "naam", "purpose": "amif-eligibility"}
 OTHER_SECRET = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
 
 

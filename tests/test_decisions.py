@@ -19,10 +19,10 @@ from registry.errors import Invalid
 from registry.models import AuditEntry
 from registry.recording import Clock
 from tests.conftest import POLICIES, SEED_ID, TEST_SECRET, sqlite_only
+from tests.conftest import SEED_ASK as ASK
 
 Cli = Callable[..., Any]
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-ASK = {"user": "esf-controller-1", "organisation": "WSE-ESF", "data_category": "naam", "purpose": "amif-eligibility"}
 
 
 def check(run_cli: Cli, at: str, *more: str) -> Any:

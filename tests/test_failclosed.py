@@ -16,15 +16,9 @@ from sqlalchemy import Engine, text
 from registry.app import create_app
 from registry.db import make_engine, transaction
 from registry.errors import Conflict, Invalid, RegistryError
-from tests.conftest import SEED_ID, sqlite_only
+from tests.conftest import SEED_ASK, SEED_ID, sqlite_only
 
-ASK = {
-    "user": "esf-controller-1",
-    "organisation": "WSE-ESF",
-    "data_category": "naam",
-    "purpose": "amif-eligibility",
-    "at": "2018-01-01",
-}
+ASK = {**SEED_ASK, "at": "2018-01-01"}
 
 
 @pytest.fixture

@@ -24,12 +24,12 @@ from registry.api.bodies import too_deep
 from registry.db import make_engine
 from registry.schemas import MAX_DEPTH, MAX_ID_LENGTH, text_error
 from registry.store import utcnow
+from tests.conftest import SEED_ASK as ASK
 from tests.conftest import SEED_ID, TEST_SECRET, dump_tables, write_yaml
 from tests.serving import served
 
 Cli = Callable[..., Any]
 Headers = dict[str, dict[str, str]]
-ASK = {"user": "esf-controller-1", "organisation": "WSE-ESF", "data_category": "naam", "purpose": "amif-eligibility"}
 LONG_ID = "a" * (MAX_ID_LENGTH + 1)
 HUGE_ID = "A" * 100_000
 ONLY_SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -16,16 +16,10 @@ from registry.app import create_app
 from registry.asking import DecisionService
 from registry.documents import parse
 from registry.store import utcnow
-from tests.conftest import SEED_ID, TEST_SECRET
+from tests.conftest import SEED_ASK, SEED_ID, TEST_SECRET
 
 FLOW = f"{SEED_ID}/aii-to-esf"
-ASK = {
-    "user": "esf-controller-1",
-    "organisation": "WSE-ESF",
-    "data_category": "naam",
-    "purpose": "amif-eligibility",
-    "at": "2018-06-01",
-}
+ASK = {**SEED_ASK, "at": "2018-06-01"}
 
 
 @pytest.mark.parametrize(
