@@ -443,12 +443,8 @@ def audit_checkpoint(runtime: Runtime) -> None:
     """Sign the log's current end (seq, head hash, time) and write it to the checkpoint folder;
     keep copies elsewhere too: they are what exposes a log wiped or rolled back."""
     key = checkpoints.signing_key(runtime.settings.signing_key_file)
-    with reading(runtime.engine) as session:
-        end = audit_log.head(session)
-        registry_id = identity.registry_id(session)
-    made = checkpoints.sign(key, registry_id=registry_id, end=end, now=store.utcnow())
-    path = checkpoints.write(made, runtime.settings.checkpoint_dir)
-    click.echo(f"checkpoint of entry {end.seq} written to {path}")
+    made, path = checkpoints.checkpoint_now(runtime.engine, key, runtime.settings.checkpoint_dir, store.utcnow())
+    click.echo(f"checkpoint of entry {made.seq} written to {path}")
 
 
 @audit.command(name="public-key")

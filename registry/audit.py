@@ -203,13 +203,16 @@ def verify(session: Session, *, key: bytes | None = None, anchor: Anchor | None 
     for entry in read(session, select(*_RAW).order_by(AuditEntry.seq)):  # type: ignore[arg-type]
         if isinstance(entry, Unreadable):
             return broken(entry.seq if entry.seq is not None else expected, entry.problem)
-        seq = entry.seq
-        if seq != expected:
-            return broken(expected, f"entry {expected} is missing (next is {seq})")
-        if entry.previous_hash != previous:
-            return broken(expected, f"entry {expected} does not follow entry {expected - 1}")
-        if entry_hash(entry) != entry.entry_hash:
-            return broken(expected, f"entry {expected} was altered")
+        problem = link_problem(
+            expected=expected,
+            previous=previous,
+            seq=entry.seq,
+            previous_hash=entry.previous_hash,
+            recomputed=entry_hash(entry),
+            stated=entry.entry_hash,
+        )
+        if problem:
+            return broken(expected, problem)
         if key is not None and expected >= keyed_from and entry.entry_mac != entry_mac(key, entry.entry_hash):
             return broken(expected, f"entry {expected} lacks the chain key's MAC: written or rewritten without the key")
         if anchor is not None and anchor.seq == expected and anchor.entry_hash != entry.entry_hash:
@@ -236,6 +239,20 @@ def verify(session: Session, *, key: bytes | None = None, anchor: Anchor | None 
         legacy=min(keyed_from - 1, expected - 1),
         anchored_at=anchor.seq if anchor is not None else None,
     )
+
+
+def link_problem(
+    *, expected: int, previous: str | None, seq: Any, previous_hash: Any, recomputed: str, stated: Any
+) -> str | None:
+    """Why an entry does not hold its place in the chain (wrong seq, wrong link, content not its
+    hash), or None: the one walk step of ``verify`` and of checking an export."""
+    if seq != expected:
+        return f"entry {expected} is missing (next is {seq})"
+    if previous_hash != previous:
+        return f"entry {expected} does not follow entry {expected - 1}"
+    if recomputed != stated:
+        return f"entry {expected} was altered"
+    return None
 
 
 # Every column, read without the ORM's conversions, so that a corrupted cell (SQLite keeps

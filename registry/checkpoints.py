@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import Engine
 
 from registry import audit, identity
-from registry.audit import GENESIS, Anchor, Verification, hash_of
+from registry.audit import GENESIS, Anchor, Verification, hash_of, link_problem
 from registry.db import reading
 from registry.errors import Invalid, Problem, RegistryError
 
@@ -209,12 +209,16 @@ def verify_export(
         if first is None:
             first = seq
             previous = GENESIS if seq == 1 else record.get("previous_hash")
-        elif seq != first + count:
-            return ExportVerification(count, first, anchored, f"entry {first + count} is missing (next is {seq})")
-        if record.get("previous_hash") != previous:
-            return ExportVerification(count, first, anchored, f"entry {seq} does not follow entry {seq - 1}")
-        if hash_of(fields) != record.get("entry_hash"):
-            return ExportVerification(count, first, anchored, f"entry {seq} was altered")
+        broken = link_problem(
+            expected=first + count,
+            previous=previous,
+            seq=seq,
+            previous_hash=record.get("previous_hash"),
+            recomputed=hash_of(fields),
+            stated=record.get("entry_hash"),
+        )
+        if broken:
+            return ExportVerification(count, first, anchored, broken)
         if seq == checkpoint.seq:
             if record["entry_hash"] != checkpoint.head_hash:
                 return ExportVerification(count, first, anchored, f"entry {seq} is not the entry the checkpoint signed")
@@ -225,6 +229,16 @@ def verify_export(
             count, first, None, f"the export does not contain entry {checkpoint.seq}, which the checkpoint signed"
         )
     return ExportVerification(count, first, anchored)
+
+
+def checkpoint_now(engine: Engine, key: Ed25519PrivateKey, folder: Path, now: datetime) -> tuple[Checkpoint, Path]:
+    """Sign the log's current end and keep it in ``folder`` (``authreg audit checkpoint`` and
+    ``GET /api/v1/audit/checkpoint``)."""
+    with reading(engine) as session:
+        end = audit.head(session)
+        registry_id = identity.registry_id(session)
+    made = sign(key, registry_id=registry_id, end=end, now=now)
+    return made, write(made, folder)
 
 
 def verify_log(engine: Engine, *, key: bytes, checkpoint: Path | None, public: Ed25519PublicKey | None) -> Verification:

@@ -4,9 +4,10 @@ Two promises hold on both databases:
 
 - **A write is one atomic step.** On SQLite every transaction begins with ``BEGIN IMMEDIATE``:
   the write lock is taken before the first read, so a check ("is it still version 20?") and the
-  write that depends on it cannot interleave with another writer's. On PostgreSQL the same is
-  held by unique keys (a version number, a fulfilment's correction, an id): the second of two
-  racing writers fails on the key and gets ``Conflict``, never a silent overwrite.
+  write that depends on it cannot interleave with another writer's. On PostgreSQL a write locks
+  the rows of the authorisations it checks first (``store.lock_authorisations``), and unique keys
+  (a version number, a fulfilment's correction, an id) stop the second of two racing writers:
+  it gets ``Conflict``, never a silent overwrite.
 - **Database errors say what they are.** A clash with a concurrent write (unique or foreign key,
   a serialisation failure) is ``Conflict``; a value the database refuses is ``Invalid``; only
   what cannot be reached stays a ``SQLAlchemyError``, which the edges answer with 503.

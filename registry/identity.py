@@ -48,7 +48,11 @@ def registry_id(session: Session) -> str:
 
 def expect_registry(session: Session, expected: str) -> None:
     """Raise ``Unavailable`` unless the database is still the registry this process loaded."""
-    found = registry_id(session)
+    expect_same(registry_id(session), expected)
+
+
+def expect_same(found: str, expected: str) -> None:
+    """Raise ``Unavailable`` unless ``found`` (a registry id just read) is the one ``expected``."""
     if found != expected:
         raise Unavailable(
             f"the database is another registry ({found}) than the one this process loaded ({expected}); "

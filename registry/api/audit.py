@@ -111,11 +111,7 @@ class AuditCheckpoint(MethodView):
     def get(self) -> dict[str, Any]:
         """Sign the log's current end now (also kept in the server's checkpoint folder)."""
         key = _signing_key()
-        with reading(engine()) as session:
-            end = audit.head(session)
-            registry_id = identity.registry_id(session)
-        made = checkpoints.sign(key, registry_id=registry_id, end=end, now=utcnow())
-        checkpoints.write(made, Path(current_app.config["CHECKPOINT_DIR"]))
+        made, _ = checkpoints.checkpoint_now(engine(), key, Path(current_app.config["CHECKPOINT_DIR"]), utcnow())
         return {**made.as_dict(), "public_key": checkpoints.public_pem(key.public_key())}
 
 
