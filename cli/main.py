@@ -33,6 +33,8 @@ from registry.recording import (
     change_status,
     communicate_sample,
     extend_sample,
+    record_declaration,
+    record_event,
     record_fulfilment,
     register_sample,
 )
@@ -248,6 +250,46 @@ def fulfil(
     click.echo(f"fulfilment {fulfilment.id} of {authorisation_id}/{condition_id} on {on}{corrects}")
 
 
+@main.command()
+@click.argument("authorisation_id")
+@click.argument("user_id")
+@click.option("--on", "on", type=DAY, required=True, help="The day the user signed the declaration of honour.")
+@click.option("--evidence", help="Where the signed declaration is kept.")
+@pass_runtime
+def declare(runtime: Runtime, authorisation_id: str, user_id: str, on: date, evidence: str | None) -> None:
+    """Record that an authorised user signed the declaration of honour (§78); it counts from that day."""
+    record_declaration(
+        runtime.engine,
+        authorisation=authorisation_id,
+        user=user_id,
+        signed_on=on,
+        evidence=evidence,
+        actor=runtime.actor,
+        clock=runtime.clock,
+    )
+    click.echo(f"declaration of {authorisation_id}/{user_id} signed on {on}")
+
+
+@main.command()
+@click.argument("authorisation_id")
+@click.argument("event_id", metavar="EVENT")
+@click.option("--on", "on", type=DAY, required=True, help="The day it happened.")
+@click.option("--evidence", help="What shows it.")
+@pass_runtime
+def event(runtime: Runtime, authorisation_id: str, event_id: str, on: date, evidence: str | None) -> None:
+    """Record an event (e.g. a processor engaged, §88); the on-event conditions it triggers are due from then on."""
+    record_event(
+        runtime.engine,
+        authorisation=authorisation_id,
+        event=event_id,
+        occurred_on=on,
+        evidence=evidence,
+        actor=runtime.actor,
+        clock=runtime.clock,
+    )
+    click.echo(f"event {event_id} of {authorisation_id} on {on}")
+
+
 def _subjects(values: tuple[str, ...]) -> list[str]:
     """INSZ from the arguments, or one per line from stdin for ``-`` (keeps them out of shell history)."""
     if values == ("-",):
@@ -358,6 +400,7 @@ _status_command("revoke", "Revoke an authorisation from a day on, for good.")
 @click.option("--at", help="ISO date or datetime [default: now].")
 @click.option("--source", help="The discloser's party id.")
 @click.option("--subject", "data_subject", help="The INSZ of the person the data is about.")
+@click.option("--subject-kind", "subject_kind", help="The kind of person (a data-subjects id of the taxonomy).")
 @click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @pass_runtime

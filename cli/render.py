@@ -43,12 +43,13 @@ def conditions_table(states: list[ConditionState]) -> str:
             "kind": state.kind,
             "state": state.state,
             "due_on": state.due_on,
-            "responsible": state.responsible,
+            "responsible": ", ".join(state.responsible),
+            "owed_to": ", ".join(state.owed_to) or None,
             "paragraphs": ", ".join(f"§{n}" for n in state.paragraphs),
         }
         for state in states
     ]
-    columns = ["authorisation", "condition", "kind", "state", "due_on", "responsible", "paragraphs"]
+    columns = ["authorisation", "condition", "kind", "state", "due_on", "responsible", "owed_to", "paragraphs"]
     return table(rows, columns)
 
 
@@ -82,9 +83,17 @@ def authorisation_text(doc: dict[str, Any], timeline: Timeline, today: date) -> 
     lines += [f"    {c.kind} from {c.on}: {c.reason}" for c in timeline.changes]
     if timeline.replaced_by:
         lines.append(f"    replaced from {timeline.replaced_from} by {', '.join(timeline.replaced_by)}")
-    for key in ("frequency", "retention_until", "onward_disclosure", "max_users"):
+    for key in ("frequency", "retention_until", "max_users"):
         if key in doc:
             lines.append(f"  {key.replace('_', ' '):<11} {doc[key]}{_paragraphs(cites.get(key))}")
+    onward = doc.get("onward_disclosure")
+    if onward is not None:
+        rule = onward if isinstance(onward, str) else onward["rule"]
+        lines.append(f"  onward      {rule}{_paragraphs(cites.get('onward_disclosure'))}")
+        for exception in [] if isinstance(onward, str) else onward["exceptions"]:
+            lines.append(
+                f"    except {exception['to']}: {exception['description']}{_paragraphs(exception.get('paragraphs'))}"
+            )
     if doc.get("sensitive"):
         lines.append(f"  sensitive   yes{_paragraphs(cites.get('sensitive'))}")
     lines.append("parties")
@@ -107,18 +116,44 @@ def authorisation_text(doc: dict[str, Any], timeline: Timeline, today: date) -> 
     if doc.get("authorised_users"):
         lines.append(f"authorised users{_paragraphs(cites.get('authorised_users'))}")
         for user in doc["authorised_users"]:
-            signed = user.get("declaration_signed_on", "not signed")
-            lines.append(f"  {user['id']:<18} {user['organisation']:<10} declaration {signed}  {user['name']}")
+            signed = user.get("declaration_signed_on", "recorded with authreg declare")
+            number = {True: ", on the number's user list", False: ", not on the number's user list"}
+            lines.append(
+                f"  {user['id']:<18} {user['organisation']:<10} declaration {signed}"
+                f"{number.get(user.get('national_register_number_list'), '')}  {user['name']}"
+            )
     if doc.get("conditions"):
         lines.append("conditions")
         for condition in doc["conditions"]:
-            when = condition.get("due_on") or condition.get("every") or condition.get("within") or ""
-            lines.append(
-                f"  {condition['id']:<22} {condition['kind']:<11} {when:<10} {condition['effect']:<7} "
-                f"{condition['responsible']}{_paragraphs(condition.get('paragraphs'))}"
-            )
-            lines.append(f"    {condition['description']}")
+            lines += _condition_lines(condition)
+    if doc.get("related"):
+        lines.append("related decisions")
+        for related in doc["related"]:
+            lines.append(f"  {related['relation']:<16} {related['reference']}{_paragraphs(related.get('paragraphs'))}")
+            lines.append(f"    {related['description']}")
     return "\n".join(lines)
+
+
+def _one_or_many(value: str | list[str] | None) -> str:
+    return ", ".join([value] if isinstance(value, str) else value or [])
+
+
+def _condition_lines(condition: dict[str, Any]) -> list[str]:
+    when = condition.get("due_on") or condition.get("every") or ""
+    if condition["kind"] == "on-event":
+        when = f"{condition['within']} after {condition['trigger']}"
+    elif condition.get("within"):
+        when = f"within {condition['within']}"
+    lines = [
+        f"  {condition['id']:<22} {condition['kind']:<11} {when:<10} {condition['effect']:<7} "
+        f"{_one_or_many(condition['responsible'])}{_paragraphs(condition.get('paragraphs'))}",
+        f"    {condition['description']}",
+    ]
+    if condition.get("owed_to"):
+        lines.append(f"    owed to {_one_or_many(condition['owed_to'])}")
+    if condition.get("purposes"):
+        lines.append(f"    for the purposes {', '.join(condition['purposes'])}")
+    return lines
 
 
 def decision_text(answer: dict[str, Any]) -> str:

@@ -102,7 +102,10 @@ def apply_documents(
                 report.changes.append(_entries_change(document, entries, context.organisations, "organisation"))
             elif document.kind == "taxonomy":
                 entries = {entry["id"]: merged.categories[entry["id"]] for entry in document.body["taxonomy"]}
-                change = _entries_change(document, entries, context.categories, "category")
+                kinds = {entry["id"]: merged.subject_kinds[entry["id"]] for entry in document.body["data_subjects"]}
+                change = _entries_change(
+                    document, entries, context.categories, "category", (kinds, context.subject_kinds, "data subject")
+                )
                 affects = _affects(session, context.categories, merged.categories, entries, besides=None)
                 report.changes.append(replace(change, affects=affects))
             else:
@@ -116,10 +119,12 @@ def apply_documents(
         # Includes organisations that parties introduce and an authorisation's own categories.
         changed_orgs = _different(merged.organisations, context.organisations)
         changed_categories = _different(merged.categories, context.categories)
-        if dry_run or not (to_write or changed_orgs or changed_categories):
+        changed_kinds = _different(merged.subject_kinds, context.subject_kinds)
+        if dry_run or not (to_write or changed_orgs or changed_categories or changed_kinds):
             return report
         store.write_organisations(session, changed_orgs)
         store.write_categories(session, changed_categories, merged.category_owners)
+        store.write_subject_kinds(session, changed_kinds)
         for document in to_write:
             store.write_authorisation(session, document, actor=actor, note=f"applied from {document.source}", now=now)
         summary = ", ".join(f"{c.status} {c.kind} {c.key}" for c in report.changes if c.status != "unchanged")
@@ -197,15 +202,27 @@ def _ancestors(categories: Mapping[str, dict[str, Any]], key: str) -> set[str]:
     return found
 
 
+Entries = dict[str, dict[str, Any]]
+
+
 def _entries_change(
-    document: Document, entries: dict[str, dict[str, Any]], before: dict[str, dict[str, Any]], noun: str
+    document: Document, entries: Entries, before: Entries, noun: str, *more: tuple[Entries, Entries, str]
 ) -> Change:
-    added = [key for key in entries if key not in before]
-    updated = [key for key in entries if key in before and before[key] != entries[key]]
+    """Entries added, updated and unchanged, over one or more vocabularies of the document."""
+    added: list[str] = []
+    updated: list[str] = []
+    lines: list[str] = []
+    total = 0
+    for found, known, name in ((entries, before, noun), *more):
+        new = [key for key in found if key not in known]
+        changed = [key for key in found if key in known and known[key] != found[key]]
+        added += new
+        updated += changed
+        total += len(found)
+        lines += [f"added {', '.join(new)}"] if new else []
+        lines += [diff_text({key: known[key]}, {key: found[key]}, f"{name} {key}", f"{name} {key}") for key in changed]
     status: Status = "changed" if added or updated else "unchanged"
-    summary = f"{len(added)} added, {len(updated)} updated, {len(entries) - len(added) - len(updated)} unchanged"
-    lines = [f"added {', '.join(added)}"] if added else []
-    lines += [diff_text({key: before[key]}, {key: entries[key]}, f"{noun} {key}", f"{noun} {key}") for key in updated]
+    summary = f"{len(added)} added, {len(updated)} updated, {total - len(added) - len(updated)} unchanged"
     return Change(document.kind, document.kind, document.source, status, summary=summary, diff="\n".join(lines))
 
 

@@ -15,6 +15,8 @@ from registry.durations import parse_duration
 from registry.lifecycle import IN_FORCE, Timeline
 
 STATES = (
+    "in-effect",
+    "not-triggered",
     "open",
     "due-soon",
     "overdue",
@@ -35,12 +37,19 @@ class ConditionSpec:
     id: str
     kind: str
     description: str
-    responsible: str
+    responsible: tuple[str, ...]
     effect: str
     paragraphs: tuple[int, ...] = ()
     due_on: date | None = None
     every: str | None = None
     within: str | None = None
+    trigger: str | None = None  # on-event: the event that starts its clock
+    purposes: tuple[str, ...] = ()  # sample-gate: the purposes it gates; empty: all
+    owed_to: tuple[str, ...] = ()  # party ids or names of outside bodies
+
+    def gates(self, purpose: str) -> bool:
+        """Whether a request for ``purpose`` must name a person inside a communicated sample."""
+        return self.kind == "sample-gate" and (not self.purposes or purpose in self.purposes)
 
 
 @dataclass(frozen=True)
@@ -66,11 +75,24 @@ class SampleRecord:
 
 
 @dataclass(frozen=True)
+class Event:
+    """Something that happened on a day and starts the clock of ``on-event`` conditions."""
+
+    event: str
+    occurred_on: date
+
+
+@dataclass(frozen=True)
 class AuthorisationFacts:
     timeline: Timeline
     conditions: tuple[ConditionSpec, ...] = ()
     fulfilments: tuple[Fulfilment, ...] = ()
     samples: tuple[SampleRecord, ...] = ()
+    events: tuple[Event, ...] = ()
+
+    def occurrences(self, condition: ConditionSpec, at: date = date.max) -> list[date]:
+        """The days the trigger of an on-event condition happened, on or before ``at``."""
+        return sorted({e.occurred_on for e in self.events if e.event == condition.trigger and e.occurred_on <= at})
 
 
 @dataclass(frozen=True)
@@ -82,11 +104,13 @@ class ConditionState:
     due_on: date | None
     overdue_since: date | None
     paragraphs: tuple[int, ...]
-    responsible: str
+    responsible: tuple[str, ...]
     description: str
     effect: str
     fulfilled_on: date | None = None
     pending_samples: tuple[str, ...] = field(default=())
+    owed_to: tuple[str, ...] = ()
+    trigger: str | None = None
 
     @property
     def overdue(self) -> bool:
@@ -102,7 +126,9 @@ class ConditionState:
             "due_on": self.due_on.isoformat() if self.due_on else None,
             "overdue_since": self.overdue_since.isoformat() if self.overdue_since else None,
             "paragraphs": list(self.paragraphs),
-            "responsible": self.responsible,
+            "responsible": list(self.responsible),
+            "owed_to": list(self.owed_to),
+            "trigger": self.trigger,
             "effect": self.effect,
             "description": self.description,
             "fulfilled_on": self.fulfilled_on.isoformat() if self.fulfilled_on else None,
@@ -127,12 +153,14 @@ def states(facts: AuthorisationFacts, at: date, window_days: int = 30) -> list[C
 
 def condition_state(facts: AuthorisationFacts, condition: ConditionSpec, at: date, window_days: int) -> ConditionState:
     window = timedelta(days=window_days)
-    if condition.kind == "deadline":
-        state, due, done, pending = _deadline(condition, facts, at, window)
-    elif condition.kind == "recurring":
-        state, due, done, pending = _recurring(condition, facts, at, window)
-    else:
-        state, due, done, pending = _sample_gate(condition, facts, at, window)
+    judge = {
+        "deadline": _deadline,
+        "recurring": _recurring,
+        "standing": _standing,
+        "on-event": _on_event,
+        "sample-gate": _sample_gate,
+    }[condition.kind]
+    state, due, done, pending = judge(condition, facts, at, window)
     in_force = facts.timeline.state_on(at)
     if in_force != IN_FORCE:
         state = in_force
@@ -149,6 +177,8 @@ def condition_state(facts: AuthorisationFacts, condition: ConditionSpec, at: dat
         effect=condition.effect,
         fulfilled_on=done,
         pending_samples=pending,
+        owed_to=condition.owed_to,
+        trigger=condition.trigger,
     )
 
 
@@ -163,7 +193,7 @@ def _open_or_due_soon(due: date, at: date, window: timedelta) -> str:
 
 def _deadline(condition: ConditionSpec, facts: AuthorisationFacts, at: date, window: timedelta) -> _Result:
     assert condition.due_on is not None
-    done = [f for f in effective_fulfilments(facts.fulfilments, at) if f.condition == condition.id]
+    done = _done(facts, condition, at)
     if done:
         first = done[0].fulfilled_on
         return ("fulfilled" if first <= condition.due_on else "fulfilled-late"), condition.due_on, first, ()
@@ -174,7 +204,7 @@ def _recurring(condition: ConditionSpec, facts: AuthorisationFacts, at: date, wi
     """Due ``every`` after the last fulfilment, or after ``valid_from`` before the first one."""
     assert condition.every is not None
     every = parse_duration(condition.every)
-    done = [f for f in effective_fulfilments(facts.fulfilments, at) if f.condition == condition.id]
+    done = _done(facts, condition, at)
     start = facts.timeline.valid_from
     due = every.after(start)
     last_on: date | None = None
@@ -187,6 +217,48 @@ def _recurring(condition: ConditionSpec, facts: AuthorisationFacts, at: date, wi
     if state == "open" and last_on is not None:
         state = "fulfilled-late" if late else "fulfilled"
     return state, due, last_on, ()
+
+
+def _standing(condition: ConditionSpec, facts: AuthorisationFacts, at: date, window: timedelta) -> _Result:
+    """A duty that holds as long as the authorisation is in force (§79 "voortdurend", §89,
+    §93): no due date; with ``every``, an attestation is due each period as for ``recurring``."""
+    if condition.every is not None:
+        return _recurring(condition, facts, at, window)
+    return "in-effect", None, None, ()
+
+
+def _done(facts: AuthorisationFacts, condition: ConditionSpec, at: date) -> list[Fulfilment]:
+    return [f for f in effective_fulfilments(facts.fulfilments, at) if f.condition == condition.id]
+
+
+def _event_clocks(
+    facts: AuthorisationFacts, condition: ConditionSpec, at: date
+) -> list[tuple[date, date, date | None]]:
+    """Per occurrence of the trigger (on or before ``at``): the day it happened, the day the duty
+    is due (``within`` after it) and the first fulfilment dated on or after it (by ``at``)."""
+    assert condition.within is not None
+    within = parse_duration(condition.within)
+    done = [f.fulfilled_on for f in _done(facts, condition, at)]
+    return [
+        (occurred, within.after(occurred), next((day for day in done if day >= occurred), None))
+        for occurred in facts.occurrences(condition, at)
+    ]
+
+
+def _on_event(condition: ConditionSpec, facts: AuthorisationFacts, at: date, window: timedelta) -> _Result:
+    """Dormant until its trigger happens (§88: when a processor is engaged); from then on a
+    deadline ``within`` after it, met by a fulfilment dated on or after that day. Each new
+    occurrence starts a new clock."""
+    clocks = _event_clocks(facts, condition, at)
+    if not clocks:
+        return "not-triggered", None, None, ()
+    unmet = [due for _, due, met in clocks if met is None]
+    last_met = max((met for _, _, met in clocks if met is not None), default=None)
+    if unmet:
+        return _open_or_due_soon(unmet[0], at, window), unmet[0], last_met, ()
+    _, due, met = clocks[-1]
+    assert met is not None
+    return ("fulfilled" if met <= due else "fulfilled-late"), due, met, ()
 
 
 def _sample_gate(condition: ConditionSpec, facts: AuthorisationFacts, at: date, window: timedelta) -> _Result:
@@ -221,15 +293,23 @@ def overdue_intervals(facts: AuthorisationFacts, condition: ConditionSpec) -> li
     """The days on which a deadline or recurring condition is overdue, given every fulfilment
     recorded (as ``condition_state`` judges each day, before the in-force check). The decision
     engine compiles these into its policy, so "overdue on day d" needs no computation per request."""
-    done = [f for f in effective_fulfilments(facts.fulfilments, date.max) if f.condition == condition.id]
+    done = _done(facts, condition, date.max)
     day = timedelta(days=1)
+    if condition.kind == "on-event":
+        return [
+            (due + day, None if met is None else met - day)
+            for _, due, met in _event_clocks(facts, condition, date.max)
+            if met is None or met > due + day
+        ]
+    if condition.kind == "standing" and condition.every is None:
+        return []
     if condition.kind == "deadline":
         assert condition.due_on is not None
         if not done:
             return [(condition.due_on + day, None)]
         first = done[0].fulfilled_on
         return [(condition.due_on + day, first - day)] if first > condition.due_on + day else []
-    if condition.kind == "recurring":
+    if condition.kind in ("recurring", "standing"):
         assert condition.every is not None
         every = parse_duration(condition.every)
         due = every.after(facts.timeline.valid_from)

@@ -46,6 +46,7 @@ class RequestSchema(Schema):
     at = BoundedText(MAX_MOMENT_LENGTH, load_default=None)
     source = BoundedText(MAX_ID_LENGTH, load_default=None)
     data_subject = BoundedText(MAX_ID_LENGTH, load_default=None)
+    subject_kind = AnyId(load_default=None)
 
 
 _REQUEST = RequestSchema()
@@ -62,6 +63,7 @@ class DecisionRequest:
     day: date  # the calendar day in the legal time zone
     source: str = ""
     subject: str = ""  # keyed hash of the INSZ, never the INSZ itself
+    subject_kind: str = ""  # the kind of person (a data-subjects id), when the caller says
 
     @cached_property
     def day_text(self) -> str:
@@ -80,6 +82,8 @@ class DecisionRequest:
             logged["source"] = self.source
         if self.subject:
             logged["data_subject_hash"] = self.subject
+        if self.subject_kind:
+            logged["subject_kind"] = self.subject_kind
         return logged
 
 
@@ -126,6 +130,7 @@ def parse_request(data: Any, *, now: datetime, timezone: str, secret: str | None
         day=day,
         source=loaded["source"] or "",
         subject=subject,
+        subject_kind=loaded["subject_kind"] or "",
     )
 
 
@@ -189,6 +194,7 @@ def _decide(engine: PolicyEngine, request: DecisionRequest, language: str) -> De
         nrn,
         request.source,
         request.subject,
+        request.subject_kind,
     )
     if allowed:
         return _allow(engine.flows[line[2]], request, snapshot.version, language)
@@ -215,9 +221,15 @@ def _allow(granting: Granting, request: DecisionRequest, version: int, language:
 
 
 def _overdue_warning(view: AuthorisationView, condition: ConditionSpec, language: str) -> Reason:
-    due = condition.due_on or condition.every
-    text = message("condition-overdue", language, condition=condition.id, authorisation=view.id, due_on=due)
+    text = message("condition-overdue", language, condition=condition.id, authorisation=view.id, due_on=_due(condition))
     return Reason("condition-overdue", text, condition.paragraphs)
+
+
+def _due(condition: ConditionSpec) -> object:
+    """When a condition is due, in its document's words: a day, a period, or a term after an event."""
+    if condition.kind == "on-event":
+        return f"{condition.within} after {condition.trigger}"
+    return condition.due_on or condition.every
 
 
 def _fixed_parts(
@@ -234,6 +246,10 @@ def _fixed_parts(
     if view.onward_disclosure:
         text = message("onward-disclosure", language, value=view.onward_disclosure)
         obligations.append(Reason("onward-disclosure", text, view.cites("onward_disclosure")))
+        for exception in view.onward_exceptions:
+            text = message("onward-disclosure-exception", language, to=exception.to, description=exception.description)
+            cited = exception.paragraphs or view.cites("onward_disclosure")
+            obligations.append(Reason("onward-disclosure-exception", text, cited))
     if view.retention_until:
         text = message("retention", language, until=view.retention_until.isoformat())
         obligations.append(Reason("retention", text, view.cites("retention_until")))
@@ -258,6 +274,7 @@ class Failure:
     code: str
     paragraphs: tuple[int, ...] = ()
     fields: tuple[tuple[str, Any], ...] = ()
+    wording: str = ""  # the message template, when not the code's own
 
 
 @dataclass(frozen=True)
@@ -299,6 +316,16 @@ def failing(asked: _Asked, view: AuthorisationView, flow: FlowView) -> list[Fail
     if asked.needs_number and not flow.national_register_number:
         cited = flow.national_register_number_paragraphs or flow.paragraphs
         failures.append(Failure("national-register-number-not-authorised", cited))
+    elif asked.needs_number and user is not None and not view.may_use_number(user):
+        failures.append(
+            Failure(
+                "national-register-number-not-authorised",
+                view.cites("authorised_users"),
+                wording="national-register-number-not-listed",
+            )
+        )
+    if request.subject_kind and request.subject_kind not in flow.data_subjects:
+        failures.append(Failure("data-subject-kind-not-authorised", flow.paragraphs, (("kind", request.subject_kind),)))
     if day < flow.valid_from:
         failures.append(Failure("not-yet-valid", view.cites("valid_from")))
     elif flow.valid_until is not None and day > flow.valid_until:
@@ -311,12 +338,14 @@ def failing(asked: _Asked, view: AuthorisationView, flow: FlowView) -> list[Fail
         failures.append(Failure("authorisation-replaced", (), replaced))
     if timeline.state_on(day) == IN_FORCE:
         for condition in view.overdue_on(day, "suspend"):
-            due = (("condition", condition.id), ("due_on", condition.due_on or condition.every))
+            due = (("condition", condition.id), ("due_on", _due(condition)))
             failures.append(Failure("condition-overdue", condition.paragraphs, due))
     gate = view.gate
-    if gate is not None and request.subject:
-        entry = view.sample_entry.get(request.subject)
-        if entry is None or entry > day:
+    if gate is not None and gate.gates(request.purpose):
+        entry = view.sample_entry.get(request.subject) if request.subject else None
+        if not request.subject:
+            failures.append(Failure("data-subject-required", gate.paragraphs))
+        elif entry is None or entry > day:
             failures.append(Failure("subject-not-in-communicated-sample", gate.paragraphs))
     return failures
 
@@ -337,7 +366,7 @@ def _worded(
         "valid_until": flow.valid_until,
         **dict(failure.fields),
     }
-    return Reason(failure.code, message(failure.code, language, **fields_), failure.paragraphs)
+    return Reason(failure.code, message(failure.wording or failure.code, language, **fields_), failure.paragraphs)
 
 
 def explain(snapshot: Snapshot, request: DecisionRequest, language: str = "en") -> Decision:

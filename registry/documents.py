@@ -96,7 +96,7 @@ def kind_of(data: Mapping[str, Any]) -> Kind | None:
         return "authorisation"
     if "organisations" in data:
         return "organisations"
-    if "taxonomy" in data:
+    if "taxonomy" in data or "data_subjects" in data:
         return "taxonomy"
     return None
 
@@ -205,6 +205,8 @@ class Context:
     party_names: dict[str, dict[str, str]] = field(default_factory=dict)
     # category id -> the authorisation that declared it as its own; a shared category is absent
     category_owners: dict[str, str] = field(default_factory=dict)
+    # the kinds of data subject (taxonomy documents' ``data_subjects``): id -> entry
+    subject_kinds: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -216,6 +218,7 @@ class Merged:
     warnings: list[Problem]
     # as ``Context.category_owners``, with the categories the batch's authorisations add
     category_owners: dict[str, str]
+    subject_kinds: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def merge(context: Context, documents: list[Document]) -> Merged:
@@ -229,10 +232,12 @@ def merge(context: Context, documents: list[Document]) -> Merged:
     problems: list[Problem] = []
     organisations = _merge_organisations(context, documents, problems)
     categories, owners = _merge_categories(context, documents, problems)
+    subject_kinds = _merge_subject_kinds(context, documents, problems)
     warnings: list[Problem] = []
     for document in documents:
         if document.kind == "authorisation":
             _check_references(document, organisations, categories, owners, problems)
+            _check_subject_kinds(document, subject_kinds, problems)
             body = document.body
             if "max_users" in body and len(body["authorised_users"]) > body["max_users"]:
                 warnings.append(
@@ -244,7 +249,43 @@ def merge(context: Context, documents: list[Document]) -> Merged:
                 )
     if problems:
         raise Invalid(problems)
-    return Merged(organisations, categories, warnings, owners)
+    return Merged(organisations, categories, warnings, owners, subject_kinds)
+
+
+def _merge_subject_kinds(
+    context: Context, documents: list[Document], problems: list[Problem]
+) -> dict[str, dict[str, Any]]:
+    """The kinds of data subject after the batch: added or relabelled by id, never removed by
+    omission; two documents of one batch may not declare one id differently."""
+    kinds = {key: dict(value) for key, value in context.subject_kinds.items()}
+    declared_in: dict[str, str] = {}
+    for document in documents:
+        for index, entry in enumerate(document.body.get("data_subjects", []) if document.kind == "taxonomy" else []):
+            path = f"data_subjects[{index}]"
+            if entry["id"] in declared_in and kinds[entry["id"]] != entry:
+                problems.append(
+                    Problem(
+                        document.source, path, f"{entry['id']!r} is declared differently in {declared_in[entry['id']]}"
+                    )
+                )
+            declared_in[entry["id"]] = f"{document.source}: {path}"
+            kinds[entry["id"]] = dict(entry)
+    return kinds
+
+
+def _check_subject_kinds(document: Document, kinds: Mapping[str, dict[str, Any]], problems: list[Problem]) -> None:
+    """A flow's ``data_subjects`` are ids of the vocabulary, so a request's ``subject_kind``
+    can be held against them (§61)."""
+    for index, flow in enumerate(document.body["flows"]):
+        for position, kind in enumerate(flow["data_subjects"]):
+            if kind not in kinds:
+                problems.append(
+                    Problem(
+                        document.source,
+                        f"flows[{index}].data_subjects[{position}]",
+                        f"unknown kind of data subject {kind!r}; declare it in a taxonomy document's data_subjects",
+                    )
+                )
 
 
 def _merge_organisations(

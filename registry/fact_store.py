@@ -10,16 +10,20 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
-from registry.conditions import AuthorisationFacts, ConditionSpec, Fulfilment, SampleRecord
+from registry.conditions import AuthorisationFacts, ConditionSpec, Event, Fulfilment, SampleRecord
 from registry.errors import NotFound
 from registry.lifecycle import StatusChange, Timeline
 from registry.models import (
     Authorisation,
     AuthorisationReplacement,
+    AuthorisedUser,
     Condition,
+    ConditionEvent,
     ConditionFulfilment,
+    Declaration,
     PartyRole,
     Sample,
     SampleCommunication,
@@ -84,27 +88,43 @@ def facts(session: Session, ids: Iterable[str] | None = None) -> list[Authorisat
                 id=row.id,
                 kind=row.kind,
                 description=row.description,
-                responsible=row.responsible_id,
+                responsible=tuple(row.responsible),
                 effect=row.effect,
                 paragraphs=tuple(row.paragraphs),
                 due_on=row.due_on,
                 every=row.every,
                 within=row.within,
+                trigger=row.trigger,
+                purposes=tuple(row.purposes),
+                owed_to=tuple(row.owed_to),
             )
         )
     fulfilments: dict[str, list[Fulfilment]] = defaultdict(list)
     for row in session.exec(select(ConditionFulfilment).where(_where(ConditionFulfilment, wanted))):  # type: ignore[arg-type]
         fulfilments[row.authorisation_id].append(fulfilment_of(row))
     samples = _samples(session, wanted)
+    events: dict[str, list[Event]] = defaultdict(list)
+    for row in session.exec(select(ConditionEvent).where(_where(ConditionEvent, wanted)).order_by(ConditionEvent.id)):  # type: ignore[arg-type]
+        events[row.authorisation_id].append(Event(row.event, row.occurred_on))
     return [
         AuthorisationFacts(
             timeline=lines[key],
             conditions=tuple(specs[key]),
             fulfilments=tuple(fulfilments[key]),
             samples=tuple(samples[key]),
+            events=tuple(events[key]),
         )
         for key in sorted(lines)
     ]
+
+
+def declarations(session: Session, ids: Iterable[str] | None = None) -> dict[tuple[str, str], date]:
+    """(authorisation, user) -> the day of the earliest recorded declaration of honour."""
+    query = select(Declaration.authorisation_id, Declaration.user_id, func.min(Declaration.signed_on))
+    if ids is not None:
+        query = query.where(Declaration.authorisation_id.in_(list(ids)))  # type: ignore[attr-defined]
+    rows = session.exec(query.group_by(Declaration.authorisation_id, Declaration.user_id))  # type: ignore[arg-type]
+    return {(auth, user): day for auth, user, day in rows}
 
 
 def _samples(session: Session, wanted: list[str] | None) -> dict[str, list[SampleRecord]]:
@@ -180,11 +200,6 @@ def get_sample(session: Session, authorisation_id: str, sample_id: str) -> Sampl
     return session.get(Sample, (authorisation_id, sample_id))
 
 
-def add_sample(session: Session, sample: Sample) -> None:
-    session.add(sample)
-    session.flush()
-
-
 def add_subjects(session: Session, authorisation_id: str, sample_id: str, hashes: Iterable[str], on: date) -> int:
     """Add the hashes not yet in the sample; returns how many were new."""
     present = set(
@@ -202,6 +217,28 @@ def add_subjects(session: Session, authorisation_id: str, sample_id: str, hashes
     return len(new)
 
 
-def add_communication(session: Session, row: SampleCommunication) -> None:
+def add_row(session: Session, row: Sample | SampleCommunication | Declaration | ConditionEvent) -> None:
+    """A recorded fact; the same one twice breaks a unique key, which the transaction turns
+    into a Conflict."""
     session.add(row)
     session.flush()
+
+
+def users(session: Session, authorisation_id: str) -> set[str]:
+    """The user ids the current version of an authorisation lists."""
+    query = select(AuthorisedUser.id).where(AuthorisedUser.authorisation_id == authorisation_id)
+    return set(session.exec(query))
+
+
+def gate_owed_to(session: Session, authorisation_id: str) -> list[str]:
+    """To whom the sample-gate of an authorisation is owed (empty: no gate, or it names none)."""
+    query = select(Condition.owed_to).where(
+        Condition.authorisation_id == authorisation_id, Condition.kind == "sample-gate"
+    )
+    return [owed for found in session.exec(query) for owed in found]
+
+
+def triggers(session: Session, authorisation_id: str) -> set[str]:
+    """The events the on-event conditions of an authorisation wait for."""
+    query = select(Condition.trigger).where(Condition.authorisation_id == authorisation_id)
+    return {trigger for trigger in session.exec(query) if trigger is not None}

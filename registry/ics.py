@@ -28,7 +28,9 @@ def calendar(states: Iterable[ConditionState], *, generated_at: datetime) -> byt
         paragraphs = ", ".join(f"§{number}" for number in state.paragraphs)
         event.add(
             "description",
-            f"{state.description}\nresponsible: {state.responsible}\nkind: {state.kind}, effect: {state.effect}"
+            f"{state.description}\nresponsible: {', '.join(state.responsible)}"
+            + (f"\nowed to: {', '.join(state.owed_to)}" if state.owed_to else "")
+            + f"\nkind: {state.kind}, effect: {state.effect}"
             + (f"\nparagraphs: {paragraphs}" if paragraphs else ""),
         )
         event.add("categories", [state.state])

@@ -50,6 +50,20 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "flow {flow} does not allow the national register number",
         "nl": "gegevensstroom {flow} staat het gebruik van het rijksregisternummer niet toe",
     },
+    "national-register-number-not-listed": {
+        "en": "user {user} is not on the list of staff of {authorisation} who may use the national register number",
+        "nl": "gebruiker {user} staat niet op de lijst van personeelsleden van {authorisation} die het "
+        "rijksregisternummer gebruiken",
+    },
+    "data-subject-kind-not-authorised": {
+        "en": "flow {flow} is not about persons of kind {kind}",
+        "nl": "gegevensstroom {flow} betreft geen personen van de soort {kind}",
+    },
+    "data-subject-required": {
+        "en": "{authorisation} allows access only to persons in a communicated sample: name the person (data_subject)",
+        "nl": "{authorisation} staat enkel toegang toe tot personen in een meegedeelde steekproef: "
+        "vermeld de persoon (data_subject)",
+    },
     "not-yet-valid": {
         "en": "{authorisation} (flow {flow}) is valid only from {valid_from}",
         "nl": "{authorisation} (gegevensstroom {flow}) geldt pas vanaf {valid_from}",
@@ -86,6 +100,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "onward-disclosure": {
         "en": "onward disclosure: {value}",
         "nl": "verdere mededeling: {value}",
+    },
+    "onward-disclosure-exception": {
+        "en": "except: {to}: {description}",
+        "nl": "uitzondering: {to}: {description}",
     },
     "retention": {
         "en": "keep the data no longer than {until}",

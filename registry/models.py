@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, ForeignKeyConstraint, String, Text
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, ForeignKeyConstraint, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -71,7 +71,9 @@ class Authorisation(SQLModel, table=True):
     sensitive: bool = False
     frequency: str | None = Field(default=None, max_length=16)
     retention_until: date | None = None
-    onward_disclosure: str | None = Field(default=None, max_length=64)
+    onward_disclosure: str | None = Field(default=None, max_length=64)  # the rule
+    # who may receive more than the rule allows: [{to, description, paragraphs}]
+    onward_disclosure_exceptions: list[dict[str, Any]] = _json()
     max_users: int | None = None
     paragraphs: dict[str, list[int]] = _json(dict)  # the document's top-level paragraphs map
     version: int = 1
@@ -185,8 +187,9 @@ class AuthorisedUser(SQLModel, table=True):
     name: str
     organisation_id: str = Field(foreign_key="organisation.id", max_length=64, index=True)
     profile: str | None = Field(default=None, max_length=64)
-    declaration_signed_on: date | None = None
-    national_register_number_list: bool = False
+    declaration_signed_on: date | None = None  # only where the document states it
+    # NULL: the document does not say; where any user of the authorisation says, only ``true`` may
+    national_register_number_list: bool | None = None
 
 
 class Condition(SQLModel, table=True):
@@ -195,10 +198,13 @@ class Condition(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     kind: str = Field(max_length=16)
     description: str = Field(sa_column=Column(Text, nullable=False))
-    responsible_id: str = Field(foreign_key="organisation.id", max_length=64)
+    responsible: list[str] = _json()  # party ids, at least one
+    owed_to: list[str] = _json()  # party ids or names of bodies outside the decision
     due_on: date | None = None
     every: str | None = Field(default=None, max_length=32)
     within: str | None = Field(default=None, max_length=32)
+    trigger: str | None = Field(default=None, max_length=64)  # on-event: the event that starts it
+    purposes: list[str] = _json()  # sample-gate: the purposes it gates; empty: all
     effect: str = Field(max_length=16)
     paragraphs: list[int] = _json()
 
@@ -218,6 +224,43 @@ class ConditionFulfilment(SQLModel, table=True):
     # unique: a fulfilment is corrected once; a second correction of it is a conflict, even
     # when two arrive at the same moment
     supersedes_id: int | None = Field(default=None, foreign_key="condition_fulfilment.id", unique=True)
+
+
+class Declaration(SQLModel, table=True):
+    """A declaration of honour signed by an authorised user (§78), recorded as it happens:
+    decisions say users *will* sign, so the day is a fact, not part of the document."""
+
+    __tablename__ = "declaration"
+    __table_args__ = (UniqueConstraint("authorisation_id", "user_id", "signed_on"),)
+    id: int | None = Field(default=None, primary_key=True)
+    authorisation_id: str = Field(foreign_key="authorisation.id", max_length=128, index=True)
+    user_id: str = Field(max_length=64)
+    signed_on: date
+    evidence: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_by: str
+    recorded_at: datetime = _moment()
+
+
+class ConditionEvent(SQLModel, table=True):
+    """An event that starts the clock of ``on-event`` conditions (§88: a processor engaged)."""
+
+    __tablename__ = "condition_event"
+    __table_args__ = (UniqueConstraint("authorisation_id", "event", "occurred_on"),)
+    id: int | None = Field(default=None, primary_key=True)
+    authorisation_id: str = Field(foreign_key="authorisation.id", max_length=128, index=True)
+    event: str = Field(max_length=64)
+    occurred_on: date
+    evidence: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_by: str
+    recorded_at: datetime = _moment()
+
+
+class SubjectKind(SQLModel, table=True):
+    """A kind of data subject, from the taxonomy documents' ``data_subjects``."""
+
+    __tablename__ = "data_subject_kind"
+    id: str = Field(primary_key=True, max_length=64)
+    label: str
 
 
 class Sample(SQLModel, table=True):

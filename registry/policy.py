@@ -59,7 +59,8 @@ class DecisionEnforcer(casbin.FastEnforcer):  # type: ignore[misc]
         super().__init__(str(model), cache_key_order=[0, 1])
         self.categories = WideRoleManager()
         self.purposes = WideRoleManager()
-        for ptype, manager in (("g", self.categories), ("g2", self.purposes)):
+        self.subject_kinds = WideRoleManager()
+        for ptype, manager in (("g", self.categories), ("g2", self.purposes), ("g3", self.subject_kinds)):
             self.set_named_role_manager(ptype, manager)
             self.model["g"][ptype].rm = manager
         self.add_function("sampled", sampled)
@@ -73,6 +74,7 @@ class DecisionEnforcer(casbin.FastEnforcer):  # type: ignore[misc]
             "__builtins__": {},
             "g": self.categories.has_link,
             "g2": self.purposes.has_link,
+            "g3": self.subject_kinds.has_link,
             "sampled": sampled,
         }
 
@@ -158,7 +160,7 @@ def compile_lines(view: AuthorisationView, groups: Mapping[str, frozenset[str]])
                     start.isoformat(),
                     (end or OPEN_END).isoformat(),
                     "read",
-                    "yes" if flow.national_register_number else "no",
+                    "yes" if flow.national_register_number and view.may_use_number(user) else "no",
                     flow.source,
                     gate,
                 )
@@ -204,10 +206,14 @@ class PolicyEngine:
                     self.enforcer.categories.add_link(category.id, category.parent)
             self._add(snapshot.authorisations.values())
 
-    def _sampled(self, subject: str, gate: str, day: str) -> bool:
-        if not subject or not gate:
+    def _sampled(self, subject: str, purpose: str, gate: str, day: str) -> bool:
+        if not gate:
             return True
-        entry = self.snapshot.authorisations[gate].sample_entry.get(subject)
+        view = self.snapshot.authorisations[gate]
+        assert view.gate is not None
+        if not view.gate.gates(purpose):
+            return True
+        entry = view.sample_entry.get(subject) if subject else None
         return entry is not None and entry.isoformat() <= day
 
     def _add(self, views: Iterable[AuthorisationView]) -> None:
@@ -222,6 +228,8 @@ class PolicyEngine:
                     self.enforcer.categories.add_link(category, flow.key)
                 for purpose in flow.purposes:
                     self.enforcer.purposes.add_link(purpose, flow.key)
+                for kind in flow.data_subjects:
+                    self.enforcer.subject_kinds.add_link(kind, flow.key)
         if lines:
             self.enforcer.add_policies([list(line) for line in lines])
 
@@ -235,6 +243,8 @@ class PolicyEngine:
                 self.enforcer.categories.delete_link(category, flow.key)
             for purpose in flow.purposes:
                 self.enforcer.purposes.delete_link(purpose, flow.key)
+            for kind in flow.data_subjects:
+                self.enforcer.subject_kinds.delete_link(kind, flow.key)
 
     def replace(self, views: Mapping[str, AuthorisationView], ids: Iterable[str], version: int) -> None:
         """Swap the given authorisations for their new views (absent from ``views``: removed)."""

@@ -1,5 +1,6 @@
 """Recording what happens after a decision: fulfilments of conditions, samples and their
-communication to the security consultants, suspensions, reinstatements and revocations.
+communication to the security consultants, declarations of honour, events that start a
+condition's clock, suspensions, reinstatements and revocations.
 
 One function per act; each validates its input against the registry, writes in one
 transaction and counts one registry change. The CLI and the HTTP API call these, nothing else.
@@ -23,7 +24,14 @@ from registry.db import transaction
 from registry.errors import Conflict, Invalid, NotFound, Problem
 from registry.insz import InvalidInsz
 from registry.lifecycle import RESULTING_STATUS, ChangeKind, StatusChange, check_change
-from registry.models import Condition, ConditionFulfilment, Sample, SampleCommunication
+from registry.models import (
+    Condition,
+    ConditionEvent,
+    ConditionFulfilment,
+    Declaration,
+    Sample,
+    SampleCommunication,
+)
 from registry.schemas import MAX_ID_LENGTH, MAX_LINK_LENGTH, MAX_TEXT_LENGTH, SLUG, check_texts
 from registry.subjects import subject_hash
 
@@ -86,6 +94,8 @@ def record_fulfilment(
             raise NotFound(f"authorisation {authorisation} has no condition {condition!r}")
         if spec.kind == "sample-gate":
             raise _problem("condition", "a sample-gate is met by communicating samples, not by a fulfilment")
+        if spec.kind == "standing" and spec.every is None:
+            raise _problem("condition", "a standing condition without every is in effect, not fulfilled")
         if supersedes is not None:
             earlier = fact_store.get_fulfilment(session, supersedes)
             if earlier is None or (earlier.authorisation_id, earlier.condition_id) != (authorisation, condition):
@@ -158,7 +168,7 @@ def register_sample(
             raise _problem("drawn_on", f"before the authorisation is valid ({line.valid_from})")
         if fact_store.get_sample(session, authorisation, sample) is not None:
             raise Conflict(f"authorisation {authorisation} already has a sample {sample!r}")
-        fact_store.add_sample(
+        fact_store.add_row(
             session,
             Sample(
                 authorisation_id=authorisation, id=sample, drawn_on=drawn_on, recorded_by=actor, recorded_at=clock.now
@@ -205,7 +215,8 @@ def communicate_sample(
     actor: str,
     clock: Clock,
 ) -> None:
-    """A sample communicated to security consultants of the authorisation (§92, §100)."""
+    """A sample communicated to security consultants of the authorisation (§92, §100): to those
+    its sample-gate is ``owed_to`` where it names some, else to any of its security consultants."""
     if not to:
         raise _problem("to", "at least one security consultant")
     _not_after_today("communicated_on", on, clock)
@@ -214,14 +225,20 @@ def communicate_sample(
         if on < found.drawn_on:
             raise _problem("communicated_on", f"before the sample was drawn ({found.drawn_on})")
         roles = fact_store.roles(session, authorisation)
+        consultants = {party for party, held in roles.items() if "security-consultant" in held}
+        owed = consultants.intersection(fact_store.gate_owed_to(session, authorisation))
         problems = [
             Problem("", f"to[{index}]", f"{party!r} is not a security-consultant party of {authorisation}")
+            if party not in consultants
+            else Problem(
+                "", f"to[{index}]", f"{party!r} is not one the sample-gate is owed to ({', '.join(sorted(owed))})"
+            )
             for index, party in enumerate(to)
-            if "security-consultant" not in roles.get(party, set())
+            if party not in (owed or consultants)
         ]
         if problems:
             raise Invalid(problems)
-        fact_store.add_communication(
+        fact_store.add_row(
             session,
             SampleCommunication(
                 authorisation_id=authorisation,
@@ -233,6 +250,77 @@ def communicate_sample(
             ),
         )
         _count(session, authorisation, f"sample {authorisation}/{sample} communicated", actor=actor, clock=clock)
+
+
+def record_declaration(
+    engine: Engine,
+    *,
+    authorisation: str,
+    user: str,
+    signed_on: date,
+    evidence: str | None = None,
+    actor: str,
+    clock: Clock,
+) -> None:
+    """A user of the authorisation signed the declaration of honour (§78) on a day; from that
+    day on the declaration counts. The same user and day twice is a Conflict."""
+    check_texts(("user", user, MAX_ID_LENGTH), ("evidence", evidence, MAX_TEXT_LENGTH))
+    _not_after_today("signed_on", signed_on, clock)
+    with _locked(engine, authorisation) as session:
+        fact_store.timeline(session, authorisation)
+        if user not in fact_store.users(session, authorisation):
+            raise NotFound(f"authorisation {authorisation} lists no user {user!r}")
+        fact_store.add_row(
+            session,
+            Declaration(
+                authorisation_id=authorisation,
+                user_id=user,
+                signed_on=signed_on,
+                evidence=(evidence or "").strip(),
+                recorded_by=actor,
+                recorded_at=clock.now,
+            ),
+        )
+        _count(session, authorisation, f"declaration of {authorisation}/{user}", actor=actor, clock=clock)
+
+
+def record_event(
+    engine: Engine,
+    *,
+    authorisation: str,
+    event: str,
+    occurred_on: date,
+    evidence: str | None = None,
+    actor: str,
+    clock: Clock,
+) -> None:
+    """An event happened (§88: a processor was engaged): every on-event condition it triggers
+    is due ``within`` after that day. An event no condition of the authorisation waits for is
+    refused, so a misspelt one does not pass silently."""
+    check_texts(("event", event, MAX_ID_LENGTH), ("evidence", evidence, MAX_TEXT_LENGTH))
+    _not_after_today("occurred_on", occurred_on, clock)
+    with _locked(engine, authorisation) as session:
+        line = fact_store.timeline(session, authorisation)
+        if occurred_on < line.decided_on:
+            raise _problem("occurred_on", f"before the decision of {line.decided_on}")
+        triggers = fact_store.triggers(session, authorisation)
+        if event not in triggers:
+            waiting = ", ".join(sorted(triggers)) or "none"
+            raise _problem(
+                "event", f"no on-event condition of {authorisation} waits for {event!r} (it waits for: {waiting})"
+            )
+        fact_store.add_row(
+            session,
+            ConditionEvent(
+                authorisation_id=authorisation,
+                event=event,
+                occurred_on=occurred_on,
+                evidence=(evidence or "").strip(),
+                recorded_by=actor,
+                recorded_at=clock.now,
+            ),
+        )
+        _count(session, authorisation, f"event {event} of {authorisation}", actor=actor, clock=clock)
 
 
 def _sample(session: Session, authorisation: str, sample: str) -> Sample:

@@ -30,11 +30,24 @@ ORG_ID = r"^[A-Z0-9][A-Z0-9-]*$"
 ROLES = ("authority", "discloser", "recipient", "processor", "security-consultant")
 STATUSES = ("active", "suspended", "revoked")
 FREQUENCIES = ("permanent", "on-request", "one-off", "periodic")
-CONDITION_KINDS = ("deadline", "recurring", "sample-gate")
+CONDITION_KINDS = ("deadline", "recurring", "sample-gate", "standing", "on-event")
 EFFECTS = ("flag", "suspend", "gate")
 ORGANISATION_KINDS = ("organisation", "group")
+RELATIONS = ("depends-on", "pending-transfer", "source-of")
 MAX_ID = 2**63 - 1  # the largest integer a database column holds; larger numbers are input errors
-KIND_FIELDS = {"deadline": "due_on", "recurring": "every", "sample-gate": "within"}
+# The fields that say when a condition is due, by kind: which it may have, which it must have.
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "deadline": ("due_on",),
+    "recurring": ("every",),
+    "sample-gate": ("within", "purposes"),
+    "standing": ("every",),
+    "on-event": ("trigger", "within"),
+}
+REQUIRED_KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "deadline": ("due_on",),
+    "recurring": ("every",),
+    "on-event": ("trigger", "within"),
+}
 
 # Size limits of every input, in documents, requests and recorded facts (README "Limits").
 # Beyond them input is refused (422 / exit 2) naming the field, before anything is written:
@@ -157,6 +170,26 @@ def Paragraphs(**kwargs: Any) -> fields.List:
 def OneOf(choices: Iterable[str], **kwargs: Any) -> fields.String:
     choices = tuple(choices)
     return fields.String(validate=validate.OneOf(choices, error="must be one of " + ", ".join(choices)), **kwargs)
+
+
+class OneOrMany(fields.List):
+    """One value or a list of them (``responsible: AII`` or ``responsible: [WSE-ESF, AII]``),
+    loaded as a list; a list of one is dumped as the single value, so a document written with
+    one stays as it was written."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> list[Any]:
+        loaded: list[Any] = super()._deserialize([value] if isinstance(value, str) else value, attr, data, **kwargs)
+        return loaded
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        dumped = super()._serialize(value, attr, obj, **kwargs)
+        return dumped[0] if isinstance(dumped, list) and len(dumped) == 1 else dumped
+
+
+def OwedTo(**kwargs: Any) -> BoundedText:
+    """A party id (an upper-case code, which must then be a party of the document) or the name
+    of a body outside it ("Sectoraal comité van het Rijksregister")."""
+    return Text(MAX_NAME_LENGTH, **kwargs)
 
 
 def _duration(text: str) -> None:
@@ -291,37 +324,49 @@ class CategorySchema(StrictSchema):
 
 
 class AuthorisedUserSchema(StrictSchema):
+    """``declaration_signed_on`` only where the document itself states the day (else the
+    declaration is a recorded fact: ``authreg declare``). ``national_register_number_list``
+    absent on every user: no user-level restriction of the number (§79-80); stated on any user:
+    only users with ``true`` may use it."""
+
     id = Slug(required=True)
     name = Text(MAX_NAME_LENGTH, required=True)
     organisation = OrgId(required=True)
     profile = Slug()
     declaration_signed_on = Day()
-    national_register_number_list = Flag(load_default=False)
+    national_register_number_list = Flag()
 
 
 class ConditionSchema(StrictSchema):
-    """Which of ``due_on``/``every``/``within`` a condition takes depends on its kind (DESIGN §4)."""
+    """Which of ``due_on``/``every``/``within``/``trigger``/``purposes`` a condition takes
+    depends on its kind (``KIND_FIELDS``, docs/format.md)."""
 
     id = Slug(required=True)
     paragraphs = Paragraphs()
     description = Text(MAX_TEXT_LENGTH, required=True)
-    responsible = OrgId(required=True)
+    responsible = OneOrMany(OrgId(), required=True, validate=validate.Length(min=1, error="at least one party"))
+    owed_to = OneOrMany(OwedTo())
     kind = OneOf(CONDITION_KINDS, required=True)
     due_on = Day()
     every = BoundedText(MAX_DURATION_LENGTH, validate=_duration)
     within = BoundedText(MAX_DURATION_LENGTH, validate=_duration)
+    trigger = Slug()
+    purposes = fields.List(Slug(), validate=validate.Length(min=1, error="at least one purpose"))
     effect = OneOf(EFFECTS)
 
     @validates_schema
     def _fields_fit_kind(self, data: dict[str, Any], **_: Any) -> None:
         errors: Errors = {}
         kind = data["kind"]
-        for other_kind, field in KIND_FIELDS.items():
-            if other_kind != kind and field in data:
-                put(errors, (field,), f"only a {other_kind} condition has {field}")
-        required = {"deadline": "due_on", "recurring": "every"}.get(kind)
-        if required and required not in data:
-            put(errors, (required,), f"required for a {kind} condition")
+        a_kind = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+        for field in ("due_on", "every", "within", "trigger", "purposes"):
+            if field in data and field not in KIND_FIELDS[kind]:
+                having = [other for other, allowed in KIND_FIELDS.items() if field in allowed]
+                put(errors, (field,), f"{a_kind} condition has no {field} (only {' and '.join(having)} ones)")
+        for field in REQUIRED_KIND_FIELDS.get(kind, ()):
+            if field not in data:
+                put(errors, (field,), f"required for {a_kind} condition")
+        check_unique_values(errors, ("responsible",), data["responsible"])
         effect = data.get("effect")
         if kind == "sample-gate" and effect not in (None, "gate"):
             put(errors, ("effect",), "a sample-gate condition has effect gate")
@@ -336,6 +381,53 @@ class ConditionSchema(StrictSchema):
         if isinstance(data, dict) and "effect" not in data and isinstance(data.get("kind"), str):
             data = {**data, "effect": "gate" if data["kind"] == "sample-gate" else "flag"}
         return data
+
+
+class DisclosureExceptionSchema(StrictSchema):
+    """Who may receive more than the rule allows (§76: European control bodies see the controls)."""
+
+    to = Text(MAX_NAME_LENGTH, required=True)
+    description = Text(MAX_TEXT_LENGTH, required=True)
+    paragraphs = Paragraphs()
+
+
+class OnwardDisclosureSchema(StrictSchema):
+    rule = Slug(required=True)
+    exceptions = fields.List(fields.Nested(DisclosureExceptionSchema), load_default=list)
+
+
+class OnwardDisclosure(fields.Field):
+    """``onward_disclosure: aggregated-only`` or ``{rule: aggregated-only, exceptions: [...]}``.
+    Loaded as the mapping; dumped as the plain string when there are no exceptions, so a
+    document of the old form keeps its canonical form (and digest)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._rule = Slug()
+        self._full = fields.Nested(OnwardDisclosureSchema)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            return {"rule": self._rule.deserialize(value), "exceptions": []}
+        if not isinstance(value, dict):
+            raise ValidationError("a rule (an id) or a mapping with rule and exceptions")
+        return self._full.deserialize(value)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if value is None:
+            return None
+        if not value["exceptions"]:
+            return value["rule"]
+        return self._full._serialize(value, attr, obj, **kwargs)
+
+
+class RelatedSchema(StrictSchema):
+    """Another decision this one rests on or mentions that it does not replace (§38-39)."""
+
+    reference = Text(MAX_NAME_LENGTH, required=True)
+    relation = OneOf(RELATIONS, required=True)
+    description = Text(MAX_TEXT_LENGTH, required=True)
+    paragraphs = Paragraphs()
 
 
 class RemarkSchema(StrictSchema):
@@ -374,7 +466,8 @@ class AuthorisationSchema(StrictSchema):
     sensitive = Flag(load_default=False)
     frequency = OneOf(FREQUENCIES)
     retention_until = Day()
-    onward_disclosure = Slug()
+    onward_disclosure = OnwardDisclosure()
+    related = fields.List(fields.Nested(RelatedSchema), load_default=list)
     max_users = fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_COUNT))
     authorised_users = fields.List(fields.Nested(AuthorisedUserSchema), load_default=list)
     conditions = fields.List(fields.Nested(ConditionSchema), load_default=list)
@@ -411,26 +504,50 @@ class AuthorisationSchema(StrictSchema):
                     f"{party['acts_for']!r} is not a party of this authorisation",
                 )
         self._check_flows(errors, data, parties)
-        for index, condition in enumerate(data["conditions"]):
-            if condition["responsible"] not in parties:
-                put(
-                    errors,
-                    ("conditions", index, "responsible"),
-                    f"{condition['responsible']!r} is not a party of this authorisation",
-                )
-            if condition["kind"] == "sample-gate" and not any(
-                "security-consultant" in party["roles"] for party in parties.values()
-            ):
-                put(
-                    errors,
-                    ("conditions", index, "kind"),
-                    "a sample-gate needs a party with role security-consultant",
-                )
+        self._check_conditions(errors, data, parties)
         for key in data["paragraphs"]:
             if key not in self.fields or key in ("id", "paragraphs"):
                 put(errors, ("paragraphs", key), "not a key of this document")
         if errors:
             raise ValidationError(errors)
+
+    @staticmethod
+    def _check_conditions(errors: Errors, data: dict[str, Any], parties: dict[str, dict[str, Any]]) -> None:
+        purposes = {purpose["id"] for purpose in data["purposes"]}
+        gates = 0
+        for index, condition in enumerate(data["conditions"]):
+            for position, party in enumerate(condition["responsible"]):
+                if party not in parties:
+                    put(
+                        errors,
+                        ("conditions", index, "responsible", position),
+                        f"{party!r} is not a party of this authorisation",
+                    )
+            for position, owed in enumerate(condition.get("owed_to", [])):
+                if re.fullmatch(ORG_ID, owed) and owed not in parties:
+                    put(
+                        errors,
+                        ("conditions", index, "owed_to", position),
+                        f"{owed!r} is not a party of this authorisation (name a body outside it in words)",
+                    )
+            check_unique_values(errors, ("conditions", index, "purposes"), condition.get("purposes", []))
+            for position, purpose in enumerate(condition.get("purposes", [])):
+                if purpose not in purposes:
+                    put(
+                        errors,
+                        ("conditions", index, "purposes", position),
+                        f"{purpose!r} is not a purpose of this authorisation",
+                    )
+            if condition["kind"] == "sample-gate":
+                gates += 1
+                if gates > 1:
+                    put(errors, ("conditions", index, "kind"), "an authorisation has at most one sample-gate")
+                if not any("security-consultant" in party["roles"] for party in parties.values()):
+                    put(
+                        errors,
+                        ("conditions", index, "kind"),
+                        "a sample-gate needs a party with role security-consultant",
+                    )
 
     @staticmethod
     def _check_dates(errors: Errors, data: dict[str, Any]) -> None:
@@ -470,6 +587,7 @@ class AuthorisationSchema(StrictSchema):
                     )
             check_unique_values(errors, ("flows", index, "purposes"), flow["purposes"])
             check_unique_values(errors, ("flows", index, "data_categories"), flow["data_categories"])
+            check_unique_values(errors, ("flows", index, "data_subjects"), flow["data_subjects"])
             start = flow.get("valid_from", data["valid_from"])
             if start < data["valid_from"]:
                 put(
@@ -509,12 +627,23 @@ class OrganisationsDocumentSchema(StrictSchema):
             raise ValidationError(errors)
 
 
+class SubjectKindSchema(StrictSchema):
+    """A kind of person data is about (§61: participants in an AMIF project, their family)."""
+
+    id = Slug(required=True)
+    label = Text(MAX_NAME_LENGTH, required=True)
+
+
 class TaxonomyDocumentSchema(StrictSchema):
-    taxonomy = fields.List(fields.Nested(CategorySchema), required=True)
+    """The shared vocabularies: data categories and, beside them, the kinds of data subject."""
+
+    taxonomy = fields.List(fields.Nested(CategorySchema), load_default=list)
+    data_subjects = fields.List(fields.Nested(SubjectKindSchema), load_default=list)
 
     @validates_schema
     def _unique(self, data: dict[str, Any], **_: Any) -> None:
         errors: Errors = {}
         check_unique_ids(errors, "taxonomy", data["taxonomy"])
+        check_unique_ids(errors, "data_subjects", data["data_subjects"])
         if errors:
             raise ValidationError(errors)

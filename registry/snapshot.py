@@ -25,6 +25,7 @@ class FlowView:
     national_register_number: bool
     national_register_number_paragraphs: tuple[int, ...] = ()
     paragraphs: tuple[int, ...] = ()
+    data_subjects: tuple[str, ...] = ()  # the kinds of person it is about; empty: none stated
 
     @property
     def key(self) -> str:
@@ -32,10 +33,20 @@ class FlowView:
 
 
 @dataclass(frozen=True)
+class DisclosureException:
+    """Who may receive more than the onward-disclosure rule allows (§76)."""
+
+    to: str
+    description: str
+    paragraphs: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class UserView:
     id: str
     organisation: str
-    declaration_signed_on: date | None
+    declaration_signed_on: date | None  # the earlier of the document's day and a recorded one
+    national_register_number_list: bool | None = None  # as the document states it, if it does
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,7 @@ class AuthorisationView:
     paragraphs: Mapping[str, tuple[int, ...]]  # the document's top-level ``paragraphs``
     max_users: int | None = None
     onward_disclosure: str | None = None
+    onward_exceptions: tuple[DisclosureException, ...] = ()
     retention_until: date | None = None
     # subject hash -> the first day it is inside a communicated sample of this authorisation
     sample_entry: Mapping[str, date] = field(default_factory=dict)
@@ -60,10 +72,21 @@ class AuthorisationView:
 
     @property
     def gate(self) -> ConditionSpec | None:
+        """The sample-gate, if any (a document has at most one)."""
         return next((c for c in self.facts.conditions if c.kind == "sample-gate"), None)
 
     def cites(self, key: str) -> tuple[int, ...]:
         return tuple(self.paragraphs.get(key, ()))
+
+    @cached_property
+    def keeps_number_list(self) -> bool:
+        """Whether any user carries ``national_register_number_list`` (§79-80)."""
+        return any(user.national_register_number_list is not None for user in self.users)
+
+    def may_use_number(self, user: UserView) -> bool:
+        """Where the authorisation keeps a list of staff who use the national register number,
+        only those on it may; where it keeps none, nothing restricts a user."""
+        return user.national_register_number_list is True or not self.keeps_number_list
 
     @cached_property
     def user_index(self) -> dict[tuple[str, str], UserView]:
@@ -72,7 +95,7 @@ class AuthorisationView:
 
     @cached_property
     def overdue_days(self) -> tuple[tuple[ConditionSpec, tuple[Interval, ...]], ...]:
-        """Deadline and recurring conditions with the days each is overdue, computed once."""
+        """Conditions but the sample-gate with the days each is overdue, computed once."""
         return tuple(
             (condition, tuple(overdue_intervals(self.facts, condition)))
             for condition in self.facts.conditions

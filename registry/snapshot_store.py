@@ -26,7 +26,15 @@ from registry.models import (
     Purpose,
     SampleSubject,
 )
-from registry.snapshot import AuthorisationView, Category, FlowView, Snapshot, UserView, sample_entry_days
+from registry.snapshot import (
+    AuthorisationView,
+    Category,
+    DisclosureException,
+    FlowView,
+    Snapshot,
+    UserView,
+    sample_entry_days,
+)
 
 
 def load_snapshot(session: Session) -> Snapshot:
@@ -81,6 +89,7 @@ def load_authorisations(session: Session, ids: Iterable[str] | None) -> dict[str
                 Authorisation.onward_disclosure,
                 Authorisation.retention_until,
                 Authorisation.paragraphs,
+                Authorisation.onward_disclosure_exceptions,
             ),
             wanted,
         )
@@ -97,10 +106,11 @@ def load_authorisations(session: Session, ids: Iterable[str] | None) -> dict[str
             Flow.national_register_number,
             Flow.national_register_number_paragraphs,
             Flow.paragraphs,
+            Flow.data_subjects,
         ),
         wanted,
     ):
-        auth, flow_id, source, to, valid_from, valid_until, nrn, nrn_paragraphs, paragraphs = row
+        auth, flow_id, source, to, valid_from, valid_until, nrn, nrn_paragraphs, paragraphs, subject_kinds = row
         owner = authorisations[auth]
         flows[auth].append(
             FlowView(
@@ -115,20 +125,10 @@ def load_authorisations(session: Session, ids: Iterable[str] | None) -> dict[str
                 national_register_number=nrn,
                 national_register_number_paragraphs=tuple(nrn_paragraphs),
                 paragraphs=tuple(paragraphs),
+                data_subjects=tuple(subject_kinds),
             )
         )
-    users: dict[str, list[UserView]] = defaultdict(list)
-    for auth, user, org, signed in _rows(
-        session,
-        (
-            AuthorisedUser.authorisation_id,
-            AuthorisedUser.id,
-            AuthorisedUser.organisation_id,
-            AuthorisedUser.declaration_signed_on,
-        ),
-        wanted,
-    ):
-        users[auth].append(UserView(user, org, signed))
+    users = _users(session, wanted)
     roles: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for auth, org, role in _rows(
         session, (PartyRole.authorisation_id, PartyRole.organisation_id, PartyRole.role), wanted
@@ -161,8 +161,32 @@ def load_authorisations(session: Session, ids: Iterable[str] | None) -> dict[str
             paragraphs={name: tuple(numbers) for name, numbers in (row[6] or {}).items()},
             max_users=row[3],
             onward_disclosure=row[4],
+            onward_exceptions=tuple(
+                DisclosureException(e["to"], e["description"], tuple(e.get("paragraphs", []))) for e in row[7] or []
+            ),
             retention_until=row[5],
             sample_entry=sample_entry_days(facts[key], subjects[key]),
         )
         for key, row in authorisations.items()
     }
+
+
+def _users(session: Session, wanted: list[str] | None) -> dict[str, list[UserView]]:
+    """Each authorisation's users with the day their declaration counts from: the document's,
+    or the earliest recorded, whichever is earlier."""
+    declared = fact_store.declarations(session, wanted)
+    users: dict[str, list[UserView]] = defaultdict(list)
+    for auth, user, org, signed, listed in _rows(
+        session,
+        (
+            AuthorisedUser.authorisation_id,
+            AuthorisedUser.id,
+            AuthorisedUser.organisation_id,
+            AuthorisedUser.declaration_signed_on,
+            AuthorisedUser.national_register_number_list,
+        ),
+        wanted,
+    ):
+        days = [day for day in (signed, declared.get((auth, user))) if day is not None]
+        users[auth].append(UserView(user, org, min(days, default=None), listed))
+    return users

@@ -35,6 +35,7 @@ from registry.models import (
     PartyRole,
     Purpose,
     RegistryChange,
+    SubjectKind,
 )
 
 # Children of an authorisation, in an order that deletes referencing rows first.
@@ -61,7 +62,6 @@ _COLUMNS_FROM_DOCUMENT = (
     "sensitive",
     "frequency",
     "retention_until",
-    "onward_disclosure",
     "max_users",
     "paragraphs",
 )
@@ -92,7 +92,8 @@ def load_context(session: Session) -> Context:
     for party in session.exec(select(Party)):
         if party.name is not None:
             party_names.setdefault(party.organisation_id, {})[party.authorisation_id] = party.name
-    return Context(organisations, categories, party_names, category_owners=owners)
+    kinds = {kind.id: {"id": kind.id, "label": kind.label} for kind in session.exec(select(SubjectKind))}
+    return Context(organisations, categories, party_names, category_owners=owners, subject_kinds=kinds)
 
 
 def category_entry(category: DataCategory) -> dict[str, Any]:
@@ -193,6 +194,15 @@ def write_categories(session: Session, categories: Mapping[str, dict[str, Any]],
         write(category_id)
 
 
+def write_subject_kinds(session: Session, kinds: Mapping[str, dict[str, Any]]) -> None:
+    """Add or relabel kinds of data subject by id."""
+    for kind_id, entry in kinds.items():
+        row = session.get(SubjectKind, kind_id) or SubjectKind(id=kind_id, label=entry["label"])
+        row.label = entry["label"]
+        session.add(row)
+    session.flush()
+
+
 def write_authorisation(session: Session, document: Document, *, actor: str, note: str, now: datetime) -> int:
     """Store ``document`` as the next version of its authorisation; returns the version."""
     body = document.body
@@ -212,6 +222,9 @@ def write_authorisation(session: Session, document: Document, *, actor: str, not
             session.exec(delete(part).where(part.authorisation_id == row.id))
     for column in _COLUMNS_FROM_DOCUMENT:
         setattr(row, column, body.get(column))
+    onward = body.get("onward_disclosure")
+    row.onward_disclosure = onward["rule"] if onward else None
+    row.onward_disclosure_exceptions = onward["exceptions"] if onward else []
     row.authority_id, row.version, row.updated_at = body["authority"], row.version + 1, now
     session.add(row)
     session.flush()
@@ -279,7 +292,7 @@ def _linked_parts(body: Mapping[str, Any]) -> list[SQLModel]:
                 organisation_id=user["organisation"],
                 profile=user.get("profile"),
                 declaration_signed_on=user.get("declaration_signed_on"),
-                national_register_number_list=user["national_register_number_list"],
+                national_register_number_list=user.get("national_register_number_list"),
             )
         )
     for condition in body["conditions"]:
@@ -289,10 +302,13 @@ def _linked_parts(body: Mapping[str, Any]) -> list[SQLModel]:
                 id=condition["id"],
                 kind=condition["kind"],
                 description=condition["description"],
-                responsible_id=condition["responsible"],
+                responsible=condition["responsible"],
+                owed_to=condition.get("owed_to", []),
                 due_on=condition.get("due_on"),
                 every=condition.get("every"),
                 within=condition.get("within"),
+                trigger=condition.get("trigger"),
+                purposes=condition.get("purposes", []),
                 effect=condition["effect"],
                 paragraphs=condition["paragraphs"],
             )

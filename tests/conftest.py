@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,6 +39,7 @@ from registry.applying import apply_documents
 from registry.db import make_engine
 from registry.documents import read_paths
 from registry.models import RegistryIdentity
+from registry.recording import Clock, communicate_sample, record_declaration, register_sample
 from registry.store import utcnow
 from tests.postgres import PostgresServer, running_server
 
@@ -45,12 +47,17 @@ ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 SEED = POLICIES / "authorisations" / "vtc-2017-amif-aii-wse.yaml"
 SEED_ID = "vtc-2017-amif-aii-wse"
-# A request the seed allows (from its first valid day on): tests vary it field by field.
+# The seed's facts (``record_seed_facts``) date from this day: both users' declarations of
+# honour (§78) and a sample holding SEED_SUBJECT, communicated to the consultants (§100).
+SEED_FACTS_DAY = date(2017, 10, 2)
+SEED_SUBJECT = "90010100123"
+# A request the seeded registry allows (from SEED_FACTS_DAY on): tests vary it field by field.
 SEED_ASK = {
     "user": "esf-controller-1",
     "organisation": "WSE-ESF",
     "data_category": "naam",
     "purpose": "amif-eligibility",
+    "data_subject": SEED_SUBJECT,
 }
 TEST_SECRET = "9c1e5f0b7a3d48e2b6f1c0d9e8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9"
 
@@ -94,7 +101,21 @@ def _fill(url: str, template: Template) -> None:
     identity.check_key(engine, TEST_SECRET)
     if template == "seeded":
         apply_documents(engine, read_paths([POLICIES]), actor="test", now=utcnow())
+        record_seed_facts(engine)
     engine.dispose()
+
+
+def record_seed_facts(engine: Engine) -> None:
+    """What the seed needs beyond its document before it allows anything: the decision says the
+    users *will* sign (§78) and gates every access on communicated samples (§90-92, §100)."""
+    clock = Clock.current("Europe/Brussels")
+    for user in ("esf-controller-1", "esf-controller-2"):
+        record_declaration(
+            engine, authorisation=SEED_ID, user=user, signed_on=SEED_FACTS_DAY, actor="test", clock=clock
+        )
+    facts: dict[str, Any] = {"authorisation": SEED_ID, "sample": "controle-2017", "actor": "test", "clock": clock}
+    register_sample(engine, drawn_on=SEED_FACTS_DAY, subjects=[SEED_SUBJECT], secret=TEST_SECRET, **facts)
+    communicate_sample(engine, on=SEED_FACTS_DAY, to=["KBI-SC"], **facts)
 
 
 @dataclass

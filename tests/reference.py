@@ -1,6 +1,6 @@
-"""A plain reference of DESIGN §3, written from the text and nothing else of the engine: no
-Casbin, no compiled windows, no precomputed sample entries. The property tests hold the real
-decision path against it."""
+"""A plain reference of the decision procedure (docs/decisions.md), written from the text and
+nothing else of the engine: no Casbin, no compiled windows, no precomputed sample entries, no
+derived user rights. The property tests hold the real decision path against it."""
 
 from __future__ import annotations
 
@@ -67,8 +67,13 @@ def failing_codes(
         codes.append("purpose-not-authorised")
     if r.action != "read":
         codes.append("action-not-authorised")
-    if _needs_number(snapshot, r.data_category, r.subject) and not flow.national_register_number:
+    needs_number = _needs_number(snapshot, r.data_category, r.subject)
+    number_list = [u for u in view.users if u.national_register_number_list is not None]
+    off_the_list = bool(number_list) and not any(u.national_register_number_list is True for u in listed)
+    if needs_number and (not flow.national_register_number or (listed and off_the_list)):
         codes.append("national-register-number-not-authorised")
+    if r.subject_kind and r.subject_kind not in flow.data_subjects:
+        codes.append("data-subject-kind-not-authorised")
     if r.day < flow.valid_from:
         codes.append("not-yet-valid")
     elif flow.valid_until and r.day > flow.valid_until:
@@ -84,7 +89,12 @@ def failing_codes(
     for condition in view.facts.conditions:
         if condition.effect == "suspend" and condition_state(view.facts, condition, r.day, 30).state == "overdue":
             codes.append("condition-overdue")
-    if view.gate is not None and r.subject and not _inside_sample(raw, view.id, r.subject, r.day):
+    gates = [
+        c for c in view.facts.conditions if c.kind == "sample-gate" and (not c.purposes or r.purpose in c.purposes)
+    ]
+    if gates and not r.subject:
+        codes.append("data-subject-required")
+    elif gates and not _inside_sample(raw, view.id, r.subject, r.day):
         codes.append("subject-not-in-communicated-sample")
     return codes
 

@@ -131,6 +131,8 @@ def test_the_openapi_document_is_served_and_lists_the_endpoints(api: Flask) -> N
         "/api/v1/authorisations/{authorisation_id}/samples",
         "/api/v1/authorisations/{authorisation_id}/samples/{sample_id}/subjects",
         "/api/v1/authorisations/{authorisation_id}/samples/{sample_id}/communications",
+        "/api/v1/authorisations/{authorisation_id}/users/{user_id}/declarations",
+        "/api/v1/authorisations/{authorisation_id}/events",
         "/api/v1/audit",
         "/api/v1/audit/verify",
         "/api/v1/audit/checkpoint",

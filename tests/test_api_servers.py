@@ -9,12 +9,12 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from registry import migrate, tokens
+from registry import identity, migrate, tokens
 from registry.applying import apply_documents
 from registry.db import make_engine
 from registry.documents import read_paths
 from registry.store import utcnow
-from tests.conftest import POLICIES, SEED_ASK, SEED_ID, TEST_SECRET
+from tests.conftest import POLICIES, SEED_ASK, SEED_ID, TEST_SECRET, record_seed_facts
 from tests.postgres import running_server
 from tests.serving import served
 
@@ -39,6 +39,8 @@ def _registry(url: str) -> tuple[str, str]:
     migrate.upgrade(url)
     engine = make_engine(url)
     apply_documents(engine, read_paths([POLICIES]), actor="test", now=utcnow())
+    identity.check_key(engine, TEST_SECRET)
+    record_seed_facts(engine)
     app_token = tokens.create(engine, name="case-app", role="application", now=utcnow())
     officer = tokens.create(engine, name="dpo", role="privacy-officer", now=utcnow())
     engine.dispose()

@@ -25,7 +25,16 @@ def test_conditions_as_of_a_day_and_by_state(api: Flask, bearer: Headers) -> Non
     assert states(api, bearer, "at=2017-12-01")["security-plan"] == "overdue"
     assert states(api, bearer, "at=2017-12-01&status=overdue") == {"security-plan": "overdue"}
     assert states(api, bearer, f"at=2023-07-01&authorisation={SEED_ID}") == dict.fromkeys(
-        ["rrn-user-list", "samples-communicated", "security-plan"], "expired"
+        [
+            "art16-security",
+            "notice-art9",
+            "processor-agreement",
+            "processor-no-access",
+            "rrn-user-list",
+            "samples-communicated",
+            "security-plan",
+        ],
+        "expired",
     )
     unknown = api.test_client().get("/api/v1/conditions?authorisation=nope", headers=bearer["manager"])
     assert unknown.status_code == 404

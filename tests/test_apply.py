@@ -19,6 +19,7 @@ from registry.models import (
     OrganisationMembership,
     PartyRole,
     RegistryChange,
+    SubjectKind,
 )
 from tests.conftest import POLICIES, SEED_ID, dump_tables, write_yaml
 
@@ -33,15 +34,16 @@ def test_first_apply_creates_everything(engine: Engine, run_cli: Callable[..., A
     result = run_cli("apply", str(POLICIES))
     assert result.exit_code == 0, result.stderr
     assert f"created   authorisation {SEED_ID} (version 1)" in result.stdout
-    assert "changed   organisations (9 added, 0 updated, 0 unchanged)" in result.stdout
-    assert "changed   taxonomy (46 added, 0 updated, 0 unchanged)" in result.stdout
+    assert "changed   organisations (11 added, 0 updated, 0 unchanged)" in result.stdout
+    assert "changed   taxonomy (50 added, 0 updated, 0 unchanged)" in result.stdout
     assert "registry version 1" in result.stdout
     with Session(engine) as session:
         assert session.get(Authorisation, SEED_ID).status == "active"  # type: ignore[union-attr]
-        assert len(session.exec(select(DataCategory)).all()) == 46
+        assert len(session.exec(select(DataCategory)).all()) == 47
+        assert len(session.exec(select(SubjectKind)).all()) == 3
         assert session.get(OrganisationMembership, ("GEM-GENT", "GEMEENTEN")) is not None
         roles = {(r.organisation_id, r.role) for r in session.exec(select(PartyRole))}
-        assert ("HBPLUS", "processor") in roles and ("AII-SC", "security-consultant") in roles
+        assert ("HBPLUS", "processor") in roles and ("KBI-SC", "security-consultant") in roles
         granted = {c.category_id for c in session.exec(select(FlowCategory))}
         assert len(granted) == 10
 
@@ -54,8 +56,8 @@ def test_second_apply_of_the_same_files_is_unchanged_and_writes_nothing(
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
         f"unchanged authorisation {SEED_ID} (version 1) {POLICIES / 'authorisations' / (SEED_ID + '.yaml')}",
-        f"unchanged organisations (0 added, 0 updated, 9 unchanged) {POLICIES / 'organisations.yaml'}",
-        f"unchanged taxonomy (0 added, 0 updated, 46 unchanged) {POLICIES / 'taxonomy.yaml'}",
+        f"unchanged organisations (0 added, 0 updated, 11 unchanged) {POLICIES / 'organisations.yaml'}",
+        f"unchanged taxonomy (0 added, 0 updated, 50 unchanged) {POLICIES / 'taxonomy.yaml'}",
     ]
     assert dump_tables(seeded) == before
 
@@ -88,7 +90,8 @@ def test_a_changed_document_becomes_a_new_version_and_the_diff_is_printed(
     with Session(seeded) as session:
         row = session.get(Authorisation, SEED_ID)
         assert row is not None and row.version == 2 and str(row.retention_until) == "2030-12-31"
-        assert len(session.exec(select(RegistryChange)).all()) == 2
+        # the seed applied, the four facts conftest.record_seed_facts recorded, this change
+        assert len(session.exec(select(RegistryChange)).all()) == 6
     assert run_cli("apply", str(file)).stdout.startswith(f"unchanged authorisation {SEED_ID} (version 2)")
 
 
@@ -144,7 +147,7 @@ def test_organisation_updates_are_by_id_and_never_remove_by_omission(
     assert "    added OCMW-GENT" in result.stdout
     assert re.search(r"^    -\s+- GEMEENTEN$", result.stdout, re.MULTILINE)
     with Session(seeded) as session:
-        assert len(session.exec(select(Organisation)).all()) == 10  # nothing removed
+        assert len(session.exec(select(Organisation)).all()) == 12  # nothing removed
         assert session.get(OrganisationMembership, ("GEM-GENT", "GEMEENTEN")) is None
         assert session.get(OrganisationMembership, ("GEM-ANTWERPEN", "GEMEENTEN")) is not None
 

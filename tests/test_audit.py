@@ -98,7 +98,7 @@ def test_report_lists_what_a_security_consultant_should_look_at(logged: Engine, 
     assert [(r["seq"], [c["code"] for c in r["reasons"]]) for r in records] == [
         (2, ["expired"]),
         (3, ["subject-not-in-communicated-sample"]),
-        (4, ["declaration-missing"]),
+        (4, ["declaration-missing", "subject-not-in-communicated-sample"]),
     ]
     table = run_cli("audit", "report").stdout.splitlines()
     assert table[0].split() == ["seq", "asked_at", "user", "organisation", "decision", "reasons", "subject"]

@@ -123,7 +123,7 @@ def test_parallel_samples_with_one_id(api: Flask, bearer: Headers, seeded: Engin
         return client.post(f"/api/v1/authorisations/{SEED_ID}/samples", json=body, headers=bearer["privacy-officer"])
 
     one_winner(race(api, sample), 201)
-    assert count(seeded, "SELECT count(*) FROM sample_subject") == 1
+    assert count(seeded, "SELECT count(*) FROM sample_subject WHERE sample_id = 's1'") == 1
 
 
 def test_parallel_tokens_with_one_name(seeded: Engine) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry.conditions import AuthorisationFacts, ConditionSpec, Fulfilment, SampleRecord, condition_state
+from registry.conditions import AuthorisationFacts, ConditionSpec, Event, Fulfilment, SampleRecord, condition_state
 from registry.decisions import DecisionRequest, decide
 from registry.lifecycle import StatusChange, Timeline
 from registry.policy import PolicyEngine
@@ -29,12 +29,13 @@ CATEGORIES = {
     "c": Category("c", None, False),
 }
 GROUPS = {"O1": frozenset({"G1"}), "O2": frozenset({"G1", "G2"}), "G1": frozenset({"G2"})}
-USERS, ORGS, PURPOSES, SOURCES, SUBJECTS = (
+USERS, ORGS, PURPOSES, SOURCES, SUBJECTS, KINDS = (
     ["u1", "u2", "u3"],
     ["O1", "O2", "O3", "G1"],
     ["p1", "p2", "p3"],
     ["S1", "S2"],
     ["h1", "h2", "h3"],
+    ["k1", "k2"],
 )
 
 days = st.integers(min_value=0, max_value=400).map(lambda n: START + timedelta(days=n))
@@ -89,37 +90,47 @@ def authorisations(
                 purposes=tuple(sorted(draw(st.sets(st.sampled_from(PURPOSES), min_size=1)))),
                 categories=tuple(sorted(draw(st.sets(st.sampled_from(sorted(CATEGORIES)), min_size=1, max_size=3)))),
                 national_register_number=draw(st.booleans()),
+                data_subjects=tuple(sorted(draw(st.sets(st.sampled_from(KINDS))))),
             )
         )
     served_organisations = sorted(
         {"O3"} | {org for flow in flows for org in ("O1", "O2", "O3") if flow.to in (org, *GROUPS.get(org, ()))}
     )
+    keeps_number_list = draw(st.integers(0, 2)) == 0
     users = tuple(
         UserView(
             user,
             draw(st.sampled_from(served_organisations)),
             valid_from + timedelta(days=draw(st.integers(-60, 30))) if draw(st.integers(0, 4)) else None,
+            draw(st.sampled_from([None, True, False])) if keeps_number_list else None,
         )
         for user in draw(st.sets(st.sampled_from(USERS), min_size=1))
     )
     conditions = []
     for index in range(draw(st.integers(0, 2))):
-        kind = draw(st.sampled_from(["deadline", "recurring"]))
+        kind = draw(st.sampled_from(["deadline", "recurring", "standing", "on-event"]))
+        every = draw(st.sampled_from(["P30D", "P2M", "P1Y"]))
         conditions.append(
             ConditionSpec(
                 f"c{index}",
                 kind,
                 "generated",
-                "S1",
+                ("S1",),
                 draw(st.sampled_from(["flag", "flag", "suspend"])),
                 (index + 1,),
                 due_on=draw(days) if kind == "deadline" else None,
-                every=draw(st.sampled_from(["P30D", "P2M", "P1Y"])) if kind == "recurring" else None,
+                every=every if kind == "recurring" or (kind == "standing" and draw(st.booleans())) else None,
+                within=draw(st.sampled_from(["P0D", "P10D", "P1M"])) if kind == "on-event" else None,
+                trigger=draw(st.sampled_from(["e1", "e2"])) if kind == "on-event" else None,
             )
         )
     gated = draw(st.booleans())
     if gated:
-        conditions.append(ConditionSpec("gate", "sample-gate", "samples", "O1", "gate", (100,)))
+        gated_purposes = tuple(sorted(draw(st.sets(st.sampled_from(PURPOSES), max_size=2))))
+        conditions.append(
+            ConditionSpec("gate", "sample-gate", "samples", ("O1",), "gate", (100,), purposes=gated_purposes)
+        )
+    events = tuple(Event(draw(st.sampled_from(["e1", "e2"])), draw(days)) for _ in range(draw(st.integers(0, 3))))
     fulfilments = tuple(
         Fulfilment(n + 1, draw(st.sampled_from([c.id for c in conditions])), draw(days), "e", "t")
         for n in range(draw(st.integers(0, 3) if conditions else st.just(0)))
@@ -139,7 +150,7 @@ def authorisations(
         samples.append(
             SampleRecord(f"s{index}", drawn, tuple(sorted({a for _, _, a in added})), tuple(sorted(d for _, d in sent)))
         )
-    facts = AuthorisationFacts(timeline, tuple(conditions), fulfilments, tuple(samples))
+    facts = AuthorisationFacts(timeline, tuple(conditions), fulfilments, tuple(samples), events)
     roles: dict[str, set[str]] = {}
     for flow in flows:
         roles.setdefault(flow.source, set()).add("discloser")
@@ -181,6 +192,7 @@ requests = st.builds(
     day=days,
     source=st.sampled_from(["", "", "S1", "S2"]),
     subject=st.sampled_from(["", "", *SUBJECTS, "hx"]),
+    subject_kind=st.sampled_from(["", "", "", *KINDS, "kx"]),
 )
 
 
@@ -204,9 +216,12 @@ def near_misses(draw: st.DrawFn, snapshot: Snapshot) -> DecisionRequest:
         day=draw(st.integers(-3, (high - low).days + 3).map(lambda n: low + timedelta(days=n))),
         source=draw(st.sampled_from(["", flow.source])),
         subject=draw(st.sampled_from(["", "", "", "", *SUBJECTS])),
+        subject_kind=draw(st.sampled_from(["", "", *flow.data_subjects])),
     )
     changed = draw(
-        st.sampled_from(["none", "none", "user", "organisation", "data_category", "purpose", "action", "source"])
+        st.sampled_from(
+            ["none", "none", "user", "organisation", "data_category", "purpose", "action", "source", "subject_kind"]
+        )
     )
     if changed == "none":
         return exact
@@ -239,7 +254,8 @@ def test_casbin_diagnostics_and_reference_agree(
 
 def _rvals(snapshot: Snapshot, r: DecisionRequest) -> tuple[str, ...]:
     nrn = "yes" if r.subject or snapshot.needs_national_register_number(r.data_category) else "no"
-    return (r.user, r.organisation, r.data_category, r.purpose, r.action, r.day.isoformat(), nrn, r.source, r.subject)
+    day = r.day.isoformat()
+    return (r.user, r.organisation, r.data_category, r.purpose, r.action, day, nrn, r.source, r.subject, r.subject_kind)
 
 
 def _only(snapshot: Snapshot, view: AuthorisationView, flow: FlowView) -> Snapshot:
@@ -269,4 +285,4 @@ def test_compiled_overdue_days_match_the_condition_states(registry: tuple[Snapsh
 def _in_force(facts: AuthorisationFacts) -> AuthorisationFacts:
     timeline = facts.timeline
     always = Timeline(timeline.authorisation, timeline.decided_on, timeline.valid_from, None, "active")
-    return AuthorisationFacts(always, facts.conditions, facts.fulfilments, facts.samples)
+    return AuthorisationFacts(always, facts.conditions, facts.fulfilments, facts.samples, facts.events)

@@ -18,7 +18,8 @@ from registry.asking import DecisionService
 from registry.errors import Invalid
 from registry.models import AuditEntry
 from registry.recording import Clock
-from tests.conftest import POLICIES, SEED_ID, TEST_SECRET, sqlite_only
+from registry.subjects import subject_hash
+from tests.conftest import POLICIES, SEED_ID, SEED_SUBJECT, TEST_SECRET, sqlite_only
 from tests.conftest import SEED_ASK as ASK
 
 Cli = Callable[..., Any]
@@ -26,8 +27,8 @@ NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
 def check(run_cli: Cli, at: str, *more: str) -> Any:
-    """``authreg check`` for the seed's first controller reading a name."""
-    asked = ("--user", "esf-controller-1", "--organisation", "WSE-ESF", "--category", "naam")
+    """``authreg check`` for the seed's first controller reading a name of the sampled person."""
+    asked = ("--user", "esf-controller-1", "--organisation", "WSE-ESF", "--category", "naam", "--subject", SEED_SUBJECT)
     return run_cli("check", *asked, "--purpose", "amif-eligibility", "--at", at, *more)
 
 
@@ -52,7 +53,10 @@ def test_a_failing_table_case_is_reported(run_cli: Cli, tmp_path: Any) -> None:
     )
     result = run_cli("test", str(tmp_path / "tests"))
     assert result.exit_code == 1
-    assert "FAIL" in result.stdout and "got      deny [expired]" in result.stdout
+    assert (
+        "FAIL" in result.stdout
+        and "got      deny [data-subject-required, declaration-missing, expired]" in result.stdout
+    )
     assert result.stdout.splitlines()[-1] == "0 passed, 1 failed"
 
 
@@ -63,8 +67,13 @@ def test_check_json_is_logged_before_it_is_answered(seeded: Engine, run_cli: Cli
     assert set(answer) == {"decision", "authorisation", "flow", "reasons", "warnings", "obligations", "decision_id"}
     assert (answer["decision"], answer["authorisation"], answer["flow"]) == ("allow", SEED_ID, "aii-to-esf")
     assert [w["code"] for w in answer["warnings"]] == ["condition-overdue"]
-    assert [o["code"] for o in answer["obligations"]] == ["onward-disclosure", "retention"]
-    assert answer["obligations"][0]["paragraphs"] == [76]
+    assert [o["code"] for o in answer["obligations"]] == [
+        "onward-disclosure",
+        "onward-disclosure-exception",
+        "retention",
+    ]
+    assert answer["obligations"][0]["paragraphs"] == answer["obligations"][1]["paragraphs"] == [76]
+    assert answer["obligations"][1]["message"].startswith("except: Europese controleorganen: ")
     with Session(seeded) as session:
         entry = session.exec(select(AuditEntry)).one()
     assert (entry.decision_id, entry.decision, entry.asked_by, entry.evaluated_at) == (
@@ -126,6 +135,7 @@ def test_a_change_refreshes_only_that_authorisation_and_no_stale_allow_is_given(
     run_cli("apply", str(POLICIES / "tests" / "fixtures" / "gemeenten.yaml"))
     service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
     other_lines = service.policy._lines["vtc-2018-voorbeeld-gemeenten"]
+    version = service.policy.snapshot.version
     assert service.ask({**ASK, "at": "2019-01-01"}, asked_by="app", now=NOW)["decision"] == "allow"
     clock = Clock(now=NOW, today=NOW.date())
     with service.changing([SEED_ID]):
@@ -141,16 +151,34 @@ def test_a_change_refreshes_only_that_authorisation_and_no_stale_allow_is_given(
     answer = service.ask({**ASK, "at": "2019-01-01"}, asked_by="app", now=NOW)
     assert [r["code"] for r in answer["reasons"]] == ["authorisation-suspended"]
     assert service.policy._lines["vtc-2018-voorbeeld-gemeenten"] is other_lines  # untouched, not rebuilt
-    assert service.policy.snapshot.version == 3
+    assert service.policy.snapshot.version == version + 1
 
 
 def test_the_fast_path_and_pycasbins_stock_enforce_agree_on_the_seed(seeded: Engine) -> None:
     service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
     enforcer = service.policy.enforcer
+    sampled = subject_hash(SEED_SUBJECT, TEST_SECRET)
+    allowed = 0
     for day in ("2017-10-01", "2017-10-02", "2023-06-30", "2023-07-01"):
         for category in ("naam", "officiele-personalia", "insz", "gezondheid"):
-            rvals = ("esf-controller-1", "WSE-ESF", category, "amif-eligibility", "read", day, "no", "", "")
-            assert enforcer.decide(*rvals)[0] == enforcer.enforce(*rvals)
+            for subject, kind in (("", ""), (sampled, ""), (sampled, "gezinslid"), (sampled, "inburgeraar")):
+                nrn = "yes" if subject or category in ("insz", "officiele-personalia") else "no"
+                rvals = (
+                    "esf-controller-1",
+                    "WSE-ESF",
+                    category,
+                    "amif-eligibility",
+                    "read",
+                    day,
+                    nrn,
+                    "",
+                    subject,
+                    kind,
+                )
+                verdict = enforcer.decide(*rvals)[0]
+                assert verdict == enforcer.enforce(*rvals)
+                allowed += verdict
+    assert allowed == 2 * 3 * 2  # two valid days, three categories granted, with and without a granted kind
 
 
 def test_a_registry_wide_change_recompiles_in_place(seeded: Engine, run_cli: Cli) -> None:
@@ -158,7 +186,8 @@ def test_a_registry_wide_change_recompiles_in_place(seeded: Engine, run_cli: Cli
     so a decision that was waiting for the lock cannot use the policy it replaced."""
     service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
     engine = service.policy
-    gent = {**ASK, "user": "gent-ambtenaar-1", "organisation": "GEM-GENT", "purpose": "lokaal-inburgeringsbeleid"}
+    gent = {"user": "gent-ambtenaar-1", "organisation": "GEM-GENT", "purpose": "lokaal-inburgeringsbeleid"}
+    gent |= {"data_category": "naam"}
     assert service.ask({**gent, "at": "2019-01-01"}, asked_by="app", now=NOW)["decision"] == "deny"
     run_cli("apply", str(POLICIES / "tests" / "fixtures" / "gemeenten.yaml"))
     service.refresh(None)

@@ -67,7 +67,7 @@ INVALID_SEEDS = {
     ),
     "dangling responsible": (
         _set("conditions[2].responsible", "WSE"),
-        "conditions[2].responsible",
+        "conditions[2].responsible[0]",
         "'WSE' is not a party of this authorisation",
     ),
     "dangling acts_for": (_set("parties[3].acts_for", "WSE"), "parties[3].acts_for", "'WSE' is not a party"),
@@ -106,10 +106,70 @@ INVALID_SEEDS = {
         "conditions[0].due_on",
         "required for a deadline condition",
     ),
-    "recurring with due_on": (
+    "standing with due_on": (
         _set("conditions[2].due_on", "2018-01-01"),
         "conditions[2].due_on",
-        "only a deadline condition has due_on",
+        "a standing condition has no due_on (only deadline ones)",
+    ),
+    "on-event without its trigger": (
+        _delete("conditions[4].trigger"),
+        "conditions[4].trigger",
+        "required for an on-event condition",
+    ),
+    "a trigger on a deadline": (
+        _set("conditions[0].trigger", "plan-approved"),
+        "conditions[0].trigger",
+        "a deadline condition has no trigger (only on-event ones)",
+    ),
+    "one of several responsible parties unknown": (
+        _set("conditions[3].responsible", ["WSE-ESF", "WSE"]),
+        "conditions[3].responsible[1]",
+        "'WSE' is not a party of this authorisation",
+    ),
+    "a party listed twice as responsible": (
+        _set("conditions[3].responsible", ["AII", "AII"]),
+        "conditions[3].responsible[1]",
+        "'AII' listed twice",
+    ),
+    "owed to a party code that is no party": (
+        _set("conditions[0].owed_to", "CBPL"),
+        "conditions[0].owed_to[0]",
+        "'CBPL' is not a party of this authorisation (name a body outside it in words)",
+    ),
+    "a gate for a purpose that is not the authorisation's": (
+        _set("conditions[1].purposes", ["werkbemiddeling"]),
+        "conditions[1].purposes[0]",
+        "'werkbemiddeling' is not a purpose of this authorisation",
+    ),
+    "purposes on a condition that gates nothing": (
+        _set("conditions[0].purposes", ["amif-eligibility"]),
+        "conditions[0].purposes",
+        "a deadline condition has no purposes (only sample-gate ones)",
+    ),
+    "two sample-gates": (
+        lambda doc: doc["conditions"].append({**doc["conditions"][1], "id": "second-gate"}),
+        "conditions[7].kind",
+        "an authorisation has at most one sample-gate",
+    ),
+    "an onward-disclosure exception without its description": (
+        lambda doc: doc["onward_disclosure"]["exceptions"][0].pop("description"),
+        "onward_disclosure.exceptions[0].description",
+        "required",
+    ),
+    "onward disclosure neither a rule nor a mapping": (
+        _set("onward_disclosure", ["aggregated-only"]),
+        "onward_disclosure",
+        "a rule (an id) or a mapping with rule and exceptions",
+    ),
+    "an unknown relation to another decision": (
+        _set("related[0].relation", "replaces"),
+        "related[0].relation",
+        "must be one of depends-on, pending-transfer, source-of",
+    ),
+    "a kind of data subject not in the vocabulary": (
+        _set("flows[0].data_subjects", ["amif-deelnemer", "inburgeraars"]),
+        "flows[0].data_subjects[1]",
+        "unknown kind of data subject 'inburgeraars'; declare it in a taxonomy document's data_subjects",
     ),
     "bad duration": (_set("conditions[2].every", "yearly"), "conditions[2].every", "not an ISO 8601 duration"),
     "gate on a deadline": (
@@ -118,7 +178,9 @@ INVALID_SEEDS = {
         "only a sample-gate condition has effect gate",
     ),
     "sample-gate without consultant": (
-        lambda doc: doc["parties"].pop(5),
+        lambda doc: doc.update(
+            parties=doc["parties"][:5], conditions=[{**c, "owed_to": []} for c in doc["conditions"]]
+        ),
         "conditions[1].kind",
         "a sample-gate needs a party with role security-consultant",
     ),

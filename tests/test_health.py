@@ -11,20 +11,25 @@ import urllib.request
 from pathlib import Path
 
 from flask.testing import FlaskClient
+from sqlalchemy import Engine
 
+from registry import store
 from registry.app import create_app
+from registry.db import reading
 from tests.conftest import ROOT, TEST_SECRET
 from tests.serving import served
 
 
-def test_health_reports_the_authorisations_loaded(client: FlaskClient) -> None:
+def test_health_reports_the_authorisations_loaded(client: FlaskClient, seeded: Engine) -> None:
+    with reading(seeded) as session:
+        version = store.registry_version(session)  # the seed applied and its facts recorded
     response = client.get("/health")
     assert response.status_code == 200
     assert response.json == {
         "status": "ok",
         "authorisations": 1,
         "authorisations_by_status": {"active": 1},
-        "registry_version": 1,
+        "registry_version": version,
     }
 
 

@@ -45,7 +45,13 @@ TAXONOMY = {
         "aankomstgegevens",
     ],
     "doelgroep-inburgering": [],
-    "gezinsleden": ["gezinslid-naam", "gezinslid-voornaam", "gezinslid-geboortedatum", "positie-gezinshoofd"],
+    "gezinsleden": [
+        "gezinslid-naam",
+        "gezinslid-voornaam",
+        "gezinslid-geboortedatum",
+        "positie-gezinshoofd",
+        "nationaliteit-ouders",  # §63
+    ],
     "competenties": [
         "talenkennis",
         "ict-vaardigheden",
@@ -85,6 +91,10 @@ def test_the_taxonomy_has_exactly_the_contract_ids() -> None:
     assert entries == expected
     national = [entry["id"] for entry in taxonomy.body["taxonomy"] if entry["national_register_number"]]
     assert national == ["insz"]
+    assert [kind["id"] for kind in taxonomy.body["data_subjects"]] == ["amif-deelnemer", "gezinslid", "inburgeraar"]
+    career = next(entry for entry in taxonomy.body["taxonomy"] if entry["id"] == "levensloopbaan")
+    for item in ("huisvesting", "hoofdperspectief", "toekomstvisies", "leervragen", "maatschappelijke rollen"):
+        assert item in career["label"]  # §65 lists them
 
 
 def test_the_whole_policies_folder_is_consistent() -> None:
@@ -99,9 +109,26 @@ def test_dates_validity_and_status(seed: dict[str, Any]) -> None:
     assert seed["status"] == "active"
 
 
-def test_legal_bases_cover_paragraphs_2_to_7_and_32_to_40(seed: dict[str, Any]) -> None:
-    cited = _paragraphs(seed["legal_bases"]) | set(seed["paragraphs"]["legal_bases"])
+def test_legal_bases_and_related_decisions_cover_paragraphs_2_to_7_and_32_to_40(seed: dict[str, Any]) -> None:
+    cited = _paragraphs(seed["legal_bases"]) | set(seed["paragraphs"]["legal_bases"]) | _paragraphs(seed["related"])
     assert set(range(2, 8)) | set(range(32, 41)) <= cited
+    bases = {basis["id"] for basis in seed["legal_bases"]}
+    assert {  # named in the decision and its footnotes, beside the "gelet op" list
+        "wet-ksz",
+        "decreet-openbaarheid-bestuur",
+        "bvr-22-november-2013",
+        "kaderdecreet-bestuurlijk-beleid",
+        "bvr-3-juni-2005",
+        "bvr-31-maart-2006",
+        "bvr-21-maart-2014",
+    } <= bases
+    assert "rr-39-2012" not in bases  # granted to ABB, still to be transferred (footnote 5)
+
+
+def test_related_decisions_are_not_replacements(seed: dict[str, Any]) -> None:
+    related = {(r["reference"].split()[-1], r["relation"]) for r in seed["related"]}
+    assert related == {("39/2012", "pending-transfer"), ("48/2016", "depends-on"), ("11/2012", "source-of")}
+    assert seed["replaces"] == []
 
 
 def test_parties_with_both_processors_and_the_security_consultant(seed: dict[str, Any]) -> None:
@@ -112,7 +139,9 @@ def test_parties_with_both_processors_and_the_security_consultant(seed: dict[str
         "WSE-ESF": (["recipient"], None),
         "HBPLUS": (["processor"], "WSE-ESF"),
         "REALDOLMEN": (["processor"], "AII"),
+        "KBI-SC": (["security-consultant"], "AII"),  # §90 "en/of": two consultants
         "AII-SC": (["security-consultant"], "AII"),
+        "WSE-SC": (["security-consultant"], "WSE-ESF"),  # §94
     }
 
 
@@ -123,7 +152,7 @@ def test_purposes_and_the_one_flow(seed: dict[str, Any]) -> None:
     assert (flow["from_"], flow["to"]) == ("AII", "WSE-ESF")
     assert flow["purposes"] == ["amif-eligibility", "amif-indicators"]
     assert flow["data_categories"] == TOP_LEVEL_CATEGORIES
-    assert flow["data_subjects"] == ["inburgeraar", "gezinslid"]
+    assert flow["data_subjects"] == ["amif-deelnemer", "gezinslid"]  # §61: all participants, and family
     assert {61, 62, 63} <= set(flow["paragraphs"])
     assert flow["national_register_number"]["allowed"] is True
     assert {34, 35, 98} <= set(flow["national_register_number"]["paragraphs"])
@@ -134,7 +163,9 @@ def test_terms_of_the_decision(seed: dict[str, Any]) -> None:
     assert (seed["frequency"], seed["paragraphs"]["frequency"][0]) == ("permanent", 71)
     assert seed["retention_until"] == date(2029, 12, 31)
     assert {69, 70} <= set(seed["paragraphs"]["retention_until"])
-    assert (seed["onward_disclosure"], seed["paragraphs"]["onward_disclosure"]) == ("aggregated-only", [76])
+    assert (seed["onward_disclosure"]["rule"], seed["paragraphs"]["onward_disclosure"]) == ("aggregated-only", [76])
+    (exception,) = seed["onward_disclosure"]["exceptions"]
+    assert (exception["to"], exception["paragraphs"]) == ("Europese controleorganen", [76])
     assert (seed["max_users"], seed["paragraphs"]["max_users"]) == (2, [75])
 
 
@@ -144,23 +175,39 @@ def test_two_authorised_users_with_profile_dossierbekijker(seed: dict[str, Any])
     assert {(u["organisation"], u["profile"], u["national_register_number_list"]) for u in users} == {
         ("WSE-ESF", "dossierbekijker", True)
     }
-    assert all(u["declaration_signed_on"] >= seed["decided_on"] for u in users)
+    assert not [u for u in users if "declaration_signed_on" in u]  # §78: they *will* sign; recorded when they do
     assert {75, 78, 79, 80} <= set(seed["paragraphs"]["authorised_users"])
 
 
-def test_the_three_conditions(seed: dict[str, Any]) -> None:
+def test_the_duties_of_the_decision(seed: dict[str, Any]) -> None:
     conditions = {c["id"]: c for c in seed["conditions"]}
-    assert conditions["security-plan"]["kind"] == "deadline"
+    shape = {key: (c["kind"], c["responsible"], c.get("owed_to", [])) for key, c in conditions.items()}
+    assert shape == {
+        "security-plan": ("deadline", ["AII"], ["VTC"]),  # §101
+        "samples-communicated": ("sample-gate", ["WSE-ESF"], ["KBI-SC", "AII-SC"]),  # §90, §100
+        "rrn-user-list": (  # §79-80: "voortdurend", no period the decision names
+            "standing",
+            ["WSE-ESF"],
+            ["Sectoraal comité van het Rijksregister", "Commissie voor de Bescherming van de Persoonlijke Levenssfeer"],
+        ),
+        "notice-art9": ("standing", ["WSE-ESF", "AII"], []),  # §85
+        "processor-agreement": ("on-event", ["WSE-ESF", "AII"], []),  # §88
+        "art16-security": ("standing", ["WSE-ESF", "AII"], []),  # §89
+        "processor-no-access": ("standing", ["WSE-ESF", "AII"], []),  # §93
+    }
     assert conditions["security-plan"]["due_on"] == date(2017, 11, 30)
-    assert conditions["security-plan"]["responsible"] == "AII"
-    assert 101 in conditions["security-plan"]["paragraphs"]
-    assert conditions["samples-communicated"]["kind"] == "sample-gate"
-    assert conditions["samples-communicated"]["effect"] == "gate"
-    assert {90, 92, 100} <= set(conditions["samples-communicated"]["paragraphs"])
-    assert conditions["rrn-user-list"]["kind"] == "recurring"
-    assert conditions["rrn-user-list"]["every"] == "P1Y"
-    assert {79, 80} <= set(conditions["rrn-user-list"]["paragraphs"])
+    assert (
+        conditions["samples-communicated"]["effect"] == "gate" and "purposes" not in conditions["samples-communicated"]
+    )
+    assert (conditions["processor-agreement"]["trigger"], conditions["processor-agreement"]["within"]) == (
+        "processor-engaged",
+        "P0D",
+    )
+    assert "every" not in conditions["rrn-user-list"]
+    for key, numbers in {"security-plan": 101, "samples-communicated": 100, "rrn-user-list": 79}.items():
+        assert numbers in conditions[key]["paragraphs"]
 
 
-def test_remarks_keep_what_the_decision_says_without_a_date(seed: dict[str, Any]) -> None:
-    assert {85, 88, 89, 93} <= _paragraphs(seed["remarks"])
+def test_remarks_keep_what_the_decision_says_without_a_duty(seed: dict[str, Any]) -> None:
+    assert not {85, 88, 89, 93} & _paragraphs(seed["remarks"])  # duties now
+    assert {8, 54, 90, 94} <= _paragraphs(seed["remarks"])

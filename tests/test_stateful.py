@@ -1,7 +1,7 @@
 """A stateful property test: random sequences of what privacy officers and applications do to
 one registry (apply a changed or new authorisation, suspend, reinstate, revoke, fulfil a
-condition, draw, extend and communicate a sample, ask for decisions), on a real SQLite
-database through the service functions the CLI and the HTTP API call.
+condition, declare, record an event, draw, extend and communicate a sample, ask for
+decisions), on a real SQLite database through the service functions the CLI and the HTTP API call.
 
 Beside the database the machine keeps a plain model: the documents as applied and the facts
 as recorded. Every decision is held against ``tests/reference.py`` fed from that model, so an
@@ -32,7 +32,7 @@ from sqlmodel import Session, select
 from registry import audit, identity, recording, yamlio
 from registry.applying import ApplyReport, apply_documents
 from registry.asking import DecisionService
-from registry.conditions import AuthorisationFacts, ConditionSpec, Fulfilment
+from registry.conditions import AuthorisationFacts, ConditionSpec, Event, Fulfilment
 from registry.db import make_engine
 from registry.decisions import DecisionRequest, parse_request
 from registry.documents import parse
@@ -42,7 +42,18 @@ from registry.models import AuditEntry
 from registry.recording import Clock
 from registry.snapshot import AuthorisationView, Category, FlowView, Snapshot, UserView
 from registry.subjects import subject_hash
-from tests.conftest import IN_CI, POLICIES, SEED, SEED_ID, TEST_SECRET, SqliteTemplates, dump_tables, examples
+from tests.conftest import (
+    IN_CI,
+    POLICIES,
+    SEED,
+    SEED_FACTS_DAY,
+    SEED_ID,
+    SEED_SUBJECT,
+    TEST_SECRET,
+    SqliteTemplates,
+    dump_tables,
+    examples,
+)
 from tests.reference import RawSamples, reference_decide
 
 TIMEZONE = "Europe/Brussels"
@@ -104,6 +115,8 @@ class Recorded:
     changes: list[StatusChange] = field(default_factory=list)
     fulfilments: list[Fulfilment] = field(default_factory=list)
     samples: dict[str, Sampled] = field(default_factory=dict)
+    declared: dict[str, date] = field(default_factory=dict)  # user -> the earliest day recorded
+    events: list[Event] = field(default_factory=list)
 
 
 def _days(low: date, high: date) -> st.SearchStrategy[date]:
@@ -127,10 +140,12 @@ class Variant:
     purposes: tuple[str, ...]
     national_register_number: bool
     flow_window: tuple[date | None, date | None]
-    declarations: tuple[str | None, ...]  # per authorised user; None: not signed
+    declarations: tuple[str | None, ...]  # per authorised user; None: not stated in the document
+    number_list: tuple[bool | None, ...]  # per authorised user; None: not stated
     security_plan: tuple[str, str]  # (due_on, effect)
-    user_list: tuple[str, str]  # (every, effect)
-    gate: bool
+    user_list: tuple[str | None, str]  # (every or none, effect) of the standing duty
+    gate: tuple[str, ...] | None  # the purposes it gates (empty: all), or no gate
+    subject_kinds: tuple[str, ...]
 
     def document(self) -> dict[str, Any]:
         body = copy.deepcopy(SEED_YAML)
@@ -147,15 +162,22 @@ class Variant:
         for name, day in zip(("valid_from", "valid_until"), self.flow_window, strict=True):
             if day is not None:
                 flow[name] = day.isoformat()
-        for user, signed in zip(body["authorised_users"], self.declarations, strict=True):
-            user.pop("declaration_signed_on")
+        flow["data_subjects"] = list(self.subject_kinds)
+        for user, signed, listed in zip(body["authorised_users"], self.declarations, self.number_list, strict=True):
+            user.pop("national_register_number_list")
             if signed is not None:
                 user["declaration_signed_on"] = signed
+            if listed is not None:
+                user["national_register_number_list"] = listed
         conditions = {c["id"]: c for c in body["conditions"]}
         conditions["security-plan"]["due_on"], conditions["security-plan"]["effect"] = self.security_plan
-        conditions["rrn-user-list"]["every"], conditions["rrn-user-list"]["effect"] = self.user_list
-        if not self.gate:
+        every, conditions["rrn-user-list"]["effect"] = self.user_list
+        if every is not None:
+            conditions["rrn-user-list"]["every"] = every
+        if self.gate is None:
             body["conditions"] = [c for c in body["conditions"] if c["kind"] != "sample-gate"]
+        elif self.gate:
+            conditions["samples-communicated"]["purposes"] = list(self.gate)
         return body
 
 
@@ -175,7 +197,8 @@ def variants(draw: st.DrawFn, key: str) -> Variant:
         own_from = None
     if own_from is not None and draw(st.booleans()):
         own_until = draw(_days(own_from, valid_until or own_from + timedelta(days=3000)))
-    signed = st.sampled_from(["2017-10-02", "2017-10-02", "2019-01-01", None])
+    signed = st.sampled_from(["2017-10-02", "2019-01-01", None, None])
+    listed = st.sampled_from([None, True, False]) if draw(st.booleans()) else st.just(None)
     return Variant(
         key=key,
         valid_from=valid_from,
@@ -186,12 +209,14 @@ def variants(draw: st.DrawFn, key: str) -> Variant:
         national_register_number=draw(st.booleans()),
         flow_window=(own_from, own_until),
         declarations=tuple(draw(signed) for _ in SEED_YAML["authorised_users"]),
+        number_list=tuple(draw(listed) for _ in SEED_YAML["authorised_users"]),
         security_plan=(
             draw(st.sampled_from(["2017-11-30", "2018-06-30", "2021-01-15"])),
             draw(st.sampled_from(["flag", "suspend"])),
         ),
-        user_list=(draw(st.sampled_from(["P1Y", "P6M"])), draw(st.sampled_from(["flag", "suspend"]))),
-        gate=draw(st.integers(0, 3)) > 0,
+        user_list=(draw(st.sampled_from([None, "P1Y", "P6M"])), draw(st.sampled_from(["flag", "suspend"]))),
+        gate=draw(st.sampled_from([None, (), (), ("amif-indicators",)])),
+        subject_kinds=tuple(sorted(draw(st.sets(st.sampled_from(["amif-deelnemer", "gezinslid", "inburgeraar"]))))),
     )
 
 
@@ -212,12 +237,14 @@ def _view(body: dict[str, Any], recorded: Recorded, replaced_from: date | None) 
             c["id"],
             c["kind"],
             c["description"],
-            c["responsible"],
+            tuple(c["responsible"]),
             c["effect"],
             tuple(c.get("paragraphs", ())),
             due_on=c.get("due_on"),
             every=c.get("every"),
             within=c.get("within"),
+            trigger=c.get("trigger"),
+            purposes=tuple(c.get("purposes", ())),
         )
         for c in body["conditions"]
     )
@@ -232,15 +259,22 @@ def _view(body: dict[str, Any], recorded: Recorded, replaced_from: date | None) 
             purposes=tuple(sorted(flow["purposes"])),
             categories=tuple(sorted(flow["data_categories"])),
             national_register_number=flow["national_register_number"]["allowed"],
+            data_subjects=tuple(flow["data_subjects"]),
         )
         for flow in body["flows"]
     )
     return AuthorisationView(
         id=key,
-        facts=AuthorisationFacts(timeline, conditions, tuple(recorded.fulfilments)),
+        facts=AuthorisationFacts(timeline, conditions, tuple(recorded.fulfilments), events=tuple(recorded.events)),
         flows=flows,
         users=tuple(
-            UserView(u["id"], u["organisation"], u.get("declaration_signed_on")) for u in body["authorised_users"]
+            UserView(
+                u["id"],
+                u["organisation"],
+                min((d for d in (u.get("declaration_signed_on"), recorded.declared.get(u["id"])) if d), default=None),
+                u.get("national_register_number_list"),
+            )
+            for u in body["authorised_users"]
         ),
         roles={party["id"]: frozenset(party["roles"]) for party in body["parties"]},
         party_paragraphs={},
@@ -263,7 +297,19 @@ class RegistryMachine(RuleBasedStateMachine):
         self.service = DecisionService.load(self.engine, timezone=TIMEZONE, secret=TEST_SECRET)
         seed = parse(copy.deepcopy(SEED_YAML), "seed")
         self.documents: dict[str, dict[str, Any]] = {SEED_ID: seed.body}
-        self.recorded: dict[str, Recorded] = {SEED_ID: Recorded(1, seed.canonical())}
+        # what conftest.record_seed_facts recorded in the template
+        self.recorded: dict[str, Recorded] = {
+            SEED_ID: Recorded(
+                1,
+                seed.canonical(),
+                samples={
+                    "controle-2017": Sampled(
+                        SEED_FACTS_DAY, {subject_hash(SEED_SUBJECT, TEST_SECRET): SEED_FACTS_DAY}, [SEED_FACTS_DAY]
+                    )
+                },
+                declared=dict.fromkeys(("esf-controller-1", "esf-controller-2"), SEED_FACTS_DAY),
+            )
+        }
         self.answered = 0
 
     def teardown(self) -> None:
@@ -380,7 +426,7 @@ class RegistryMachine(RuleBasedStateMachine):
             recorded.changes.append(StatusChange(kind, on, "stateful"))
             recorded.version += 1
 
-    @rule(data=st.data(), condition=st.sampled_from(["security-plan", "rrn-user-list"]))
+    @rule(data=st.data(), condition=st.sampled_from(["security-plan", "rrn-user-list", "processor-agreement"]))
     def fulfil(self, data: st.DataObject, condition: str) -> None:
         """A fulfilment, or a correction of an earlier one (of any condition: a mismatch is refused)."""
         key = data.draw(st.sampled_from(sorted(self.documents)), label="authorisation")
@@ -391,6 +437,9 @@ class RegistryMachine(RuleBasedStateMachine):
         refusals: list[Refusal] = []
         if on < body["decided_on"]:
             refusals.append(Invalid)
+        standing = next(c for c in body["conditions"] if c["id"] == condition)
+        if standing["kind"] == "standing" and "every" not in standing:
+            refusals.append(Invalid)  # in effect, never fulfilled
         if earlier is not None and earlier.condition != condition:
             refusals.append(NotFound)
         elif earlier is not None and any(f.supersedes == earlier.id for f in recorded.fulfilments):
@@ -413,6 +462,43 @@ class RegistryMachine(RuleBasedStateMachine):
             ),
         ):
             recorded.fulfilments.append(made[0])
+
+    @rule(data=st.data(), user=st.sampled_from(["esf-controller-1", "esf-controller-2", "esf-controller-9"]))
+    def declare(self, data: st.DataObject, user: str) -> None:
+        """A declaration of honour signed; a user the document does not list is refused."""
+        key = data.draw(st.sampled_from(sorted(self.documents)), label="authorisation")
+        recorded = self.recorded[key]
+        on = self.day(data, date(2017, 10, 1))
+        listed = {u["id"] for u in self.documents[key]["authorised_users"]}
+        refusals: list[Refusal] = [] if user in listed else [NotFound]
+        if self.act(
+            key,
+            refusals,
+            lambda: recording.record_declaration(
+                self.engine, authorisation=key, user=user, signed_on=on, actor="stateful", clock=self.clock
+            ),
+        ):
+            recorded.declared[user] = min(on, recorded.declared.get(user, on))
+
+    @rule(data=st.data(), event=st.sampled_from(["processor-engaged", "processor-engaged", "processor-hired"]))
+    def event(self, data: st.DataObject, event: str) -> None:
+        """An event; one no condition waits for, or dated before the decision, is refused."""
+        key = data.draw(st.sampled_from(sorted(self.documents)), label="authorisation")
+        body, recorded = self.documents[key], self.recorded[key]
+        on = self.day(data, body["decided_on"])
+        refusals: list[Refusal] = []
+        if event != "processor-engaged" or on < body["decided_on"]:
+            refusals.append(Invalid)
+        if any(e == Event(event, on) for e in recorded.events):
+            refusals.append(Conflict)
+        if self.act(
+            key,
+            refusals,
+            lambda: recording.record_event(
+                self.engine, authorisation=key, event=event, occurred_on=on, actor="stateful", clock=self.clock
+            ),
+        ):
+            recorded.events.append(Event(event, on))
 
     @rule(data=st.data(), sample=st.sampled_from(["s1", "s2"]), persons=st.sets(st.sampled_from(PERSONS), min_size=1))
     def draw_sample(self, data: st.DataObject, sample: str, persons: set[str]) -> None:
@@ -465,16 +551,20 @@ class RegistryMachine(RuleBasedStateMachine):
                 found.subjects.setdefault(subject_hash(person, TEST_SECRET), on)
 
     @rule(
-        data=st.data(), sample=st.sampled_from(["s1", "s2"]), to=st.sampled_from([["AII-SC"], ["AII-SC"], ["HBPLUS"]])
+        data=st.data(),
+        sample=st.sampled_from(["s1", "s2"]),
+        to=st.sampled_from([["AII-SC"], ["KBI-SC", "AII-SC"], ["HBPLUS"], ["WSE-SC"]]),
     )
     def communicate_sample(self, data: st.DataObject, sample: str, to: list[str]) -> None:
         key = data.draw(st.sampled_from(sorted(self.documents)), label="authorisation")
         found = self.recorded[key].samples.get(sample)
         on = self.day(data, found.drawn_on if found else self.documents[key]["valid_from"])
         refusals: list[Refusal] = []
+        # HBPLUS is no security consultant; WSE-SC is one, but not one the gate is owed to (§90)
+        gated = any(c["kind"] == "sample-gate" for c in self.documents[key]["conditions"])
         if found is None:
             refusals.append(NotFound)
-        elif on < found.drawn_on or to != ["AII-SC"]:
+        elif on < found.drawn_on or "HBPLUS" in to or ("WSE-SC" in to and gated):
             refusals.append(Invalid)
         if self.act(
             key,
@@ -500,6 +590,7 @@ class RegistryMachine(RuleBasedStateMachine):
                 optional={
                     "source": st.sampled_from(["AII", "WSE-ESF"]),
                     "data_subject": st.sampled_from([*PERSONS, STRANGER]),
+                    "subject_kind": st.sampled_from(["amif-deelnemer", "gezinslid", "inburgeraar", "onbekend"]),
                 },
             ),
             min_size=1,

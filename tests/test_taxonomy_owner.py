@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from registry import documents, migrate, yamlio
 from registry.db import make_engine
 from registry.models import DataCategory
-from tests.conftest import POLICIES, SEED_ID, dump_tables, write_yaml
+from tests.conftest import POLICIES, SEED_ID, SEED_SUBJECT, dump_tables, write_yaml
 
 TAXONOMY = POLICIES / "taxonomy.yaml"
 CHECK_INSZ = (
@@ -34,6 +34,8 @@ CHECK_INSZ = (
     "amif-eligibility",
     "--at",
     "2018-01-01",
+    "--subject",
+    SEED_SUBJECT,
     "--format",
     "json",
 )
@@ -225,7 +227,7 @@ def test_a_change_of_the_shared_taxonomy_lists_the_stored_authorisations_it_affe
 ) -> None:
     file = write_yaml(tmp_path, "taxonomy.yaml", _taxonomy_with(**changed))
     before = dump_tables(seeded)
-    expected = ["changed   taxonomy (0 added, 1 updated, 45 unchanged) " + str(file)]
+    expected = ["changed   taxonomy (0 added, 1 updated, 49 unchanged) " + str(file)]
     expected += [f"    affects {SEED_ID} (flows aii-to-esf)"] if affected else []
 
     dry = run_cli("apply", "--dry-run", str(file))

@@ -45,7 +45,8 @@ def test_security_plan_before_and_after_its_deadline(
     assert code == exit_code
     assert rows["security-plan"]["due_on"] == "2017-11-30"
     assert rows["security-plan"]["paragraphs"] == [96, 101]
-    assert rows["security-plan"]["responsible"] == "AII"
+    assert rows["security-plan"]["responsible"] == ["AII"]
+    assert rows["security-plan"]["owed_to"] == ["VTC"]
     assert {"authorisation", "condition", "kind", "state", "due_on", "paragraphs", "responsible"} <= set(
         rows["security-plan"]
     )
@@ -77,7 +78,16 @@ def test_overdue_filter_and_table(seeded: Engine, run_cli: Cli) -> None:
     result = run_cli("conditions", "--at", "2017-12-01", "--overdue")
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["authorisation", "condition", "kind", "state", "due_on", "responsible", "paragraphs"]
+    assert lines[0].split() == [
+        "authorisation",
+        "condition",
+        "kind",
+        "state",
+        "due_on",
+        "responsible",
+        "owed_to",
+        "paragraphs",
+    ]
     assert len(lines) == 2 and lines[1].split()[:5] == [SEED_ID, "security-plan", "deadline", "overdue", "2017-11-30"]
     assert run_cli("conditions", "--at", "2017-12-01", "--authorisation", "nope").exit_code == 2
 
@@ -118,14 +128,12 @@ def test_ics_feed_parses_back(seeded: Engine, run_cli: Cli) -> None:
     assert result.exit_code == 1  # the security plan is overdue
     feed = Calendar.from_ical(result.stdout)
     events = {str(event["uid"]): event for event in feed.walk("VEVENT")}
-    assert set(events) == {
-        f"{SEED_ID}.security-plan.2017-11-30@authreg",
-        f"{SEED_ID}.rrn-user-list.2018-09-13@authreg",
-    }
+    assert set(events) == {f"{SEED_ID}.security-plan.2017-11-30@authreg"}  # the only condition with a due day
     plan = events[f"{SEED_ID}.security-plan.2017-11-30@authreg"]
     assert plan.decoded("dtstart").isoformat() == "2017-11-30"
     assert str(plan["summary"]) == f"[overdue] {SEED_ID}: security-plan"
     assert "paragraphs: §96, §101" in str(plan["description"])
+    assert "owed to: VTC" in str(plan["description"])
 
 
 def test_a_correction_supersedes_and_both_are_kept(seeded: Engine, run_cli: Cli) -> None:
@@ -264,13 +272,13 @@ def test_suspend_reinstate_revoke_are_dated_versions(seeded: Engine, run_cli: Cl
         "suspend", SEED_ID, "--on", "2019-01-01", "--reason", "veiligheidsincident", AUTHREG_ACTOR="dpo"
     )
     assert suspended.stdout == f"{SEED_ID} suspended from 2019-01-01 (version 2)\n"
-    assert state_of(run_cli, "2018-12-31", "rrn-user-list") == "overdue"
-    assert state_of(run_cli, "2019-01-01", "rrn-user-list") == "suspended"
+    assert state_of(run_cli, "2018-12-31", "security-plan") == "overdue"
+    assert state_of(run_cli, "2019-01-01", "security-plan") == "suspended"
     assert run_cli("reinstate", SEED_ID, "--on", "2019-03-01", "--reason", "opgelost").exit_code == 0
-    assert state_of(run_cli, "2019-03-01", "rrn-user-list") == "overdue"
+    assert state_of(run_cli, "2019-03-01", "security-plan") == "overdue"
     assert run_cli("revoke", SEED_ID, "--on", "2020-01-01", "--reason", "einde project").exit_code == 0
-    assert state_of(run_cli, "2020-01-01", "rrn-user-list") == "revoked"
-    assert state_of(run_cli, "2019-12-31", "rrn-user-list") == "overdue"
+    assert state_of(run_cli, "2020-01-01", "security-plan") == "revoked"
+    assert state_of(run_cli, "2019-12-31", "security-plan") == "overdue"
 
     with Session(seeded) as session:
         versions = session.exec(select(AuthorisationVersion).order_by(AuthorisationVersion.version)).all()  # type: ignore[arg-type]
@@ -290,7 +298,7 @@ def test_suspend_reinstate_revoke_are_dated_versions(seeded: Engine, run_cli: Cl
     assert again.exit_code == 2 and "is revoked: cannot reinstate" in again.stderr
     reapplied = run_cli("apply", str(POLICIES))
     assert reapplied.stdout.startswith(f"unchanged authorisation {SEED_ID} (version 4)")
-    assert state_of(run_cli, "2020-01-01", "rrn-user-list") == "revoked"
+    assert state_of(run_cli, "2020-01-01", "security-plan") == "revoked"
 
 
 @pytest.mark.parametrize(
@@ -322,7 +330,7 @@ def test_replaces_takes_effect_from_the_replacing_valid_from(
     successor["reference"] = "VTC beraadslaging 2019 (AMIF, vervolg)"
     assert run_cli("apply", str(write_yaml(tmp_path, "successor.yaml", successor))).exit_code == 0
     rows, _ = conditions_at(run_cli, "2019-12-31", "--authorisation", SEED_ID)
-    assert rows["rrn-user-list"]["state"] == "overdue"
+    assert rows["security-plan"]["state"] == "overdue"
     rows, code = conditions_at(run_cli, "2020-01-01", "--authorisation", SEED_ID)
     assert {row["state"] for row in rows.values()} == {"replaced"}
     assert code == 0

@@ -1,4 +1,5 @@
-"""Conditions over HTTP: their state as of a day, fulfilments, samples and the iCalendar feed."""
+"""Conditions over HTTP: their state as of a day, fulfilments, samples, declarations of honour,
+events and the iCalendar feed."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from registry.ics import calendar
 from registry.reports import condition_states
 from registry.schemas import MAX_ID, MAX_LINK_LENGTH, MAX_TEXT_LENGTH, AnyId, BoundedText, Slug, Text
 
-blueprint = Blueprint("conditions", __name__, url_prefix="/api/v1", description="Conditions, fulfilments, samples")
+blueprint = Blueprint(
+    "conditions", __name__, url_prefix="/api/v1", description="Conditions, fulfilments, samples, declarations, events"
+)
 
 
 class ConditionQuery(Schema):
@@ -37,7 +40,9 @@ class ConditionStateSchema(Schema):
     due_on = fields.String(allow_none=True)
     overdue_since = fields.String(allow_none=True)
     paragraphs = fields.List(fields.Integer())
-    responsible = fields.String()
+    responsible = fields.List(fields.String())
+    owed_to = fields.List(fields.String())
+    trigger = fields.String(allow_none=True)
     effect = fields.String()
     description = fields.String()
     fulfilled_on = fields.String(allow_none=True)
@@ -75,6 +80,23 @@ class SubjectsSchema(Schema):
 
     subjects = fields.List(AnyId(), required=True, validate=validate.Length(min=1))
     on = fields.Date(load_default=None, metadata={"description": "the day of the extension (default today)"})
+
+
+class DeclarationSchema(Schema):
+    class Meta:
+        unknown = "raise"
+
+    signed_on = fields.Date(required=True)
+    evidence = BoundedText(MAX_TEXT_LENGTH, load_default=None, allow_none=True)
+
+
+class EventSchema(Schema):
+    class Meta:
+        unknown = "raise"
+
+    event = AnyId(required=True, metadata={"description": "the trigger of on-event conditions"})
+    occurred_on = fields.Date(required=True)
+    evidence = BoundedText(MAX_TEXT_LENGTH, load_default=None, allow_none=True)
 
 
 class CommunicationSchema(Schema):
@@ -187,3 +209,31 @@ class Communications(MethodView):
                 clock=clock(),
             )
         return {"id": sample_id, "communicated_on": body["communicated_on"].isoformat(), "to": body["to"]}
+
+
+@blueprint.route("/authorisations/<authorisation_id>/users/<user_id>/declarations")
+class Declarations(MethodView):
+    @blueprint.arguments(DeclarationSchema)
+    @blueprint.response(201)
+    def post(self, body: dict[str, Any], authorisation_id: str, user_id: str) -> dict[str, Any]:
+        """Record that a listed user signed the declaration of honour (§78)."""
+        with changing([authorisation_id]):
+            recording.record_declaration(
+                engine(), authorisation=authorisation_id, user=user_id, actor=caller().name, clock=clock(), **body
+            )
+        return {"authorisation": authorisation_id, "user": user_id, "signed_on": body["signed_on"].isoformat()}
+
+
+@blueprint.route("/authorisations/<authorisation_id>/events")
+class Events(MethodView):
+    @blueprint.arguments(EventSchema)
+    @blueprint.response(201)
+    def post(self, body: dict[str, Any], authorisation_id: str) -> dict[str, Any]:
+        """Record an event that starts the clock of on-event conditions (§88)."""
+        with changing([authorisation_id]):
+            recording.record_event(engine(), authorisation=authorisation_id, actor=caller().name, clock=clock(), **body)
+        return {
+            "authorisation": authorisation_id,
+            "event": body["event"],
+            "occurred_on": body["occurred_on"].isoformat(),
+        }
