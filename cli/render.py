@@ -116,7 +116,7 @@ def authorisation_text(doc: dict[str, Any], timeline: Timeline, today: date) -> 
     if doc.get("authorised_users"):
         lines.append(f"authorised users{_paragraphs(cites.get('authorised_users'))}")
         for user in doc["authorised_users"]:
-            signed = user.get("declaration_signed_on", "recorded with authreg declare")
+            signed = user.get("declaration_signed_on", "not stated (recorded with authreg declare)")
             number = {True: ", on the number's user list", False: ", not on the number's user list"}
             lines.append(
                 f"  {user['id']:<18} {user['organisation']:<10} declaration {signed}"

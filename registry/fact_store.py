@@ -25,6 +25,7 @@ from registry.models import (
     ConditionFulfilment,
     Declaration,
     PartyRole,
+    RecordedFact,
     Sample,
     SampleCommunication,
     SampleSubject,
@@ -217,7 +218,7 @@ def add_subjects(session: Session, authorisation_id: str, sample_id: str, hashes
     return len(new)
 
 
-def add_row(session: Session, row: Sample | SampleCommunication | Declaration | ConditionEvent) -> None:
+def add_row(session: Session, row: Sample | SampleCommunication | RecordedFact) -> None:
     """A recorded fact; the same one twice breaks a unique key, which the transaction turns
     into a Conflict."""
     session.add(row)

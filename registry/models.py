@@ -226,33 +226,34 @@ class ConditionFulfilment(SQLModel, table=True):
     supersedes_id: int | None = Field(default=None, foreign_key="condition_fulfilment.id", unique=True)
 
 
-class Declaration(SQLModel, table=True):
+class RecordedFact(SQLModel):
+    """What every fact recorded about an authorisation after its decision carries: which
+    authorisation, on what evidence, who recorded it and when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    authorisation_id: str = Field(foreign_key="authorisation.id", max_length=128, index=True)
+    evidence: str = Field(sa_type=Text)
+    recorded_by: str
+    recorded_at: datetime = _moment()
+
+
+class Declaration(RecordedFact, table=True):
     """A declaration of honour signed by an authorised user (§78), recorded as it happens:
     decisions say users *will* sign, so the day is a fact, not part of the document."""
 
     __tablename__ = "declaration"
     __table_args__ = (UniqueConstraint("authorisation_id", "user_id", "signed_on"),)
-    id: int | None = Field(default=None, primary_key=True)
-    authorisation_id: str = Field(foreign_key="authorisation.id", max_length=128, index=True)
     user_id: str = Field(max_length=64)
     signed_on: date
-    evidence: str = Field(sa_column=Column(Text, nullable=False))
-    recorded_by: str
-    recorded_at: datetime = _moment()
 
 
-class ConditionEvent(SQLModel, table=True):
+class ConditionEvent(RecordedFact, table=True):
     """An event that starts the clock of ``on-event`` conditions (§88: a processor engaged)."""
 
     __tablename__ = "condition_event"
     __table_args__ = (UniqueConstraint("authorisation_id", "event", "occurred_on"),)
-    id: int | None = Field(default=None, primary_key=True)
-    authorisation_id: str = Field(foreign_key="authorisation.id", max_length=128, index=True)
     event: str = Field(max_length=64)
     occurred_on: date
-    evidence: str = Field(sa_column=Column(Text, nullable=False))
-    recorded_by: str
-    recorded_at: datetime = _moment()
 
 
 class SubjectKind(SQLModel, table=True):

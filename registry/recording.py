@@ -29,6 +29,7 @@ from registry.models import (
     ConditionEvent,
     ConditionFulfilment,
     Declaration,
+    RecordedFact,
     Sample,
     SampleCommunication,
 )
@@ -270,18 +271,8 @@ def record_declaration(
         fact_store.timeline(session, authorisation)
         if user not in fact_store.users(session, authorisation):
             raise NotFound(f"authorisation {authorisation} lists no user {user!r}")
-        fact_store.add_row(
-            session,
-            Declaration(
-                authorisation_id=authorisation,
-                user_id=user,
-                signed_on=signed_on,
-                evidence=(evidence or "").strip(),
-                recorded_by=actor,
-                recorded_at=clock.now,
-            ),
-        )
-        _count(session, authorisation, f"declaration of {authorisation}/{user}", actor=actor, clock=clock)
+        row = Declaration(authorisation_id=authorisation, user_id=user, signed_on=signed_on)
+        _keep(session, row, evidence, f"declaration of {authorisation}/{user}", actor=actor, clock=clock)
 
 
 def record_event(
@@ -309,18 +300,15 @@ def record_event(
             raise _problem(
                 "event", f"no on-event condition of {authorisation} waits for {event!r} (it waits for: {waiting})"
             )
-        fact_store.add_row(
-            session,
-            ConditionEvent(
-                authorisation_id=authorisation,
-                event=event,
-                occurred_on=occurred_on,
-                evidence=(evidence or "").strip(),
-                recorded_by=actor,
-                recorded_at=clock.now,
-            ),
-        )
-        _count(session, authorisation, f"event {event} of {authorisation}", actor=actor, clock=clock)
+        row = ConditionEvent(authorisation_id=authorisation, event=event, occurred_on=occurred_on)
+        _keep(session, row, evidence, f"event {event} of {authorisation}", actor=actor, clock=clock)
+
+
+def _keep(session: Session, row: RecordedFact, evidence: str | None, summary: str, *, actor: str, clock: Clock) -> None:
+    """A declaration or an event with its evidence, who recorded it and when: one registry change."""
+    row.evidence, row.recorded_by, row.recorded_at = (evidence or "").strip(), actor, clock.now
+    fact_store.add_row(session, row)
+    _count(session, row.authorisation_id, summary, actor=actor, clock=clock)
 
 
 def _sample(session: Session, authorisation: str, sample: str) -> Sample:

@@ -531,13 +531,7 @@ class AuthorisationSchema(StrictSchema):
                         f"{owed!r} is not a party of this authorisation (name a body outside it in words)",
                     )
             check_unique_values(errors, ("conditions", index, "purposes"), condition.get("purposes", []))
-            for position, purpose in enumerate(condition.get("purposes", [])):
-                if purpose not in purposes:
-                    put(
-                        errors,
-                        ("conditions", index, "purposes", position),
-                        f"{purpose!r} is not a purpose of this authorisation",
-                    )
+            _check_purposes(errors, ("conditions", index, "purposes"), condition.get("purposes", []), purposes)
             if condition["kind"] == "sample-gate":
                 gates += 1
                 if gates > 1:
@@ -578,13 +572,7 @@ class AuthorisationSchema(StrictSchema):
                     put(errors, ("flows", index, key), f"party {end!r} does not have role {role}")
             if flow["from_"] == flow["to"]:
                 put(errors, ("flows", index, "to"), "a flow goes to another party than it comes from")
-            for position, purpose in enumerate(flow["purposes"]):
-                if purpose not in purposes:
-                    put(
-                        errors,
-                        ("flows", index, "purposes", position),
-                        f"{purpose!r} is not a purpose of this authorisation",
-                    )
+            _check_purposes(errors, ("flows", index, "purposes"), flow["purposes"], purposes)
             check_unique_values(errors, ("flows", index, "purposes"), flow["purposes"])
             check_unique_values(errors, ("flows", index, "data_categories"), flow["data_categories"])
             check_unique_values(errors, ("flows", index, "data_subjects"), flow["data_subjects"])
@@ -605,6 +593,13 @@ class AuthorisationSchema(StrictSchema):
                         ("flows", index, "valid_until"),
                         f"after the authorisation's valid_until {data['valid_until']}",
                     )
+
+
+def _check_purposes(errors: Errors, path: tuple[Any, ...], listed: list[str], purposes: set[str]) -> None:
+    """A flow or a sample-gate names purposes of its own authorisation only."""
+    for position, purpose in enumerate(listed):
+        if purpose not in purposes:
+            put(errors, (*path, position), f"{purpose!r} is not a purpose of this authorisation")
 
 
 class OrganisationSchema(StrictSchema):

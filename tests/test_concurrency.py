@@ -126,6 +126,26 @@ def test_parallel_samples_with_one_id(api: Flask, bearer: Headers, seeded: Engin
     assert count(seeded, "SELECT count(*) FROM sample_subject WHERE sample_id = 's1'") == 1
 
 
+def test_parallel_declarations_of_one_user_and_day(api: Flask, bearer: Headers, seeded: Engine) -> None:
+    def declare(client: Any, index: int) -> TestResponse:
+        path = f"/api/v1/authorisations/{SEED_ID}/users/esf-controller-1/declarations"
+        return client.post(
+            path, json={"signed_on": "2017-09-20", "evidence": f"map {index}"}, headers=bearer["privacy-officer"]
+        )
+
+    one_winner(race(api, declare), 201)
+    assert count(seeded, "SELECT count(*) FROM declaration WHERE signed_on = '2017-09-20'") == 1
+
+
+def test_parallel_events_of_one_day(api: Flask, bearer: Headers, seeded: Engine) -> None:
+    def engage(client: Any, index: int) -> TestResponse:
+        body = {"event": "processor-engaged", "occurred_on": "2018-05-01", "evidence": f"contract {index}"}
+        return client.post(f"/api/v1/authorisations/{SEED_ID}/events", json=body, headers=bearer["privacy-officer"])
+
+    one_winner(race(api, engage), 201)
+    assert count(seeded, "SELECT count(*) FROM condition_event") == 1
+
+
 def test_parallel_tokens_with_one_name(seeded: Engine) -> None:
     """Tokens are made by the CLI's service function; twelve threads, one name."""
     outcomes: list[str] = []

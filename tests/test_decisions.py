@@ -92,6 +92,44 @@ def test_check_deny_exits_1_and_tells_why_in_dutch(seeded: Engine, run_cli: Cli)
     )
 
 
+@sqlite_only
+def test_a_fact_a_table_expects_refused_fails_the_table_when_accepted(run_cli: Cli, tmp_path: Any) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "refusals.yaml").write_text(
+        f"name: refusals\npolicies: [{POLICIES}]\nat: 2018-01-01\nfacts:\n"
+        f"  - declare: {{authorisation: {SEED_ID}, user: esf-controller-1, on: 2017-10-02}}\n    refused: true\n"
+        f"  - declare: {{authorisation: {SEED_ID}, user: esf-stagiair, on: 2017-10-02}}\n    refused: true\n"
+        "cases:\n  - name: the security plan is overdue\n"
+        f"    conditions: {{{SEED_ID}: {{security-plan: overdue, no-such-duty: open}}}}\n",
+        encoding="utf-8",
+    )
+    result = run_cli("test", str(tmp_path / "tests"))
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith("refusals.yaml: refused: declare") and lines[1:3] == [
+        "     expected refused",
+        "     got      accepted",
+    ]
+    assert lines[3].endswith("refusals.yaml: the security plan is overdue")
+    assert lines[5] == f"     got      {SEED_ID}/no-such-duty=no such condition, {SEED_ID}/security-plan=overdue"
+    assert lines[-1] == "1 passed, 2 failed"  # the unknown user's declaration was refused, as expected
+
+
+@sqlite_only
+def test_a_case_asks_one_question(run_cli: Cli, tmp_path: Any) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "both.yaml").write_text(
+        f"name: both\npolicies: [{POLICIES}]\ncases:\n  - name: two questions\n"
+        "    request: {user: u, organisation: O, data_category: naam, purpose: p}\n"
+        "    expect: {decision: deny}\n"
+        f"    conditions: {{{SEED_ID}: {{security-plan: overdue}}}}\n",
+        encoding="utf-8",
+    )
+    result = run_cli("test", str(tmp_path / "tests"))
+    assert result.exit_code == 2
+    assert "cases[0].request: either request and expect, or conditions" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -1,5 +1,5 @@
 """Wrong allows found by trying to break the registry, each held shut here: a flow's key given as
-the category or purpose, and a replacement that running servers did not see."""
+the category, purpose or kind of person, and a replacement that running servers did not see."""
 
 from __future__ import annotations
 
@@ -24,10 +24,17 @@ ASK = {**SEED_ASK, "at": "2018-06-01"}
 
 @pytest.mark.parametrize(
     "change",
-    [{"purpose": FLOW}, {"data_category": FLOW}, {"purpose": FLOW, "data_category": FLOW}],
-    ids=["purpose", "category", "both"],
+    [
+        {"purpose": FLOW},
+        {"data_category": FLOW},
+        {"purpose": FLOW, "data_category": FLOW},
+        {"subject_kind": FLOW},
+        {"subject_kind": "naam"},  # a category is no kind of person
+        {"subject_kind": "amif-eligibility"},
+    ],
+    ids=["purpose", "category", "both", "kind", "category as kind", "purpose as kind"],
 )
-def test_a_flows_key_is_no_category_or_purpose(seeded: Engine, change: dict[str, str]) -> None:
+def test_a_flows_key_is_no_category_purpose_or_kind_of_person(seeded: Engine, change: dict[str, str]) -> None:
     service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
     assert service.ask(ASK, asked_by="t", now=utcnow())["decision"] == "allow"
     assert service.ask({**ASK, **change}, asked_by="t", now=utcnow())["decision"] == "deny"

@@ -18,7 +18,8 @@ Create Date: 2026-11-30 13:00:00
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
@@ -86,23 +87,11 @@ def upgrade() -> None:
 def _carry_over(connection: sa.Connection) -> None:
     authorisation = sa.table("authorisation", sa.column("onward_disclosure_exceptions", sa.JSON()))
     connection.execute(authorisation.update().values(onward_disclosure_exceptions=[]))
-    condition = sa.table(
-        "condition",
-        sa.column("authorisation_id"),
-        sa.column("id"),
-        sa.column("responsible_id"),
-        sa.column("responsible", sa.JSON()),
-        sa.column("owed_to", sa.JSON()),
-        sa.column("purposes", sa.JSON()),
+    _per_condition(
+        connection,
+        "responsible_id",
+        lambda responsible: {"responsible": [responsible], "owed_to": [], "purposes": []},
     )
-    for key, condition_id, responsible in connection.execute(
-        sa.select(condition.c.authorisation_id, condition.c.id, condition.c.responsible_id)
-    ).all():
-        connection.execute(
-            condition.update()
-            .where((condition.c.authorisation_id == key) & (condition.c.id == condition_id))
-            .values(responsible=[responsible], owed_to=[], purposes=[])
-        )
     user = sa.table(
         "authorised_user",
         sa.column("authorisation_id"),
@@ -121,24 +110,31 @@ def _carry_over(connection: sa.Connection) -> None:
         connection.execute(vocabulary.insert(), [{"id": kind, "label": kind} for kind in kinds])
 
 
-def downgrade() -> None:
-    with op.batch_alter_table("condition", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("responsible_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
+def _per_condition(connection: sa.Connection, source: str, values: Callable[[Any], dict[str, Any]]) -> None:
+    """Set each condition's new columns from one old column (row by row: PostgreSQL's json
+    type has no equality to group by)."""
     condition = sa.table(
         "condition",
         sa.column("authorisation_id"),
         sa.column("id"),
+        *(sa.column(name, sa.JSON()) for name in ("responsible", "owed_to", "purposes")),
         sa.column("responsible_id"),
-        sa.column("responsible", sa.JSON()),
     )
-    connection = op.get_bind()
-    rows = sa.select(condition.c.authorisation_id, condition.c.id, condition.c.responsible)
-    for key, condition_id, responsible in connection.execute(rows).all():  # the first party of several
+    for key, condition_id, value in connection.execute(
+        sa.select(condition.c.authorisation_id, condition.c.id, condition.c[source])
+    ).all():
         connection.execute(
             condition.update()
             .where((condition.c.authorisation_id == key) & (condition.c.id == condition_id))
-            .values(responsible_id=responsible[0])
+            .values(**values(value))
         )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("condition", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("responsible_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
+    connection = op.get_bind()
+    _per_condition(connection, "responsible", lambda responsible: {"responsible_id": responsible[0]})  # the first
     with op.batch_alter_table("condition", schema=None) as batch_op:
         batch_op.alter_column(
             "responsible_id", existing_type=sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False

@@ -1,0 +1,405 @@
+"""Issue 9, legal model v2, through the CLI and the HTTP API on both databases: declarations
+and events as recorded facts, standing and on-event duties, several responsible parties and to
+whom a duty is owed, onward disclosure with exceptions, related decisions, the kinds of data
+subject, documents of the old form, and migration 0007 carrying stored data over."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import Engine, inspect, text
+
+from registry import migrate
+from registry.db import make_engine
+from registry.documents import parse
+from tests.conftest import POLICIES, SEED_ID, SEED_SUBJECT, dump_tables, write_yaml
+
+Cli = Callable[..., Any]
+Headers = dict[str, dict[str, str]]
+ASK = ("check", "--user", "esf-controller-1", "--organisation", "WSE-ESF", "--category", "naam")
+ASK += ("--purpose", "amif-eligibility", "--subject", SEED_SUBJECT, "--format", "json")
+
+
+def codes(run_cli: Cli, at: str, *more: str) -> tuple[str, list[str]]:
+    answer = json.loads(run_cli(*ASK, "--at", at, *more).stdout)
+    return answer["decision"], [reason["code"] for reason in answer["reasons"]]
+
+
+def states(run_cli: Cli, at: str) -> dict[str, dict[str, Any]]:
+    rows = json.loads(run_cli("conditions", "--at", at, "--format", "json").stdout)
+    return {row["condition"]: row for row in rows}
+
+
+# -- declarations (§78) -----------------------------------------------------------------------
+
+
+def test_a_declaration_counts_from_the_day_recorded_and_never_before(engine: Engine, run_cli: Cli) -> None:
+    """The seed states no declaration day: nobody reads until one is recorded."""
+    assert run_cli("apply", str(POLICIES)).exit_code == 0
+    run_cli("sample", "add", SEED_ID, "s1", SEED_SUBJECT, "--drawn-on", "2017-10-02")
+    run_cli("sample", "communicate", SEED_ID, "s1", "--on", "2017-10-02", "--to", "KBI-SC")
+    assert codes(run_cli, "2018-01-01") == ("deny", ["declaration-missing"])
+
+    declared = run_cli("declare", SEED_ID, "esf-controller-1", "--on", "2017-12-01", "--evidence", "map AMIF/2017")
+    assert declared.exit_code == 0, declared.stderr
+    assert declared.stdout == f"declaration of {SEED_ID}/esf-controller-1 signed on 2017-12-01\n"
+    assert codes(run_cli, "2017-11-30") == ("deny", ["declaration-missing"])
+    assert codes(run_cli, "2017-12-01")[0] == "allow"
+    # a declaration found later, signed earlier, counts from its own day
+    assert run_cli("declare", SEED_ID, "esf-controller-1", "--on", "2017-10-05").exit_code == 0
+    assert codes(run_cli, "2017-10-05")[0] == "allow"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("esf-stagiair", "--on", "2017-10-02"), "authorisation vtc-2017-amif-aii-wse lists no user 'esf-stagiair'"),
+        (("esf-controller-1", "--on", "2999-01-01"), "signed_on: 2999-01-01 is in the future"),
+        (("esf-controller-1", "--on", "2017-10-02"), "UNIQUE"),  # the seeded registry holds this one already
+    ],
+    ids=["not listed", "future", "twice"],
+)
+def test_a_declaration_that_cannot_be_is_refused_and_writes_nothing(
+    seeded: Engine, run_cli: Cli, args: tuple[str, ...], message: str
+) -> None:
+    before = dump_tables(seeded)
+    result = run_cli("declare", SEED_ID, *args)
+    assert result.exit_code == 2
+    if message != "UNIQUE":
+        assert message in result.stderr
+    assert dump_tables(seeded) == before
+
+
+def test_declarations_over_http(api: Flask, bearer: Headers, seeded: Engine) -> None:
+    client = api.test_client()
+    path = f"/api/v1/authorisations/{SEED_ID}/users/esf-controller-2/declarations"
+    created = client.post(path, json={"signed_on": "2017-09-20", "evidence": "map"}, headers=bearer["privacy-officer"])
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json() == {"authorisation": SEED_ID, "user": "esf-controller-2", "signed_on": "2017-09-20"}
+    again = client.post(path, json={"signed_on": "2017-09-20"}, headers=bearer["privacy-officer"])
+    assert again.status_code == 409
+    for role in ("manager", "application", "auditor"):
+        assert client.post(path, json={"signed_on": "2017-09-21"}, headers=bearer[role]).status_code == 403
+    bad = client.post(path, json={"signed_on": "gisteren"}, headers=bearer["privacy-officer"])
+    assert bad.status_code == 422 and bad.get_json()["errors"][0]["path"] == "signed_on"
+    nobody = client.post(
+        f"/api/v1/authorisations/{SEED_ID}/users/esf-stagiair/declarations",
+        json={"signed_on": "2017-09-20"},
+        headers=bearer["privacy-officer"],
+    )
+    assert nobody.status_code == 404
+    asked = {"user": "esf-controller-2", "organisation": "WSE-ESF", "data_category": "naam"}
+    asked |= {"purpose": "amif-eligibility", "data_subject": SEED_SUBJECT, "at": "2017-10-01"}
+    answer = client.post("/api/v1/decisions", json=asked, headers=bearer["application"]).get_json()
+    # allowed from the declaration of 2017-09-20 on; the sample was communicated on 2017-10-02
+    assert [r["code"] for r in answer["reasons"]] == ["subject-not-in-communicated-sample"]
+
+
+# -- duties: standing, on-event, several responsible parties, owed_to -------------------------
+
+
+def test_an_event_starts_the_clock_of_the_duty_it_triggers(seeded: Engine, run_cli: Cli) -> None:
+    assert states(run_cli, "2018-05-01")["processor-agreement"]["state"] == "not-triggered"
+    recorded = run_cli("event", SEED_ID, "processor-engaged", "--on", "2018-05-01", "--evidence", "contract HBplus")
+    assert recorded.exit_code == 0, recorded.stderr
+    assert recorded.stdout == f"event processor-engaged of {SEED_ID} on 2018-05-01\n"
+    duty = states(run_cli, "2018-05-01")["processor-agreement"]
+    assert (duty["state"], duty["due_on"], duty["trigger"]) == ("due-soon", "2018-05-01", "processor-engaged")
+    assert duty["responsible"] == ["WSE-ESF", "AII"]
+    assert states(run_cli, "2018-05-02")["processor-agreement"]["state"] == "overdue"
+    assert codes(run_cli, "2018-05-02")[0] == "allow"  # effect flag: a warning, not a denial
+    warnings = [w["message"] for w in json.loads(run_cli(*ASK, "--at", "2018-05-02").stdout)["warnings"]]
+    assert f"condition processor-agreement of {SEED_ID} is overdue (due P0D after processor-engaged)" in warnings
+    run_cli("fulfil", SEED_ID, "processor-agreement", "--on", "2018-05-01", "--evidence", "overeenkomst art. 16")
+    assert states(run_cli, "2018-05-02")["processor-agreement"]["state"] == "fulfilled"
+    # a second engagement starts a new clock: the agreement of the first does not cover it
+    run_cli("event", SEED_ID, "processor-engaged", "--on", "2018-09-01")
+    assert states(run_cli, "2018-09-02")["processor-agreement"]["state"] == "overdue"
+
+
+def test_an_event_no_duty_waits_for_is_refused(seeded: Engine, run_cli: Cli) -> None:
+    before = dump_tables(seeded)
+    result = run_cli("event", SEED_ID, "processor-hired", "--on", "2018-05-01")
+    assert result.exit_code == 2
+    assert "event: no on-event condition of vtc-2017-amif-aii-wse waits for 'processor-hired'" in result.stderr
+    assert "(it waits for: processor-engaged)" in result.stderr
+    assert dump_tables(seeded) == before
+
+
+def test_events_over_http(api: Flask, bearer: Headers) -> None:
+    client = api.test_client()
+    path = f"/api/v1/authorisations/{SEED_ID}/events"
+    body = {"event": "processor-engaged", "occurred_on": "2018-05-01"}
+    created = client.post(path, json=body, headers=bearer["privacy-officer"])
+    assert created.status_code == 201
+    assert created.get_json() == {"authorisation": SEED_ID, "event": "processor-engaged", "occurred_on": "2018-05-01"}
+    assert client.post(path, json=body, headers=bearer["privacy-officer"]).status_code == 409
+    assert client.post(path, json=body, headers=bearer["manager"]).status_code == 403
+    unknown = client.post(path, json={**body, "event": "nope"}, headers=bearer["privacy-officer"])
+    assert unknown.status_code == 422 and unknown.get_json()["errors"][0]["path"] == "event"
+    rows = client.get(f"/api/v1/conditions?at=2018-05-02&authorisation={SEED_ID}", headers=bearer["manager"])
+    duty = next(c for c in rows.get_json()["conditions"] if c["condition"] == "processor-agreement")
+    assert (duty["state"], duty["owed_to"]) == ("overdue", [])
+
+
+def test_standing_duties_are_in_effect_and_have_no_due_day(seeded: Engine, run_cli: Cli) -> None:
+    rows = states(run_cli, "2018-01-01")
+    for duty in ("rrn-user-list", "notice-art9", "art16-security", "processor-no-access"):
+        assert (rows[duty]["state"], rows[duty]["due_on"]) == ("in-effect", None)
+    assert rows["rrn-user-list"]["owed_to"] == [
+        "Sectoraal comité van het Rijksregister",
+        "Commissie voor de Bescherming van de Persoonlijke Levenssfeer",
+    ]
+    assert states(run_cli, "2023-07-01")["rrn-user-list"]["state"] == "expired"
+    refused = run_cli("fulfil", SEED_ID, "rrn-user-list", "--on", "2018-01-01", "--evidence", "lijst")
+    assert refused.exit_code == 2 and "a standing condition without every is in effect, not fulfilled" in refused.stderr
+    table = run_cli("conditions", "--at", "2018-01-01").stdout
+    assert "Sectoraal comité van het Rijksregister" in table and "WSE-ESF, AII" in table
+
+
+def test_a_standing_duty_with_a_period_is_attested_each_period(
+    seeded: Engine, run_cli: Cli, seed_document: dict[str, Any], tmp_path: Path
+) -> None:
+    rrn = next(c for c in seed_document["conditions"] if c["id"] == "rrn-user-list")
+    rrn["every"] = "P1Y"
+    assert run_cli("apply", str(write_yaml(tmp_path, "seed.yaml", seed_document))).exit_code == 0
+    assert states(run_cli, "2018-09-13")["rrn-user-list"]["state"] == "due-soon"
+    assert states(run_cli, "2018-09-14")["rrn-user-list"]["state"] == "overdue"
+    run_cli("fulfil", SEED_ID, "rrn-user-list", "--on", "2018-09-20", "--evidence", "lijst bijgewerkt")
+    row = states(run_cli, "2018-10-01")["rrn-user-list"]
+    assert (row["state"], row["due_on"]) == ("fulfilled-late", "2019-09-20")
+
+
+def test_samples_go_to_the_consultants_the_gate_is_owed_to(api: Flask, bearer: Headers) -> None:
+    client = api.test_client()
+    path = f"/api/v1/authorisations/{SEED_ID}/samples/controle-2017/communications"
+    for to, message in (
+        ("WSE-ESF", "'WSE-ESF' is not a security-consultant party of vtc-2017-amif-aii-wse"),
+        ("WSE-SC", "'WSE-SC' is not one the sample-gate is owed to (AII-SC, KBI-SC)"),
+    ):
+        answer = client.post(
+            path, json={"communicated_on": "2018-01-01", "to": [to]}, headers=bearer["privacy-officer"]
+        )
+        assert answer.status_code == 422
+        error = answer.get_json()["errors"][0]
+        assert (error["path"], error["message"]) == ("to[0]", message)
+    sent = {"communicated_on": "2018-01-01", "to": ["AII-SC", "KBI-SC"]}
+    assert client.post(path, json=sent, headers=bearer["privacy-officer"]).status_code == 201
+
+
+# -- what a decision says ---------------------------------------------------------------------
+
+
+def test_onward_disclosure_lists_its_exceptions_in_both_languages(seeded: Engine, run_cli: Cli) -> None:
+    answer = json.loads(run_cli(*ASK, "--at", "2018-01-01", "--lang", "nl").stdout)
+    assert [(o["code"], o["message"], o["paragraphs"]) for o in answer["obligations"][:2]] == [
+        ("onward-disclosure", "verdere mededeling: aggregated-only", [76]),
+        (
+            "onward-disclosure-exception",
+            "uitzondering: Europese controleorganen: krijgen toegang tot de controles die de afdeling ESF uitvoerde",
+            [76],
+        ),
+    ]
+
+
+def test_the_kind_of_person_is_checked_against_the_flow_and_logged(api: Flask, bearer: Headers) -> None:
+    client = api.test_client()
+    asked = {"user": "esf-controller-1", "organisation": "WSE-ESF", "data_category": "naam"}
+    asked |= {"purpose": "amif-eligibility", "data_subject": SEED_SUBJECT, "at": "2018-01-01"}
+    allowed = client.post(
+        "/api/v1/decisions", json={**asked, "subject_kind": "amif-deelnemer"}, headers=bearer["application"]
+    )
+    assert allowed.get_json()["decision"] == "allow"
+    denied = client.post(
+        "/api/v1/decisions", json={**asked, "subject_kind": "inburgeraar"}, headers=bearer["application"]
+    )
+    reason = denied.get_json()["reasons"][0]
+    assert (reason["code"], reason["message"]) == (
+        "data-subject-kind-not-authorised",
+        "flow aii-to-esf is not about persons of kind inburgeraar",
+    )
+    logged = client.get("/api/v1/audit", headers=bearer["auditor"]).get_json()
+    assert [entry["request"].get("subject_kind") for entry in logged["entries"]][-2:] == [
+        "amif-deelnemer",
+        "inburgeraar",
+    ]
+
+
+def test_the_gate_requires_a_named_person_only_for_the_purposes_it_gates(
+    seeded: Engine, run_cli: Cli, seed_document: dict[str, Any], tmp_path: Path
+) -> None:
+    without = ("check", "--user", "esf-controller-1", "--organisation", "WSE-ESF", "--category", "naam")
+    without += ("--at", "2018-01-01", "--format", "json")
+    denied = json.loads(run_cli(*without, "--purpose", "amif-eligibility").stdout)
+    assert [(r["code"], r["paragraphs"]) for r in denied["reasons"]] == [("data-subject-required", [90, 91, 92, 100])]
+    gate = next(c for c in seed_document["conditions"] if c["kind"] == "sample-gate")
+    gate["purposes"] = ["amif-eligibility"]
+    assert run_cli("apply", str(write_yaml(tmp_path, "seed.yaml", seed_document))).exit_code == 0
+    assert json.loads(run_cli(*without, "--purpose", "amif-indicators").stdout)["decision"] == "allow"
+    assert json.loads(run_cli(*without, "--purpose", "amif-eligibility").stdout)["decision"] == "deny"
+
+
+def test_a_user_not_on_the_number_list_is_told_so(
+    seeded: Engine, run_cli: Cli, seed_document: dict[str, Any], tmp_path: Path
+) -> None:
+    seed_document["authorised_users"][1]["national_register_number_list"] = False
+    assert run_cli("apply", str(write_yaml(tmp_path, "seed.yaml", seed_document))).exit_code == 0
+    asked = ("check", "--user", "esf-controller-2", "--organisation", "WSE-ESF", "--purpose", "amif-indicators")
+    asked += ("--at", "2018-01-01", "--subject", SEED_SUBJECT, "--format", "json")
+    for category in ("insz", "loopbaan"):  # a person named by the number is the number too
+        answer = json.loads(run_cli(*asked, "--category", category).stdout)
+        assert [(r["code"], r["message"], r["paragraphs"]) for r in answer["reasons"]] == [
+            (
+                "national-register-number-not-authorised",
+                f"user esf-controller-2 is not on the list of staff of {SEED_ID} who may use the national register "
+                "number",
+                [75, 78, 79, 80],
+            )
+        ]
+    # so under the seed's gate, which wants every request to name the person, that user reads nothing
+    assert (
+        json.loads(run_cli(*asked[:-4], "--category", "loopbaan", "--format", "json").stdout)["reasons"][0]["code"]
+        == "data-subject-required"
+    )
+
+
+# -- documents ----------------------------------------------------------------------------------
+
+
+def test_a_document_of_the_old_form_applies_unchanged(
+    seeded: Engine, run_cli: Cli, seed_document: dict[str, Any], tmp_path: Path
+) -> None:
+    """A plain-string onward_disclosure, one responsible party, a declaration day the document
+    states: accepted, stored in the form written, and the stated day counts."""
+    old = {**seed_document, "id": "vtc-oude-vorm", "onward_disclosure": "aggregated-only", "related": []}
+    old["authorised_users"] = [{**user, "declaration_signed_on": "2017-10-02"} for user in old["authorised_users"]]
+    old["conditions"] = [
+        c for c in old["conditions"] if isinstance(c["responsible"], str) and c["kind"] != "sample-gate"
+    ]
+    canonical = parse(old, "old").canonical()
+    assert canonical["onward_disclosure"] == "aggregated-only"
+    assert {c["responsible"] for c in canonical["conditions"]} == {"AII", "WSE-ESF"}
+    assert all("national_register_number_list" in u for u in canonical["authorised_users"])
+    assert run_cli("apply", str(write_yaml(tmp_path, "old.yaml", old))).exit_code == 0
+    stored = json.loads(run_cli("show", "vtc-oude-vorm", "--format", "json").stdout)
+    assert stored == canonical
+    asked = ("check", "--user", "esf-controller-1", "--organisation", "WSE-ESF", "--category", "naam")
+    answer = json.loads(
+        run_cli(*asked, "--purpose", "amif-eligibility", "--at", "2017-10-02", "--format", "json").stdout
+    )
+    assert (answer["decision"], answer["authorisation"]) == ("allow", "vtc-oude-vorm")
+
+
+def test_show_reads_the_new_fields(seeded: Engine, run_cli: Cli) -> None:
+    text_ = run_cli("show", SEED_ID).stdout
+    for line in (
+        "  onward      aggregated-only (§76)",
+        "    except Europese controleorganen: krijgen toegang tot de controles die de afdeling ESF uitvoerde (§76)",
+        "  processor-agreement    on-event    P0D after processor-engaged flag    WSE-ESF, AII (§86, §87, §88)",
+        "    owed to VTC",
+        "related decisions",
+        "  pending-transfer Beraadslaging van het sectoraal comité van het Rijksregister nr. 39/2012 (§38)",
+    ):
+        assert line in text_.splitlines(), line
+    assert "declaration not stated (recorded with authreg declare), on the number's user list" in text_
+
+
+def test_the_kinds_of_data_subject_are_a_vocabulary(seeded: Engine, run_cli: Cli, tmp_path: Path) -> None:
+    only_kinds = write_yaml(tmp_path, "kinds.yaml", {"data_subjects": [{"id": "gezinslid", "label": "Gezinslid"}]})
+    result = run_cli("apply", str(only_kinds))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith(f"changed   taxonomy (0 added, 1 updated, 0 unchanged) {only_kinds}")
+    assert "    +  label: Gezinslid" in result.stdout
+    with seeded.connect() as connection:
+        assert connection.execute(text("SELECT label FROM data_subject_kind WHERE id = 'gezinslid'")).scalar_one() == (
+            "Gezinslid"
+        )
+
+
+# -- migration 0007 -----------------------------------------------------------------------------
+
+
+def test_migration_0007_carries_stored_data_over(database_url: str) -> None:
+    migrate.upgrade(database_url, "0006")
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        for org in ("VTC", "AII", "WSE-ESF"):
+            connection.execute(
+                text("INSERT INTO organisation (id, name, kind) VALUES (:id, :id, 'organisation')"), {"id": org}
+            )
+        for key in ("keeps-a-list", "keeps-none"):
+            connection.execute(
+                text(
+                    "INSERT INTO authorisation (id, reference, title, authority_id, decided_on, valid_from, status, "
+                    "sensitive, version, updated_at, paragraphs, onward_disclosure) VALUES (:id, 'r', 't', 'VTC', "
+                    "'2017-09-13', '2017-09-13', 'active', false, 1, '2017-09-13 00:00:00', '{}', 'aggregated-only')"
+                ),
+                {"id": key},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO flow (authorisation_id, id, from_id, to_id, national_register_number, "
+                    "national_register_number_paragraphs, data_subjects, paragraphs) "
+                    "VALUES (:id, 'f', 'AII', 'WSE-ESF', true, '[]', :kinds, '[]')"
+                ),
+                {"id": key, "kinds": json.dumps(["inburgeraar", "gezinslid"] if key == "keeps-a-list" else ["ouder"])},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO condition (authorisation_id, id, kind, description, responsible_id, due_on, effect, "
+                    "paragraphs) VALUES (:id, 'plan', 'deadline', 'd', 'AII', '2017-11-30', 'flag', '[101]')"
+                ),
+                {"id": key},
+            )
+            for user, listed in (("u1", key == "keeps-a-list"), ("u2", False)):
+                connection.execute(
+                    text(
+                        "INSERT INTO authorised_user (authorisation_id, id, name, organisation_id, "
+                        "national_register_number_list) VALUES (:id, :user, 'n', 'WSE-ESF', :listed)"
+                    ),
+                    {"id": key, "user": user, "listed": listed},
+                )
+
+    migrate.upgrade(database_url)
+    with engine.connect() as connection:
+        conditions = connection.execute(text("SELECT authorisation_id, responsible, owed_to, purposes FROM condition"))
+        assert sorted(
+            (key, *(json.loads(v) if isinstance(v, str) else v for v in rest)) for key, *rest in conditions
+        ) == [
+            ("keeps-a-list", ["AII"], [], []),
+            ("keeps-none", ["AII"], [], []),
+        ]
+        listed = connection.execute(
+            text("SELECT authorisation_id, id, national_register_number_list FROM authorised_user")
+        ).all()
+        assert sorted((key, user, None if value is None else bool(value)) for key, user, value in listed) == [
+            ("keeps-a-list", "u1", True),
+            ("keeps-a-list", "u2", False),  # now held to the list the authorisation keeps
+            ("keeps-none", "u1", None),  # nobody was on a list: no restriction, as before
+            ("keeps-none", "u2", None),
+        ]
+        kinds = connection.execute(text("SELECT id, label FROM data_subject_kind ORDER BY id")).all()
+        assert [tuple(row) for row in kinds] == [
+            ("gezinslid", "gezinslid"),
+            ("inburgeraar", "inburgeraar"),
+            ("ouder", "ouder"),
+        ]
+        exceptions = connection.execute(text("SELECT onward_disclosure_exceptions FROM authorisation")).scalars().all()
+        assert [json.loads(e) if isinstance(e, str) else e for e in exceptions] == [[], []]
+
+    migrate.downgrade(database_url, "0006")
+    assert "responsible_id" in {column["name"] for column in inspect(engine).get_columns("condition")}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT DISTINCT responsible_id FROM condition")).scalars().all() == ["AII"]
+        assert (
+            connection.execute(
+                text("SELECT count(*) FROM authorised_user WHERE national_register_number_list IS NULL")
+            ).scalar_one()
+            == 0
+        )
+    engine.dispose()
