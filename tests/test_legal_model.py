@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine, inspect, text
 
-from registry import migrate
+from registry import migrate, store
 from registry.db import make_engine
 from registry.documents import parse
 from tests.conftest import POLICIES, SEED_ID, SEED_SUBJECT, dump_tables, write_yaml
@@ -356,6 +356,15 @@ def test_migration_0007_carries_stored_data_over(database_url: str) -> None:
                 ),
                 {"id": key},
             )
+            users = [{"id": "u1", "national_register_number_list": key == "keeps-a-list"}]
+            users.append({"id": "u2", "national_register_number_list": False})
+            connection.execute(
+                text(
+                    "INSERT INTO authorisation_version (authorisation_id, version, document, digest, created_at, "
+                    "created_by, note) VALUES (:id, 1, :document, 'old', '2017-09-13 00:00:00', 'me', 'n')"
+                ),
+                {"id": key, "document": json.dumps({"id": key, "authorised_users": users})},
+            )
             for user, listed in (("u1", key == "keeps-a-list"), ("u2", False)):
                 connection.execute(
                     text(
@@ -389,6 +398,24 @@ def test_migration_0007_carries_stored_data_over(database_url: str) -> None:
             ("inburgeraar", "inburgeraar"),
             ("ouder", "ouder"),
         ]
+        documents = {
+            key: (json.loads(document) if isinstance(document, str) else document, digest)
+            for key, document, digest in connection.execute(
+                text("SELECT authorisation_id, document, digest FROM authorisation_version")
+            )
+        }
+        assert documents["keeps-a-list"] == (  # as it was
+            {
+                "id": "keeps-a-list",
+                "authorised_users": [
+                    {"id": "u1", "national_register_number_list": True},
+                    {"id": "u2", "national_register_number_list": False},
+                ],
+            },
+            "old",
+        )
+        unstated = {"id": "keeps-none", "authorised_users": [{"id": "u1"}, {"id": "u2"}]}
+        assert documents["keeps-none"] == (unstated, store.digest(unstated))  # the filled-in false is gone
         exceptions = connection.execute(text("SELECT onward_disclosure_exceptions FROM authorisation")).scalars().all()
         assert [json.loads(e) if isinstance(e, str) else e for e in exceptions] == [[], []]
 

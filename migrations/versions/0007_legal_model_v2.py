@@ -8,8 +8,11 @@ list of one; every kind of data subject a stored flow names enters the vocabular
 with its id until a taxonomy document labels it); and where no user of an authorisation was
 on the number's user list (``false`` was the default, so nobody had said anything), the field
 becomes "not stated", which keeps those users' answers as they were. Where some user was on
-it, the others are now held to it (§79-80). Declaration days stated in documents stay where
-they were: a document may state a day it knows.
+it, the others are now held to it (§79-80). The stored documents say the same: a version in
+which no user was on the list loses the ``national_register_number_list: false`` the old format
+filled in (its digest is recomputed), so a document fetched and applied again does not turn
+"nobody said" into "nobody may". Declaration days stated in documents stay where they were: a
+document may state a day it knows.
 
 Revision ID: 0007
 Revises: 0006
@@ -18,6 +21,8 @@ Create Date: 2026-11-30 13:00:00
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -103,11 +108,37 @@ def _carry_over(connection: sa.Connection) -> None:
         .where(user.c.authorisation_id.not_in(keeping_a_list.scalar_subquery()))
         .values(national_register_number_list=None)
     )
+    _unstated_lists(connection)
     flow = sa.table("flow", sa.column("data_subjects", sa.JSON()))
     kinds = sorted({kind for (named,) in connection.execute(sa.select(flow.c.data_subjects)) for kind in named or []})
     if kinds:
         vocabulary = sa.table("data_subject_kind", sa.column("id"), sa.column("label"))
         connection.execute(vocabulary.insert(), [{"id": kind, "label": kind} for kind in kinds])
+
+
+def _unstated_lists(connection: sa.Connection) -> None:
+    """Drop the filled-in ``false`` from stored versions where no user was on the list."""
+    version = sa.table(
+        "authorisation_version",
+        sa.column("authorisation_id"),
+        sa.column("version"),
+        sa.column("document", sa.JSON()),
+        sa.column("digest"),
+    )
+    for key, number, document in connection.execute(
+        sa.select(version.c.authorisation_id, version.c.version, version.c.document)
+    ).all():
+        users = document.get("authorised_users", [])
+        if not users or any(user.get("national_register_number_list") is True for user in users):
+            continue
+        for user in users:
+            user.pop("national_register_number_list", None)
+        digest = hashlib.sha256(json.dumps(document, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        connection.execute(
+            version.update()
+            .where((version.c.authorisation_id == key) & (version.c.version == number))
+            .values(document=document, digest=digest)
+        )
 
 
 def _per_condition(connection: sa.Connection, source: str, values: Callable[[Any], dict[str, Any]]) -> None:
