@@ -66,29 +66,29 @@ class DecisionService:
             registry_id = identity.registry_id(session)
         return cls(db, PolicyEngine(snapshot), timezone, registry_id, secret, language)
 
-    def refresh(self, ids: Iterable[str] | None = None) -> None:
-        """Recompile the given authorisations, or everything for ``None`` (organisations or
-        taxonomy changed)."""
-        with self.policy.lock:
-            with reading(self.db) as session:
-                if ids is None:
-                    self.policy.reload(load_snapshot(session))
-                    return
-                wanted = list(ids)
-                views = load_authorisations(session, wanted)
-                version = store.registry_version(session)
-            self.policy.replace(views, wanted, version)
+    def refresh(self, ids: Iterable[str] | None = ()) -> bool:
+        """Recompile the given authorisations (everything for ``None``: organisations or the
+        taxonomy changed) together with whatever the change log says changed since this
+        policy's version, by this process or any other; returns whether the log moved on.
+
+        The policy's new version is the newest change read *before* the authorisations are
+        loaded, in the same session. Setting it from a later read (or from the log's newest
+        entry after reloading only one's own change) would skip another process's change
+        committed in between, and the policy would go on allowing what it revoked."""
+        with self.policy.lock, reading(self.db) as session:
+            current = self.policy.snapshot.version
+            latest, changed = store.changes_since(session, current)
+            wanted = None if ids is None or changed is None else sorted({*ids, *changed})
+            if wanted is None:
+                self.policy.reload(load_snapshot(session))
+            elif wanted or latest != current:
+                self.policy.replace(load_authorisations(session, wanted), wanted, latest)
+            return latest != current
 
     def sync(self) -> bool:
         """Catch up with changes other processes made: recompile what they touched (everything
         when one was registry-wide). Returns whether anything changed."""
-        with self.policy.lock:
-            with reading(self.db) as session:
-                latest, touched = store.changes_since(session, self.policy.snapshot.version)
-            if latest == self.policy.snapshot.version:
-                return False
-            self.refresh(touched)
-            return True
+        return self.refresh()
 
     @contextmanager
     def changing(self, ids: Iterable[str] | None) -> Iterator[Touched]:

@@ -290,9 +290,10 @@ Interval = tuple[date, date | None]  # inclusive; None: no end
 
 
 def overdue_intervals(facts: AuthorisationFacts, condition: ConditionSpec) -> list[Interval]:
-    """The days on which a deadline or recurring condition is overdue, given every fulfilment
-    recorded (as ``condition_state`` judges each day, before the in-force check). The decision
-    engine compiles these into its policy, so "overdue on day d" needs no computation per request."""
+    """The days on which a condition other than the sample-gate is overdue, given every
+    fulfilment and event recorded (as ``condition_state`` judges each day, before the in-force
+    check; a standing duty without ``every`` never is). The decision engine compiles these into
+    its policy, so "overdue on day d" needs no computation per request."""
     done = _done(facts, condition, date.max)
     day = timedelta(days=1)
     if condition.kind == "on-event":

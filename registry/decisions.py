@@ -216,20 +216,13 @@ def _allow(granting: Granting, request: DecisionRequest, version: int, language:
     if granting.has_conditions:
         overdue = granting.view.overdue_on(request.day, "flag")
         if overdue:
-            warnings = (*(_overdue_warning(granting.view, c, language) for c in overdue), *warnings)
+            warnings = (*(_overdue_warning(granting.view, c, due, language) for c, due in overdue), *warnings)
     return Decision("allow", granting.authorisation, granting.flow_id, (reason,), warnings, obligations, version)
 
 
-def _overdue_warning(view: AuthorisationView, condition: ConditionSpec, language: str) -> Reason:
-    text = message("condition-overdue", language, condition=condition.id, authorisation=view.id, due_on=_due(condition))
+def _overdue_warning(view: AuthorisationView, condition: ConditionSpec, due: date, language: str) -> Reason:
+    text = message("condition-overdue", language, condition=condition.id, authorisation=view.id, due_on=due)
     return Reason("condition-overdue", text, condition.paragraphs)
-
-
-def _due(condition: ConditionSpec) -> object:
-    """When a condition is due, in its document's words: a day, a period, or a term after an event."""
-    if condition.kind == "on-event":
-        return f"{condition.within} after {condition.trigger}"
-    return condition.due_on or condition.every
 
 
 def _fixed_parts(
@@ -337,9 +330,10 @@ def failing(asked: _Asked, view: AuthorisationView, flow: FlowView) -> list[Fail
         replaced = (("replaced_by", ", ".join(timeline.replaced_by)), ("replaced_from", timeline.replaced_from))
         failures.append(Failure("authorisation-replaced", (), replaced))
     if timeline.state_on(day) == IN_FORCE:
-        for condition in view.overdue_on(day, "suspend"):
-            due = (("condition", condition.id), ("due_on", _due(condition)))
-            failures.append(Failure("condition-overdue", condition.paragraphs, due))
+        for condition, due in view.overdue_on(day, "suspend"):
+            failures.append(
+                Failure("condition-overdue", condition.paragraphs, (("condition", condition.id), ("due_on", due)))
+            )
     gate = view.gate
     if gate is not None and gate.gates(request.purpose):
         entry = view.sample_entry.get(request.subject) if request.subject else None
@@ -394,11 +388,7 @@ def _no_candidate(snapshot: Snapshot, request: DecisionRequest, language: str) -
         text = message("processor-no-data-access", language, organisation=organisation, authorisation=view.id)
         return Reason("processor-no-data-access", text, view.party_paragraphs.get(organisation, ()))
     if roles:
-        source = (
-            f" from {request.source}"
-            if request.source and language == "en"
-            else (f" vanaf {request.source}" if request.source else "")
-        )
+        source = message("from-source", language, source=request.source) if request.source else ""
         text = message("organisation-not-recipient", language, organisation=organisation, from_source=source)
         return Reason("organisation-not-recipient", text)
     return Reason("no-authorisation", message("no-authorisation", language, organisation=organisation))

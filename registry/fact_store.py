@@ -231,6 +231,22 @@ def users(session: Session, authorisation_id: str) -> set[str]:
     return set(session.exec(query))
 
 
+def declared_on(session: Session, authorisation_id: str, user_id: str, day: date) -> bool:
+    query = select(Declaration.id).where(
+        Declaration.authorisation_id == authorisation_id, Declaration.user_id == user_id, Declaration.signed_on == day
+    )
+    return session.exec(query).first() is not None
+
+
+def occurred_on(session: Session, authorisation_id: str, event: str, day: date) -> bool:
+    query = select(ConditionEvent.id).where(
+        ConditionEvent.authorisation_id == authorisation_id,
+        ConditionEvent.event == event,
+        ConditionEvent.occurred_on == day,
+    )
+    return session.exec(query).first() is not None
+
+
 def gate_owed_to(session: Session, authorisation_id: str) -> list[str]:
     """To whom the sample-gate of an authorisation is owed (empty: no gate, or it names none)."""
     query = select(Condition.owed_to).where(

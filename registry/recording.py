@@ -227,7 +227,8 @@ def communicate_sample(
             raise _problem("communicated_on", f"before the sample was drawn ({found.drawn_on})")
         roles = fact_store.roles(session, authorisation)
         consultants = {party for party, held in roles.items() if "security-consultant" in held}
-        owed = consultants.intersection(fact_store.gate_owed_to(session, authorisation))
+        # the parties the gate is owed to, which the document holds to be security consultants
+        owed = set(roles).intersection(fact_store.gate_owed_to(session, authorisation))
         problems = [
             Problem("", f"to[{index}]", f"{party!r} is not a security-consultant party of {authorisation}")
             if party not in consultants
@@ -268,9 +269,13 @@ def record_declaration(
     check_texts(("user", user, MAX_ID_LENGTH), ("evidence", evidence, MAX_TEXT_LENGTH))
     _not_after_today("signed_on", signed_on, clock)
     with _locked(engine, authorisation) as session:
-        fact_store.timeline(session, authorisation)
+        line = fact_store.timeline(session, authorisation)
+        if signed_on < line.decided_on:
+            raise _problem("signed_on", f"before the decision of {line.decided_on}: users sign once it is made (§78)")
         if user not in fact_store.users(session, authorisation):
             raise NotFound(f"authorisation {authorisation} lists no user {user!r}")
+        if fact_store.declared_on(session, authorisation, user, signed_on):
+            raise Conflict(f"a declaration of {authorisation}/{user} signed on {signed_on} is recorded already")
         row = Declaration(authorisation_id=authorisation, user_id=user, signed_on=signed_on)
         _keep(session, row, evidence, f"declaration of {authorisation}/{user}", actor=actor, clock=clock)
 
@@ -300,6 +305,8 @@ def record_event(
             raise _problem(
                 "event", f"no on-event condition of {authorisation} waits for {event!r} (it waits for: {waiting})"
             )
+        if fact_store.occurred_on(session, authorisation, event, occurred_on):
+            raise Conflict(f"event {event} of {authorisation} on {occurred_on} is recorded already")
         row = ConditionEvent(authorisation_id=authorisation, event=event, occurred_on=occurred_on)
         _keep(session, row, evidence, f"event {event} of {authorisation}", actor=actor, clock=clock)
 

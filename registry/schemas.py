@@ -367,6 +367,7 @@ class ConditionSchema(StrictSchema):
             if field not in data:
                 put(errors, (field,), f"required for {a_kind} condition")
         check_unique_values(errors, ("responsible",), data["responsible"])
+        check_unique_values(errors, ("owed_to",), data.get("owed_to", []))
         effect = data.get("effect")
         if kind == "sample-gate" and effect not in (None, "gate"):
             put(errors, ("effect",), "a sample-gate condition has effect gate")
@@ -529,6 +530,17 @@ class AuthorisationSchema(StrictSchema):
                         errors,
                         ("conditions", index, "owed_to", position),
                         f"{owed!r} is not a party of this authorisation (name a body outside it in words)",
+                    )
+                elif (
+                    condition["kind"] == "sample-gate"
+                    and owed in parties
+                    and "security-consultant" not in parties[owed]["roles"]
+                ):
+                    # samples go to the parties the gate is owed to (§92, §100): consultants only
+                    put(
+                        errors,
+                        ("conditions", index, "owed_to", position),
+                        f"{owed!r} is not a security-consultant party: a sample-gate is owed to consultants",
                     )
             check_unique_values(errors, ("conditions", index, "purposes"), condition.get("purposes", []))
             _check_purposes(errors, ("conditions", index, "purposes"), condition.get("purposes", []), purposes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import cached_property
 
 from registry.conditions import AuthorisationFacts, ConditionSpec, Interval, overdue_intervals
@@ -102,13 +102,16 @@ class AuthorisationView:
             if condition.kind != "sample-gate"
         )
 
-    def overdue_on(self, day: date, effect: str) -> list[ConditionSpec]:
-        return [
-            condition
-            for condition, intervals in self.overdue_days
-            if condition.effect == effect
-            and any(low <= day and (high is None or day <= high) for low, high in intervals)
-        ]
+    def overdue_on(self, day: date, effect: str) -> list[tuple[ConditionSpec, date]]:
+        """The conditions with ``effect`` overdue on ``day``, each with the day it was due (the
+        day before its overdue days began; for a duty due again and again, the one missed first)."""
+        found = []
+        for condition, intervals in self.overdue_days:
+            if condition.effect == effect:
+                began = [low for low, high in intervals if low <= day and (high is None or day <= high)]
+                if began:
+                    found.append((condition, min(began) - timedelta(days=1)))
+        return found
 
 
 @dataclass(frozen=True)

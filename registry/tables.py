@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import Engine
 
 from registry import migrate, recording, yamlio
@@ -42,6 +42,7 @@ from registry.db import make_engine
 from registry.decisions import Decision, decide, parse_at, parse_request
 from registry.documents import flatten_messages, read_paths
 from registry.errors import Conflict, Invalid, NotFound, Problem
+from registry.lifecycle import ChangeKind
 from registry.reports import condition_states
 from registry.store import utcnow
 
@@ -98,83 +99,100 @@ class CaseResult:
     got: str
 
 
-FACTS = ("declare", "event", "fulfil", "sample", "extend", "communicate", "suspend", "reinstate", "revoke")
-
-
 def _describe(decision: str, codes: list[str]) -> str:
     return f"{decision} [{', '.join(sorted(codes))}]" if codes else decision
 
 
-def _day(value: Any) -> date:
-    return date.fromisoformat(str(value))
-
-
-def _record(db: Engine, table: str, fact: dict[str, Any], secret: str, timezone: str) -> CaseResult | None:
-    """One fact of the table, recorded through the same functions the CLI and API use. A fact
-    marked ``refused: true`` must be refused: it becomes a result of its own, failed if the
-    registry accepts it."""
-    named = {key: value for key, value in fact.items() if key != "refused"}
+def _record(db: Engine, table: str, index: int, fact: Any, secret: str, timezone: str) -> CaseResult | None:
+    """One fact of the table, checked field by field and recorded through the same functions the
+    CLI and API use. A fact marked ``refused: true`` must be refused: it becomes a result of its
+    own, failed if the registry accepts it."""
+    where = f"facts[{index}]"
+    named = {key: value for key, value in fact.items() if key != "refused"} if isinstance(fact, dict) else {}
     if len(named) != 1 or fact.get("refused", False) not in (True, False):
-        raise Invalid([Problem("", "facts", f"one of {', '.join(FACTS)} (and refused: true or false): {fact}")])
+        raise Invalid([Problem(table, where, f"one of {', '.join(FACTS)}, and refused: true or false")])
     ((kind, args),) = named.items()
     if kind not in FACTS:
-        raise Invalid([Problem("", "facts", f"unknown fact {kind!r}")])
-    action = _action(db, kind, args, secret, timezone)
+        raise Invalid([Problem(table, where, f"unknown fact {kind!r}: one of {', '.join(FACTS)}")])
+    record, schema = FACTS[kind]
+    try:
+        given = schema.load(args)
+    except ValidationError as exc:
+        raise Invalid(
+            [Problem(table, f"{where}.{kind}.{p}".rstrip("."), m) for p, m in flatten_messages(exc.messages)]
+        ) from exc
+    if kind in ("sample", "extend"):
+        given["secret"] = secret
+    clock = recording.Clock.current(timezone)
     if not fact.get("refused"):
-        action()
+        record(db, **given, actor="authreg test", clock=clock)
         return None
     try:
-        action()
+        record(db, **given, actor="authreg test", clock=clock)
     except (Invalid, NotFound, Conflict) as refusal:
         return CaseResult(table, f"refused: {kind}", True, "refused", f"refused ({refusal})")
     return CaseResult(table, f"refused: {kind}", False, "refused", "accepted")
 
 
-def _action(db: Engine, kind: str, args: dict[str, Any], secret: str, timezone: str) -> Callable[[], Any]:
-    clock = recording.Clock.current(timezone)
-    common: dict[str, Any] = {"actor": "authreg test", "clock": clock}
-    actions: dict[str, Callable[[], Any]] = {
-        "declare": lambda: recording.record_declaration(
-            db, authorisation=args["authorisation"], user=args["user"], signed_on=_day(args["on"]), **common
+class _Text(fields.String):
+    """A YAML scalar as text: an INSZ written without quotes is read as a number."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        text: str = super()._deserialize(value, attr, data, **kwargs)
+        return text
+
+
+def _fact(**given: fields.Field) -> Schema:
+    """The fields of one kind of fact (YAML keys by ``data_key``, loaded as the recording
+    function's parameters); unknown keys are refused."""
+    schema: Schema = Schema.from_dict({"authorisation": _Text(required=True), **given})(unknown=RAISE)
+    return schema
+
+
+def _on(name: str = "on") -> fields.Date:
+    return fields.Date(required=True, data_key=name)
+
+
+def _status(kind: ChangeKind) -> Callable[..., Any]:
+    return lambda db, **given: recording.change_status(db, kind=kind, **given)
+
+
+_SUBJECTS = fields.List(_Text(), required=True)
+_EVIDENCE = _Text(load_default=None)
+FACTS: dict[str, tuple[Callable[..., Any], Schema]] = {
+    "declare": (
+        recording.record_declaration,
+        _fact(user=_Text(required=True), signed_on=_on(), evidence=_EVIDENCE),
+    ),
+    "event": (recording.record_event, _fact(event=_Text(required=True), occurred_on=_on(), evidence=_EVIDENCE)),
+    "fulfil": (
+        recording.record_fulfilment,
+        _fact(
+            condition=_Text(required=True),
+            fulfilled_on=_on(),
+            evidence=_Text(load_default="decision table"),
+            link=_Text(load_default=None),
         ),
-        "event": lambda: recording.record_event(
-            db, authorisation=args["authorisation"], event=args["event"], occurred_on=_day(args["on"]), **common
-        ),
-        "fulfil": lambda: recording.record_fulfilment(
-            db,
-            authorisation=args["authorisation"],
-            condition=args["condition"],
-            fulfilled_on=_day(args["on"]),
-            evidence=args.get("evidence", "decision table"),
-            **common,
-        ),
-        "sample": lambda: recording.register_sample(
-            db,
-            authorisation=args["authorisation"],
-            sample=args["id"],
-            drawn_on=_day(args["drawn_on"]),
-            subjects=[str(s) for s in args["subjects"]],
-            secret=secret,
-            **common,
-        ),
-        "extend": lambda: recording.extend_sample(
-            db,
-            authorisation=args["authorisation"],
-            sample=args["id"],
-            on=_day(args["on"]),
-            subjects=[str(s) for s in args["subjects"]],
-            secret=secret,
-            **common,
-        ),
-        "communicate": lambda: recording.communicate_sample(
-            db, authorisation=args["authorisation"], sample=args["id"], on=_day(args["on"]), to=args["to"], **common
-        ),
-    }
-    for change in ("suspend", "reinstate", "revoke"):
-        actions[change] = lambda change=change: recording.change_status(  # type: ignore[misc]
-            db, authorisation=args["authorisation"], kind=change, on=_day(args["on"]), reason=args["reason"], **common
-        )
-    return actions[kind]
+    ),
+    "sample": (
+        recording.register_sample,
+        _fact(sample=_Text(required=True, data_key="id"), drawn_on=_on("drawn_on"), subjects=_SUBJECTS),
+    ),
+    "extend": (
+        recording.extend_sample,
+        _fact(sample=_Text(required=True, data_key="id"), on=_on(), subjects=_SUBJECTS),
+    ),
+    "communicate": (
+        recording.communicate_sample,
+        _fact(sample=_Text(required=True, data_key="id"), on=_on(), to=fields.List(_Text(), required=True)),
+    ),
+    **{
+        kind: (_status(kind), _fact(on=_on(), reason=_Text(required=True)))
+        for kind in ("suspend", "reinstate", "revoke")
+    },
+}
 
 
 def load_table(path: Path) -> dict[str, Any]:
@@ -201,8 +219,8 @@ def run_table(path: Path, *, timezone: str = "Europe/Brussels") -> list[CaseResu
         db = make_engine(url)
         try:
             apply_documents(db, read_paths(policies), actor="authreg test", now=utcnow())
-            for fact in table["facts"]:
-                refusal = _record(db, str(path), fact, secret, timezone)
+            for index, fact in enumerate(table["facts"]):
+                refusal = _record(db, str(path), index, fact, secret, timezone)
                 if refusal is not None:
                     results.append(refusal)
             service = DecisionService.load(db, timezone=timezone, secret=secret)

@@ -136,6 +136,16 @@ INVALID_SEEDS = {
         "conditions[0].owed_to[0]",
         "'CBPL' is not a party of this authorisation (name a body outside it in words)",
     ),
+    "a gate owed to a party that is no security consultant": (
+        _set("conditions[1].owed_to", ["KBI-SC", "VTC"]),
+        "conditions[1].owed_to[1]",
+        "'VTC' is not a security-consultant party: a sample-gate is owed to consultants",
+    ),
+    "owed twice to one body": (
+        _set("conditions[0].owed_to", ["VTC", "VTC"]),
+        "conditions[0].owed_to[1]",
+        "'VTC' listed twice",
+    ),
     "a gate for a purpose that is not the authorisation's": (
         _set("conditions[1].purposes", ["werkbemiddeling"]),
         "conditions[1].purposes[0]",

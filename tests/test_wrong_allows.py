@@ -1,10 +1,12 @@
 """Wrong allows found by trying to break the registry, each held shut here: a flow's key given as
-the category, purpose or kind of person, and a replacement that running servers did not see."""
+the category, purpose or kind of person, a replacement that running servers did not see, and a
+change by another process hidden by a write of one's own."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +14,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine
 
+from registry import recording
 from registry.app import create_app
 from registry.asking import DecisionService
 from registry.documents import parse
+from registry.recording import Clock
 from registry.store import utcnow
-from tests.conftest import SEED_ASK, SEED_ID, TEST_SECRET
+from tests.conftest import SEED_ASK, SEED_ID, TEST_SECRET, write_yaml
 
 FLOW = f"{SEED_ID}/aii-to-esf"
 ASK = {**SEED_ASK, "at": "2018-06-01"}
@@ -80,3 +84,28 @@ def test_a_replacement_is_seen_by_every_server_at_once(
         assert "authorisation-replaced" in [reason["code"] for reason in answer["reasons"]] or (
             answer["authorisation"] == "vtc-2018-replacer"
         )
+
+
+def test_a_write_here_does_not_hide_a_revocation_made_elsewhere(
+    seeded: Engine, run_cli: Any, seed_document: dict[str, Any], tmp_path: Path
+) -> None:
+    """Found by the adversarial test of issue 9: a server refreshed after its own write to
+    another authorisation, took the log's newest version as its own, and so never reloaded a
+    revocation another process had committed just before: it allowed on for good."""
+    other = {**seed_document, "id": "vtc-other", "reference": "een andere beraadslaging"}
+    assert run_cli("apply", str(write_yaml(tmp_path, "other.yaml", other))).exit_code == 0
+    service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
+    assert service.ask(ASK, asked_by="t", now=utcnow())["decision"] == "allow"
+    assert run_cli("revoke", SEED_ID, "--on", "2018-06-01", "--reason", "elders beslist").exit_code == 0  # elsewhere
+    with service.changing(["vtc-other"]):  # this server's own write, before its next sync
+        recording.record_declaration(
+            seeded,
+            authorisation="vtc-other",
+            user="esf-controller-1",
+            signed_on=date(2017, 10, 3),
+            actor="dpo",
+            clock=Clock.current("Europe/Brussels"),
+        )
+    answer = service.ask(ASK, asked_by="t", now=utcnow())
+    assert answer["decision"] == "deny" and "authorisation-revoked" in [r["code"] for r in answer["reasons"]]
+    assert service.sync() is False  # and nothing is left to catch up with
