@@ -255,19 +255,29 @@ def fulfil(
 @click.argument("user_id")
 @click.option("--on", "on", type=DAY, required=True, help="The day the user signed the declaration of honour.")
 @click.option("--evidence", help="Where the signed declaration is kept.")
+@click.option(
+    "--supersedes",
+    type=click.IntRange(1, MAX_ID),
+    metavar="DECLARATION",
+    help="Correct an earlier declaration (its number).",
+)
 @pass_runtime
-def declare(runtime: Runtime, authorisation_id: str, user_id: str, on: date, evidence: str | None) -> None:
+def declare(
+    runtime: Runtime, authorisation_id: str, user_id: str, on: date, evidence: str | None, supersedes: int | None
+) -> None:
     """Record that an authorised user signed the declaration of honour (§78); it counts from that day."""
-    record_declaration(
+    number = record_declaration(
         runtime.engine,
         authorisation=authorisation_id,
         user=user_id,
         signed_on=on,
         evidence=evidence,
+        supersedes=supersedes,
         actor=runtime.actor,
         clock=runtime.clock,
     )
-    click.echo(f"declaration of {authorisation_id}/{user_id} signed on {on}")
+    corrects = f", superseding {supersedes}" if supersedes else ""
+    click.echo(f"declaration {number} of {authorisation_id}/{user_id} signed on {on}{corrects}")
 
 
 @main.command()

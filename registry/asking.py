@@ -66,7 +66,7 @@ class DecisionService:
             registry_id = identity.registry_id(session)
         return cls(db, PolicyEngine(snapshot), timezone, registry_id, secret, language)
 
-    def refresh(self, ids: Iterable[str] | None = ()) -> bool:
+    def refresh(self, ids: Iterable[str] | None) -> bool:
         """Recompile the given authorisations (everything for ``None``: organisations or the
         taxonomy changed) together with whatever the change log says changed since this
         policy's version, by this process or any other; returns whether the log moved on.
@@ -88,7 +88,7 @@ class DecisionService:
     def sync(self) -> bool:
         """Catch up with changes other processes made: recompile what they touched (everything
         when one was registry-wide). Returns whether anything changed."""
-        return self.refresh()
+        return self.refresh([])
 
     @contextmanager
     def changing(self, ids: Iterable[str] | None) -> Iterator[Touched]:

@@ -36,10 +36,8 @@ from registry.decisions import Decision, DecisionRequest
 from registry.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
-# What a security consultant looks at even when it was denied: persons outside the samples,
-# users without a declaration of honour, requests outside the validity window.
-# what a security consultant looks at (§90-92, §100): persons outside the samples, requests that
-# name no person where the gate wants one, staff without a declaration, use outside validity
+# What a security consultant looks at (§90-92, §100): persons outside the samples, requests that
+# name no person where the gate wants one, staff without a declaration, use outside validity.
 REVIEW_CODES = frozenset(
     {
         "subject-not-in-communicated-sample",

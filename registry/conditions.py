@@ -90,7 +90,7 @@ class AuthorisationFacts:
     samples: tuple[SampleRecord, ...] = ()
     events: tuple[Event, ...] = ()
 
-    def occurrences(self, condition: ConditionSpec, at: date = date.max) -> list[date]:
+    def occurrences(self, condition: ConditionSpec, at: date) -> list[date]:
         """The days the trigger of an on-event condition happened, on or before ``at``."""
         return sorted({e.occurred_on for e in self.events if e.event == condition.trigger and e.occurred_on <= at})
 
@@ -294,7 +294,6 @@ def overdue_intervals(facts: AuthorisationFacts, condition: ConditionSpec) -> li
     fulfilment and event recorded (as ``condition_state`` judges each day, before the in-force
     check; a standing duty without ``every`` never is). The decision engine compiles these into
     its policy, so "overdue on day d" needs no computation per request."""
-    done = _done(facts, condition, date.max)
     day = timedelta(days=1)
     if condition.kind == "on-event":
         return [
@@ -304,6 +303,7 @@ def overdue_intervals(facts: AuthorisationFacts, condition: ConditionSpec) -> li
         ]
     if condition.kind == "standing" and condition.every is None:
         return []
+    done = _done(facts, condition, date.max)
     if condition.kind == "deadline":
         assert condition.due_on is not None
         if not done:

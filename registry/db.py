@@ -127,8 +127,15 @@ def transaction(engine: Engine) -> Iterator[Session]:
 @contextmanager
 def reading(engine: Engine) -> Iterator[Session]:
     """A transaction that only reads (loading the registry, reports): on SQLite it does not take
-    the write lock, so a long read does not hold back the writers (decisions log by writing)."""
-    with transaction(engine.execution_options(authreg_reading=True)) as session:
+    the write lock, so a long read does not hold back the writers (decisions log by writing).
+    Every statement of it sees one snapshot: SQLite's read transaction does, PostgreSQL's
+    default (READ COMMITTED) does not, so there it runs REPEATABLE READ; otherwise loading an
+    authorisation in several queries could mix the rows of two versions into a policy that
+    neither grants (a read-only transaction never fails to serialise)."""
+    options: dict[str, Any] = {"authreg_reading": True}
+    if engine.dialect.name == "postgresql":
+        options["isolation_level"] = "REPEATABLE READ"
+    with transaction(engine.execution_options(**options)) as session:
         yield session
 
 

@@ -119,13 +119,30 @@ def facts(session: Session, ids: Iterable[str] | None = None) -> list[Authorisat
     ]
 
 
-def declarations(session: Session, ids: Iterable[str] | None = None) -> dict[tuple[str, str], date]:
-    """(authorisation, user) -> the day of the earliest recorded declaration of honour."""
-    query = select(Declaration.authorisation_id, Declaration.user_id, func.min(Declaration.signed_on))
+Signatory = tuple[str, str, str, str]  # authorisation, user id, the user's name, organisation
+
+
+def declarations(session: Session, ids: Iterable[str] | None = None) -> dict[Signatory, date]:
+    """Who signed -> the day of the earliest declaration of honour that no correction supersedes."""
+    superseded = select(Declaration.supersedes_id).where(Declaration.supersedes_id.is_not(None))  # type: ignore[union-attr]
+    query = select(
+        Declaration.authorisation_id,
+        Declaration.user_id,
+        Declaration.user_name,
+        Declaration.organisation_id,
+        func.min(Declaration.signed_on),
+    ).where(Declaration.id.not_in(superseded))  # type: ignore[union-attr]
     if ids is not None:
         query = query.where(Declaration.authorisation_id.in_(list(ids)))  # type: ignore[attr-defined]
-    rows = session.exec(query.group_by(Declaration.authorisation_id, Declaration.user_id))  # type: ignore[arg-type]
-    return {(auth, user): day for auth, user, day in rows}
+    rows = session.exec(
+        query.group_by(
+            Declaration.authorisation_id,  # type: ignore[arg-type]
+            Declaration.user_id,
+            Declaration.user_name,
+            Declaration.organisation_id,
+        )
+    )
+    return {(auth, user, name, org): day for auth, user, name, org, day in rows}
 
 
 def _samples(session: Session, wanted: list[str] | None) -> dict[str, list[SampleRecord]]:
@@ -225,10 +242,18 @@ def add_row(session: Session, row: Sample | SampleCommunication | RecordedFact) 
     session.flush()
 
 
-def users(session: Session, authorisation_id: str) -> set[str]:
-    """The user ids the current version of an authorisation lists."""
-    query = select(AuthorisedUser.id).where(AuthorisedUser.authorisation_id == authorisation_id)
-    return set(session.exec(query))
+def listed_user(session: Session, authorisation_id: str, user_id: str) -> AuthorisedUser | None:
+    """The user as the current version of an authorisation lists it."""
+    return session.get(AuthorisedUser, (authorisation_id, user_id))
+
+
+def get_declaration(session: Session, declaration_id: int) -> Declaration | None:
+    return session.get(Declaration, declaration_id)
+
+
+def declaration_superseded(session: Session, declaration_id: int) -> bool:
+    query = select(Declaration.id).where(Declaration.supersedes_id == declaration_id)
+    return session.exec(query).first() is not None
 
 
 def declared_on(session: Session, authorisation_id: str, user_id: str, day: date) -> bool:

@@ -239,12 +239,19 @@ class RecordedFact(SQLModel):
 
 class Declaration(RecordedFact, table=True):
     """A declaration of honour signed by an authorised user (§78), recorded as it happens:
-    decisions say users *will* sign, so the day is a fact, not part of the document."""
+    decisions say users *will* sign, so the day is a fact, not part of the document.
+
+    It is the signature of the person the user entry named when it was recorded: it counts only
+    while the entry keeps that name and organisation (a post handed to someone else needs a new
+    one). A correction is a new row naming the one it supersedes, as for fulfilments."""
 
     __tablename__ = "declaration"
     __table_args__ = (UniqueConstraint("authorisation_id", "user_id", "signed_on"),)
     user_id: str = Field(max_length=64)
+    user_name: str
+    organisation_id: str = Field(max_length=64)
     signed_on: date
+    supersedes_id: int | None = Field(default=None, foreign_key="declaration.id", unique=True)
 
 
 class ConditionEvent(RecordedFact, table=True):

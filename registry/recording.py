@@ -261,23 +261,42 @@ def record_declaration(
     user: str,
     signed_on: date,
     evidence: str | None = None,
+    supersedes: int | None = None,
     actor: str,
     clock: Clock,
-) -> None:
+) -> int:
     """A user of the authorisation signed the declaration of honour (§78) on a day; from that
-    day on the declaration counts. The same user and day twice is a Conflict."""
+    day on it counts, for the person the user entry names now. A correction (a day mistyped)
+    names the declaration it supersedes. The same user and day twice is a Conflict. Returns the
+    declaration's number."""
     check_texts(("user", user, MAX_ID_LENGTH), ("evidence", evidence, MAX_TEXT_LENGTH))
     _not_after_today("signed_on", signed_on, clock)
     with _locked(engine, authorisation) as session:
         line = fact_store.timeline(session, authorisation)
         if signed_on < line.decided_on:
             raise _problem("signed_on", f"before the decision of {line.decided_on}: users sign once it is made (§78)")
-        if user not in fact_store.users(session, authorisation):
+        listed = fact_store.listed_user(session, authorisation, user)
+        if listed is None:
             raise NotFound(f"authorisation {authorisation} lists no user {user!r}")
+        if supersedes is not None:
+            earlier = fact_store.get_declaration(session, supersedes)
+            if earlier is None or (earlier.authorisation_id, earlier.user_id) != (authorisation, user):
+                raise NotFound(f"no declaration {supersedes} of {authorisation}/{user}")
+            if fact_store.declaration_superseded(session, supersedes):
+                raise Conflict(f"declaration {supersedes} is already superseded; correct the latest one")
         if fact_store.declared_on(session, authorisation, user, signed_on):
             raise Conflict(f"a declaration of {authorisation}/{user} signed on {signed_on} is recorded already")
-        row = Declaration(authorisation_id=authorisation, user_id=user, signed_on=signed_on)
-        _keep(session, row, evidence, f"declaration of {authorisation}/{user}", actor=actor, clock=clock)
+        row = Declaration(
+            authorisation_id=authorisation,
+            user_id=user,
+            user_name=listed.name,
+            organisation_id=listed.organisation_id,
+            signed_on=signed_on,
+            supersedes_id=supersedes,
+        )
+        _record_fact(session, row, evidence, f"declaration of {authorisation}/{user}", actor=actor, clock=clock)
+    assert row.id is not None
+    return row.id
 
 
 def record_event(
@@ -308,10 +327,12 @@ def record_event(
         if fact_store.occurred_on(session, authorisation, event, occurred_on):
             raise Conflict(f"event {event} of {authorisation} on {occurred_on} is recorded already")
         row = ConditionEvent(authorisation_id=authorisation, event=event, occurred_on=occurred_on)
-        _keep(session, row, evidence, f"event {event} of {authorisation}", actor=actor, clock=clock)
+        _record_fact(session, row, evidence, f"event {event} of {authorisation}", actor=actor, clock=clock)
 
 
-def _keep(session: Session, row: RecordedFact, evidence: str | None, summary: str, *, actor: str, clock: Clock) -> None:
+def _record_fact(
+    session: Session, row: RecordedFact, evidence: str | None, summary: str, *, actor: str, clock: Clock
+) -> None:
     """A declaration or an event with its evidence, who recorded it and when: one registry change."""
     row.evidence, row.recorded_by, row.recorded_at = (evidence or "").strip(), actor, clock.now
     fact_store.add_row(session, row)

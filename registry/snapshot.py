@@ -70,9 +70,9 @@ class AuthorisationView:
     def timeline(self) -> Timeline:
         return self.facts.timeline
 
-    @property
+    @cached_property
     def gate(self) -> ConditionSpec | None:
-        """The sample-gate, if any (a document has at most one)."""
+        """The sample-gate, if any (a document has at most one); asked by every gated policy line."""
         return next((c for c in self.facts.conditions if c.kind == "sample-gate"), None)
 
     def cites(self, key: str) -> tuple[int, ...]:

@@ -173,20 +173,21 @@ def load_authorisations(session: Session, ids: Iterable[str] | None) -> dict[str
 
 def _users(session: Session, wanted: list[str] | None) -> dict[str, list[UserView]]:
     """Each authorisation's users with the day their declaration counts from: the document's,
-    or the earliest recorded, whichever is earlier."""
+    or the earliest recorded for the person the entry names now, whichever is earlier."""
     declared = fact_store.declarations(session, wanted)
     users: dict[str, list[UserView]] = defaultdict(list)
-    for auth, user, org, signed, listed in _rows(
+    for auth, user, name, org, signed, listed in _rows(
         session,
         (
             AuthorisedUser.authorisation_id,
             AuthorisedUser.id,
+            AuthorisedUser.name,
             AuthorisedUser.organisation_id,
             AuthorisedUser.declaration_signed_on,
             AuthorisedUser.national_register_number_list,
         ),
         wanted,
     ):
-        days = [day for day in (signed, declared.get((auth, user))) if day is not None]
+        days = [day for day in (signed, declared.get((auth, user, name, org))) if day is not None]
         users[auth].append(UserView(user, org, min(days, default=None), listed))
     return users

@@ -35,6 +35,7 @@ from registry.models import (
     PartyRole,
     Purpose,
     RegistryChange,
+    RegistryIdentity,
     SubjectKind,
 )
 
@@ -331,7 +332,14 @@ def record_change(
     session: Session, *, actor: str, summary: str, now: datetime, authorisations: Iterable[str] | None
 ) -> int:
     """Count one committed change and what it touched (``None``: the whole registry); returns
-    the registry's new version."""
+    the registry's new version.
+
+    Changes are numbered in the order they commit: every writer takes the registry's one
+    identity row first (SQLite's ``BEGIN IMMEDIATE`` already orders every write). Otherwise, on
+    PostgreSQL, a change to one authorisation could take number 5 and commit after number 6 to
+    another; a process that caught up with 6 in between would never look at 5 again, and go on
+    deciding on what 5 revoked."""
+    session.exec(select(RegistryIdentity.id).with_for_update())
     touched = None if authorisations is None else sorted(set(authorisations))
     change = RegistryChange(changed_at=now, changed_by=actor, summary=summary, authorisations=touched)
     session.add(change)

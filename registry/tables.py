@@ -17,8 +17,9 @@ throw-away registry.
         expect: {decision: allow, authorisation: vtc-2017-amif-aii-wse, flow: aii-to-esf,
                  obligations: [onward-disclosure, retention]}
 
-``reasons``, ``warnings`` and ``obligations`` list codes; each is compared (as a set) only when
-the case states it, except ``reasons``, which is always compared (none stated: none expected).
+``reasons``, ``warnings`` and ``obligations`` list codes, compared in any order (a code given
+twice is expected twice); each only when the case states it, except ``reasons``, which is always
+compared (none stated: none expected).
 """
 
 from __future__ import annotations
@@ -164,7 +165,12 @@ _EVIDENCE = _Text(load_default=None)
 FACTS: dict[str, tuple[Callable[..., Any], Schema]] = {
     "declare": (
         recording.record_declaration,
-        _fact(user=_Text(required=True), signed_on=_on(), evidence=_EVIDENCE),
+        _fact(
+            user=_Text(required=True),
+            signed_on=_on(),
+            evidence=_EVIDENCE,
+            supersedes=fields.Integer(strict=True, load_default=None),
+        ),
     ),
     "event": (recording.record_event, _fact(event=_Text(required=True), occurred_on=_on(), evidence=_EVIDENCE)),
     "fulfil": (

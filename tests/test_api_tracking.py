@@ -28,7 +28,8 @@ def test_conditions_as_of_a_day_and_by_state(api: Flask, bearer: Headers) -> Non
         [
             "art16-security",
             "notice-art9",
-            "processor-agreement",
+            "processor-agreement-hbplus",
+            "processor-agreement-realdolmen",
             "processor-no-access",
             "rrn-user-list",
             "samples-communicated",

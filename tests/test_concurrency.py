@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import Engine, text
+from sqlmodel import Session
 from werkzeug.test import TestResponse
 
-from registry import tokens
+from registry import store, tokens
+from registry.db import transaction
 from registry.documents import parse
 from registry.store import utcnow
 from tests.conftest import SEED_ID
@@ -139,7 +141,7 @@ def test_parallel_declarations_of_one_user_and_day(api: Flask, bearer: Headers, 
 
 def test_parallel_events_of_one_day(api: Flask, bearer: Headers, seeded: Engine) -> None:
     def engage(client: Any, index: int) -> TestResponse:
-        body = {"event": "processor-engaged", "occurred_on": "2018-05-01", "evidence": f"contract {index}"}
+        body = {"event": "hbplus-engaged", "occurred_on": "2018-05-01", "evidence": f"contract {index}"}
         return client.post(f"/api/v1/authorisations/{SEED_ID}/events", json=body, headers=bearer["privacy-officer"])
 
     one_winner(race(api, engage), 201)
@@ -166,3 +168,25 @@ def test_parallel_tokens_with_one_name(seeded: Engine) -> None:
         thread.join()
     assert Counter(outcomes) == {"created": 1, "Conflict": WRITERS - 1}
     assert count(seeded, "SELECT count(*) FROM api_token WHERE name = 'racer'") == 1
+
+
+def test_changes_commit_in_the_order_of_their_numbers(engine: Engine) -> None:
+    """A change numbered later may not commit before an earlier one: a server that caught up with
+    the later number would never reload the earlier change (found in review of issue 9)."""
+    first = Session(engine)
+    first.begin()
+    number = store.record_change(first, actor="a", summary="first", now=utcnow(), authorisations=["a"])
+    later: list[int] = []
+
+    def second() -> None:
+        with transaction(engine) as session:
+            later.append(store.record_change(session, actor="b", summary="second", now=utcnow(), authorisations=["b"]))
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(timeout=1.0)
+    assert thread.is_alive(), "the second change did not wait for the first to commit"
+    first.commit()
+    first.close()
+    thread.join(timeout=10)
+    assert later == [number + 1]

@@ -158,7 +158,7 @@ INVALID_SEEDS = {
     ),
     "two sample-gates": (
         lambda doc: doc["conditions"].append({**doc["conditions"][1], "id": "second-gate"}),
-        "conditions[7].kind",
+        "conditions[8].kind",
         "an authorisation has at most one sample-gate",
     ),
     "an onward-disclosure exception without its description": (

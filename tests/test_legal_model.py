@@ -16,7 +16,7 @@ from sqlalchemy import Engine, inspect, text
 
 from registry import migrate, store
 from registry.db import make_engine
-from registry.documents import parse
+from registry.documents import read_paths
 from tests.conftest import POLICIES, SEED_ID, SEED_SUBJECT, dump_tables, write_yaml
 
 Cli = Callable[..., Any]
@@ -47,7 +47,7 @@ def test_a_declaration_counts_from_the_day_recorded_and_never_before(engine: Eng
 
     declared = run_cli("declare", SEED_ID, "esf-controller-1", "--on", "2017-12-01", "--evidence", "map AMIF/2017")
     assert declared.exit_code == 0, declared.stderr
-    assert declared.stdout == f"declaration of {SEED_ID}/esf-controller-1 signed on 2017-12-01\n"
+    assert declared.stdout == f"declaration 1 of {SEED_ID}/esf-controller-1 signed on 2017-12-01\n"
     assert codes(run_cli, "2017-11-30") == ("deny", ["declaration-missing"])
     assert codes(run_cli, "2017-12-01")[0] == "allow"
     # a declaration found later, signed earlier, counts from its own day
@@ -83,7 +83,12 @@ def test_declarations_over_http(api: Flask, bearer: Headers, seeded: Engine) -> 
     path = f"/api/v1/authorisations/{SEED_ID}/users/esf-controller-2/declarations"
     created = client.post(path, json={"signed_on": "2017-09-20", "evidence": "map"}, headers=bearer["privacy-officer"])
     assert created.status_code == 201, created.get_json()
-    assert created.get_json() == {"authorisation": SEED_ID, "user": "esf-controller-2", "signed_on": "2017-09-20"}
+    assert created.get_json() == {
+        "id": 3,
+        "authorisation": SEED_ID,
+        "user": "esf-controller-2",
+        "signed_on": "2017-09-20",
+    }
     again = client.post(path, json={"signed_on": "2017-09-20"}, headers=bearer["privacy-officer"])
     assert again.status_code == 409
     for role in ("manager", "application", "auditor"):
@@ -103,26 +108,56 @@ def test_declarations_over_http(api: Flask, bearer: Headers, seeded: Engine) -> 
     assert [r["code"] for r in answer["reasons"]] == ["subject-not-in-communicated-sample"]
 
 
+def test_a_mistyped_declaration_is_corrected_not_kept(seeded: Engine, run_cli: Cli) -> None:
+    """The seed's template holds declaration 1 of esf-controller-1, signed 2017-10-02."""
+    assert codes(run_cli, "2017-10-02")[0] == "allow"
+    corrected = run_cli("declare", SEED_ID, "esf-controller-1", "--on", "2017-11-15", "--supersedes", "1")
+    assert corrected.exit_code == 0, corrected.stderr
+    assert corrected.stdout == f"declaration 3 of {SEED_ID}/esf-controller-1 signed on 2017-11-15, superseding 1\n"
+    assert codes(run_cli, "2017-11-14") == ("deny", ["declaration-missing"])
+    assert codes(run_cli, "2017-11-15")[0] == "allow"
+    again = run_cli("declare", SEED_ID, "esf-controller-1", "--on", "2017-11-16", "--supersedes", "1")
+    assert again.exit_code == 2 and "declaration 1 is already superseded; correct the latest one" in again.stderr
+    other = run_cli("declare", SEED_ID, "esf-controller-2", "--on", "2017-11-16", "--supersedes", "3")
+    assert other.exit_code == 2 and f"no declaration 3 of {SEED_ID}/esf-controller-2" in other.stderr
+
+
+def test_a_declaration_is_the_signature_of_the_person_the_entry_named(
+    seeded: Engine, run_cli: Cli, seed_document: dict[str, Any], tmp_path: Path
+) -> None:
+    """A post handed to someone else (a new name) needs a new declaration; the old one is the
+    previous holder's. Handed back, it counts again."""
+    assert codes(run_cli, "2018-01-01")[0] == "allow"
+    seed_document["authorised_users"][0]["name"] = "Personeelslid 3 van afdeling ESF"
+    assert run_cli("apply", str(write_yaml(tmp_path, "seed.yaml", seed_document))).exit_code == 0
+    assert codes(run_cli, "2018-01-01") == ("deny", ["declaration-missing"])
+    assert run_cli("declare", SEED_ID, "esf-controller-1", "--on", "2017-12-20").exit_code == 0
+    assert codes(run_cli, "2017-12-20")[0] == "allow"
+    assert run_cli("apply", str(POLICIES / "authorisations")).exit_code == 0
+    assert codes(run_cli, "2017-10-02")[0] == "allow"
+
+
 # -- duties: standing, on-event, several responsible parties, owed_to -------------------------
 
 
 def test_an_event_starts_the_clock_of_the_duty_it_triggers(seeded: Engine, run_cli: Cli) -> None:
-    assert states(run_cli, "2018-05-01")["processor-agreement"]["state"] == "not-triggered"
-    recorded = run_cli("event", SEED_ID, "processor-engaged", "--on", "2018-05-01", "--evidence", "contract HBplus")
+    assert states(run_cli, "2018-05-01")["processor-agreement-hbplus"]["state"] == "not-triggered"
+    recorded = run_cli("event", SEED_ID, "hbplus-engaged", "--on", "2018-05-01", "--evidence", "contract HBplus")
     assert recorded.exit_code == 0, recorded.stderr
-    assert recorded.stdout == f"event processor-engaged of {SEED_ID} on 2018-05-01\n"
-    duty = states(run_cli, "2018-05-01")["processor-agreement"]
-    assert (duty["state"], duty["due_on"], duty["trigger"]) == ("due-soon", "2018-05-01", "processor-engaged")
-    assert duty["responsible"] == ["WSE-ESF", "AII"]
-    assert states(run_cli, "2018-05-02")["processor-agreement"]["state"] == "overdue"
+    assert recorded.stdout == f"event hbplus-engaged of {SEED_ID} on 2018-05-01\n"
+    duty = states(run_cli, "2018-05-01")["processor-agreement-hbplus"]
+    assert (duty["state"], duty["due_on"], duty["trigger"]) == ("due-soon", "2018-05-01", "hbplus-engaged")
+    assert duty["responsible"] == ["WSE-ESF"]
+    assert states(run_cli, "2018-05-02")["processor-agreement-realdolmen"]["state"] == "not-triggered"  # its own event
+    assert states(run_cli, "2018-05-02")["processor-agreement-hbplus"]["state"] == "overdue"
     assert codes(run_cli, "2018-05-02")[0] == "allow"  # effect flag: a warning, not a denial
     warnings = [w["message"] for w in json.loads(run_cli(*ASK, "--at", "2018-05-02").stdout)["warnings"]]
-    assert f"condition processor-agreement of {SEED_ID} is overdue (due 2018-05-01)" in warnings
-    run_cli("fulfil", SEED_ID, "processor-agreement", "--on", "2018-05-01", "--evidence", "overeenkomst art. 16")
-    assert states(run_cli, "2018-05-02")["processor-agreement"]["state"] == "fulfilled"
+    assert f"condition processor-agreement-hbplus of {SEED_ID} is overdue (due 2018-05-01)" in warnings
+    run_cli("fulfil", SEED_ID, "processor-agreement-hbplus", "--on", "2018-05-01", "--evidence", "overeenkomst art. 16")
+    assert states(run_cli, "2018-05-02")["processor-agreement-hbplus"]["state"] == "fulfilled"
     # a second engagement starts a new clock: the agreement of the first does not cover it
-    run_cli("event", SEED_ID, "processor-engaged", "--on", "2018-09-01")
-    assert states(run_cli, "2018-09-02")["processor-agreement"]["state"] == "overdue"
+    run_cli("event", SEED_ID, "hbplus-engaged", "--on", "2018-09-01")
+    assert states(run_cli, "2018-09-02")["processor-agreement-hbplus"]["state"] == "overdue"
 
 
 def test_an_event_no_duty_waits_for_is_refused(seeded: Engine, run_cli: Cli) -> None:
@@ -130,25 +165,25 @@ def test_an_event_no_duty_waits_for_is_refused(seeded: Engine, run_cli: Cli) -> 
     result = run_cli("event", SEED_ID, "processor-hired", "--on", "2018-05-01")
     assert result.exit_code == 2
     assert "event: no on-event condition of vtc-2017-amif-aii-wse waits for 'processor-hired'" in result.stderr
-    assert "(it waits for: processor-engaged)" in result.stderr
+    assert "(it waits for: hbplus-engaged, realdolmen-engaged)" in result.stderr
     assert dump_tables(seeded) == before
 
 
 def test_events_over_http(api: Flask, bearer: Headers) -> None:
     client = api.test_client()
     path = f"/api/v1/authorisations/{SEED_ID}/events"
-    body = {"event": "processor-engaged", "occurred_on": "2018-05-01"}
+    body = {"event": "hbplus-engaged", "occurred_on": "2018-05-01"}
     created = client.post(path, json=body, headers=bearer["privacy-officer"])
     assert created.status_code == 201
-    assert created.get_json() == {"authorisation": SEED_ID, "event": "processor-engaged", "occurred_on": "2018-05-01"}
+    assert created.get_json() == {"authorisation": SEED_ID, "event": "hbplus-engaged", "occurred_on": "2018-05-01"}
     again = client.post(path, json=body, headers=bearer["privacy-officer"])
     assert again.status_code == 409
-    assert again.get_json()["detail"] == f"event processor-engaged of {SEED_ID} on 2018-05-01 is recorded already"
+    assert again.get_json()["detail"] == f"event hbplus-engaged of {SEED_ID} on 2018-05-01 is recorded already"
     assert client.post(path, json=body, headers=bearer["manager"]).status_code == 403
     unknown = client.post(path, json={**body, "event": "nope"}, headers=bearer["privacy-officer"])
     assert unknown.status_code == 422 and unknown.get_json()["errors"][0]["path"] == "event"
     rows = client.get(f"/api/v1/conditions?at=2018-05-02&authorisation={SEED_ID}", headers=bearer["manager"])
-    duty = next(c for c in rows.get_json()["conditions"] if c["condition"] == "processor-agreement")
+    duty = next(c for c in rows.get_json()["conditions"] if c["condition"] == "processor-agreement-hbplus")
     assert (duty["state"], duty["owed_to"]) == ("overdue", [])
 
 
@@ -276,28 +311,26 @@ def test_a_user_not_on_the_number_list_is_told_so(
 # -- documents ----------------------------------------------------------------------------------
 
 
-def test_a_document_of_the_old_form_applies_unchanged(
-    seeded: Engine, run_cli: Cli, seed_document: dict[str, Any], tmp_path: Path
-) -> None:
-    """A plain-string onward_disclosure, one responsible party, a declaration day the document
-    states: accepted, stored in the form written, and the stated day counts."""
-    old = {**seed_document, "id": "vtc-oude-vorm", "onward_disclosure": "aggregated-only", "related": []}
-    old["authorised_users"] = [{**user, "declaration_signed_on": "2017-10-02"} for user in old["authorised_users"]]
-    old["conditions"] = [
-        c for c in old["conditions"] if isinstance(c["responsible"], str) and c["kind"] != "sample-gate"
-    ]
-    canonical = parse(old, "old").canonical()
+OLD_FORM = Path(__file__).parent / "fixtures" / "old-form-seed.yaml"
+OLD_DIGEST = "402773d287179c77593b7e8432e6c264c5da291b0e756e4aba28d165b1a8c635"  # as 78f31b6 computed it
+
+
+def test_a_document_of_the_old_form_applies_unchanged(engine: Engine, run_cli: Cli) -> None:
+    """The seed as it was before issue 9 (a plain-string onward_disclosure, one responsible party
+    per condition, declaration days the document states): the same canonical form and digest as
+    the code of then computed, so it is "unchanged" where it is stored, and it decides as then."""
+    (document,) = read_paths([OLD_FORM])
+    canonical = document.canonical()
+    assert store.digest(canonical) == OLD_DIGEST
     assert canonical["onward_disclosure"] == "aggregated-only"
     assert {c["responsible"] for c in canonical["conditions"]} == {"AII", "WSE-ESF"}
-    assert all("national_register_number_list" in u for u in canonical["authorised_users"])
-    assert run_cli("apply", str(write_yaml(tmp_path, "old.yaml", old))).exit_code == 0
-    stored = json.loads(run_cli("show", "vtc-oude-vorm", "--format", "json").stdout)
-    assert stored == canonical
-    asked = ("check", "--user", "esf-controller-1", "--organisation", "WSE-ESF", "--category", "naam")
-    answer = json.loads(
-        run_cli(*asked, "--purpose", "amif-eligibility", "--at", "2017-10-02", "--format", "json").stdout
-    )
-    assert (answer["decision"], answer["authorisation"]) == ("allow", "vtc-oude-vorm")
+    applied = run_cli("apply", str(POLICIES / "taxonomy.yaml"), str(OLD_FORM))
+    assert applied.exit_code == 0, applied.stderr
+    assert json.loads(run_cli("show", SEED_ID, "--format", "json").stdout) == canonical
+    run_cli("sample", "add", SEED_ID, "s1", SEED_SUBJECT, "--drawn-on", "2017-09-20")
+    run_cli("sample", "communicate", SEED_ID, "s1", "--on", "2017-09-20", "--to", "AII-SC")
+    assert codes(run_cli, "2017-10-01") == ("deny", ["declaration-missing"])  # the day the document states
+    assert codes(run_cli, "2017-10-02")[0] == "allow"
 
 
 def test_show_reads_the_new_fields(seeded: Engine, run_cli: Cli) -> None:
@@ -305,7 +338,8 @@ def test_show_reads_the_new_fields(seeded: Engine, run_cli: Cli) -> None:
     for line in (
         "  onward      aggregated-only (§76)",
         "    except Europese controleorganen: krijgen toegang tot de controles die de afdeling ESF uitvoerde (§76)",
-        "  processor-agreement    on-event    P0D after processor-engaged flag    WSE-ESF, AII (§86, §87, §88)",
+        "  processor-agreement-hbplus on-event    P0D after hbplus-engaged flag    WSE-ESF (§86, §88)",
+        "  notice-art9            standing               flag    WSE-ESF, AII (§84, §85)",
         "    owed to VTC",
         "related decisions",
         "  pending-transfer Beraadslaging van het sectoraal comité van het Rijksregister nr. 39/2012 (§38)",

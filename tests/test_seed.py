@@ -191,7 +191,8 @@ def test_the_duties_of_the_decision(seed: dict[str, Any]) -> None:
             ["Sectoraal comité van het Rijksregister", "Commissie voor de Bescherming van de Persoonlijke Levenssfeer"],
         ),
         "notice-art9": ("standing", ["WSE-ESF", "AII"], []),  # §85
-        "processor-agreement": ("on-event", ["WSE-ESF", "AII"], []),  # §88
+        "processor-agreement-hbplus": ("on-event", ["WSE-ESF"], []),  # §86, §88: each controller, its processor
+        "processor-agreement-realdolmen": ("on-event", ["AII"], []),  # §87, §88
         "art16-security": ("standing", ["WSE-ESF", "AII"], []),  # §89
         "processor-no-access": ("standing", ["WSE-ESF", "AII"], []),  # §93
     }
@@ -199,8 +200,11 @@ def test_the_duties_of_the_decision(seed: dict[str, Any]) -> None:
     assert (
         conditions["samples-communicated"]["effect"] == "gate" and "purposes" not in conditions["samples-communicated"]
     )
-    assert (conditions["processor-agreement"]["trigger"], conditions["processor-agreement"]["within"]) == (
-        "processor-engaged",
+    assert (
+        conditions["processor-agreement-hbplus"]["trigger"],
+        conditions["processor-agreement-hbplus"]["within"],
+    ) == (
+        "hbplus-engaged",
         "P0D",
     )
     assert "every" not in conditions["rrn-user-list"]

@@ -116,6 +116,7 @@ class Recorded:
     fulfilments: list[Fulfilment] = field(default_factory=list)
     samples: dict[str, Sampled] = field(default_factory=dict)
     declared: dict[str, date] = field(default_factory=dict)  # user -> the earliest day recorded
+    declared_days: set[tuple[str, date]] = field(default_factory=set)  # (user, day): once each
     events: list[Event] = field(default_factory=list)
 
 
@@ -308,6 +309,7 @@ class RegistryMachine(RuleBasedStateMachine):
                     )
                 },
                 declared=dict.fromkeys(("esf-controller-1", "esf-controller-2"), SEED_FACTS_DAY),
+                declared_days={("esf-controller-1", SEED_FACTS_DAY), ("esf-controller-2", SEED_FACTS_DAY)},
             )
         }
         self.answered = 0
@@ -426,7 +428,7 @@ class RegistryMachine(RuleBasedStateMachine):
             recorded.changes.append(StatusChange(kind, on, "stateful"))
             recorded.version += 1
 
-    @rule(data=st.data(), condition=st.sampled_from(["security-plan", "rrn-user-list", "processor-agreement"]))
+    @rule(data=st.data(), condition=st.sampled_from(["security-plan", "rrn-user-list", "processor-agreement-hbplus"]))
     def fulfil(self, data: st.DataObject, condition: str) -> None:
         """A fulfilment, or a correction of an earlier one (of any condition: a mismatch is refused)."""
         key = data.draw(st.sampled_from(sorted(self.documents)), label="authorisation")
@@ -437,8 +439,8 @@ class RegistryMachine(RuleBasedStateMachine):
         refusals: list[Refusal] = []
         if on < body["decided_on"]:
             refusals.append(Invalid)
-        standing = next(c for c in body["conditions"] if c["id"] == condition)
-        if standing["kind"] == "standing" and "every" not in standing:
+        spec = next(c for c in body["conditions"] if c["id"] == condition)
+        if spec["kind"] == "standing" and "every" not in spec:
             refusals.append(Invalid)  # in effect, never fulfilled
         if earlier is not None and earlier.condition != condition:
             refusals.append(NotFound)
@@ -468,9 +470,16 @@ class RegistryMachine(RuleBasedStateMachine):
         """A declaration of honour signed; a user the document does not list is refused."""
         key = data.draw(st.sampled_from(sorted(self.documents)), label="authorisation")
         recorded = self.recorded[key]
-        on = self.day(data, date(2017, 10, 1))
-        listed = {u["id"] for u in self.documents[key]["authorised_users"]}
-        refusals: list[Refusal] = [] if user in listed else [NotFound]
+        body = self.documents[key]
+        on = self.day(data, body["decided_on"])
+        listed = {u["id"] for u in body["authorised_users"]}
+        refusals: list[Refusal] = []
+        if on < body["decided_on"]:
+            refusals.append(Invalid)
+        if user not in listed:
+            refusals.append(NotFound)
+        elif (user, on) in recorded.declared_days:
+            refusals.append(Conflict)
         if self.act(
             key,
             refusals,
@@ -479,15 +488,16 @@ class RegistryMachine(RuleBasedStateMachine):
             ),
         ):
             recorded.declared[user] = min(on, recorded.declared.get(user, on))
+            recorded.declared_days.add((user, on))
 
-    @rule(data=st.data(), event=st.sampled_from(["processor-engaged", "processor-engaged", "processor-hired"]))
+    @rule(data=st.data(), event=st.sampled_from(["hbplus-engaged", "hbplus-engaged", "processor-hired"]))
     def event(self, data: st.DataObject, event: str) -> None:
         """An event; one no condition waits for, or dated before the decision, is refused."""
         key = data.draw(st.sampled_from(sorted(self.documents)), label="authorisation")
         body, recorded = self.documents[key], self.recorded[key]
         on = self.day(data, body["decided_on"])
         refusals: list[Refusal] = []
-        if event != "processor-engaged" or on < body["decided_on"]:
+        if event != "hbplus-engaged" or on < body["decided_on"]:
             refusals.append(Invalid)
         if any(e == Event(event, on) for e in recorded.events):
             refusals.append(Conflict)

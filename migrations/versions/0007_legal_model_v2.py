@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,13 +31,14 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
+log = logging.getLogger("alembic.runtime.migration")
 revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _fact_table(name: str, *columns: sa.Column[object], unique: tuple[str, ...]) -> None:
+def _fact_table(name: str, *columns: sa.schema.SchemaItem, unique: tuple[str, ...]) -> None:
     """A recorded fact of an authorisation: who recorded it, when, and on what evidence."""
     op.create_table(
         name,
@@ -63,7 +65,12 @@ def upgrade() -> None:
     _fact_table(
         "declaration",
         sa.Column("user_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("user_name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("organisation_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("signed_on", sa.Date(), nullable=False),
+        sa.Column("supersedes_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(["supersedes_id"], ["declaration.id"]),
+        sa.UniqueConstraint("supersedes_id"),
         unique=("user_id", "signed_on"),
     )
     _fact_table(
@@ -133,7 +140,15 @@ def _unstated_lists(connection: sa.Connection) -> None:
             continue
         for user in users:
             user.pop("national_register_number_list", None)
+        # registry.store.digest as of this revision; a migration does not import what may change
         digest = hashlib.sha256(json.dumps(document, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        log.warning(
+            "authorisation %s version %s: nobody was on the national register number's user list; "
+            "the field is now not stated (no user-level restriction). Apply the document again "
+            "with national_register_number_list where a list was meant.",
+            key,
+            number,
+        )
         connection.execute(
             version.update()
             .where((version.c.authorisation_id == key) & (version.c.version == number))

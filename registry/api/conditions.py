@@ -88,6 +88,9 @@ class DeclarationSchema(Schema):
 
     signed_on = fields.Date(required=True)
     evidence = BoundedText(MAX_TEXT_LENGTH, load_default=None, allow_none=True)
+    supersedes = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_ID)
+    )
 
 
 class EventSchema(Schema):
@@ -218,10 +221,11 @@ class Declarations(MethodView):
     def post(self, body: dict[str, Any], authorisation_id: str, user_id: str) -> dict[str, Any]:
         """Record that a listed user signed the declaration of honour (§78)."""
         with changing([authorisation_id]):
-            recording.record_declaration(
+            number = recording.record_declaration(
                 engine(), authorisation=authorisation_id, user=user_id, actor=caller().name, clock=clock(), **body
             )
-        return {"authorisation": authorisation_id, "user": user_id, "signed_on": body["signed_on"].isoformat()}
+        signed_on = body["signed_on"].isoformat()
+        return {"id": number, "authorisation": authorisation_id, "user": user_id, "signed_on": signed_on}
 
 
 @blueprint.route("/authorisations/<authorisation_id>/events")
