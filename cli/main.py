@@ -119,6 +119,16 @@ class Day(click.ParamType):
 DAY = Day()
 
 
+def _corrects(noun: str) -> Any:
+    """``--supersedes N``: a correction names the recorded fact it replaces."""
+    return click.option(
+        "--supersedes",
+        type=click.IntRange(1, MAX_ID),
+        metavar=noun,
+        help=f"Correct an earlier {noun.lower()} (its number).",
+    )
+
+
 pass_runtime = click.make_pass_decorator(Runtime)
 
 
@@ -218,12 +228,7 @@ def conditions(
 @click.option("--on", "on", type=DAY, required=True, help="The day the condition was fulfilled.")
 @click.option("--evidence", required=True, help="What shows it (document reference, letter, e-mail).")
 @click.option("--link", help="Where the evidence can be found.")
-@click.option(
-    "--supersedes",
-    type=click.IntRange(1, MAX_ID),
-    metavar="FULFILMENT",
-    help="Correct an earlier fulfilment (its number).",
-)
+@_corrects("FULFILMENT")
 @pass_runtime
 def fulfil(
     runtime: Runtime,
@@ -255,12 +260,7 @@ def fulfil(
 @click.argument("user_id")
 @click.option("--on", "on", type=DAY, required=True, help="The day the user signed the declaration of honour.")
 @click.option("--evidence", help="Where the signed declaration is kept.")
-@click.option(
-    "--supersedes",
-    type=click.IntRange(1, MAX_ID),
-    metavar="DECLARATION",
-    help="Correct an earlier declaration (its number).",
-)
+@_corrects("DECLARATION")
 @pass_runtime
 def declare(
     runtime: Runtime, authorisation_id: str, user_id: str, on: date, evidence: str | None, supersedes: int | None

@@ -209,8 +209,9 @@ def get_fulfilment(session: Session, fulfilment_id: int) -> ConditionFulfilment 
     return session.get(ConditionFulfilment, fulfilment_id)
 
 
-def is_superseded(session: Session, fulfilment_id: int) -> bool:
-    query = select(ConditionFulfilment.id).where(ConditionFulfilment.supersedes_id == fulfilment_id)
+def is_superseded(session: Session, model: type[ConditionFulfilment] | type[Declaration], number: int) -> bool:
+    """Whether a correction names this fulfilment or declaration already."""
+    query = select(model.id).where(model.supersedes_id == number)
     return session.exec(query).first() is not None
 
 
@@ -249,11 +250,6 @@ def listed_user(session: Session, authorisation_id: str, user_id: str) -> Author
 
 def get_declaration(session: Session, declaration_id: int) -> Declaration | None:
     return session.get(Declaration, declaration_id)
-
-
-def declaration_superseded(session: Session, declaration_id: int) -> bool:
-    query = select(Declaration.id).where(Declaration.supersedes_id == declaration_id)
-    return session.exec(query).first() is not None
 
 
 def declared_on(session: Session, authorisation_id: str, user_id: str, day: date) -> bool:

@@ -99,10 +99,8 @@ def record_fulfilment(
             raise _problem("condition", "a standing condition without every is in effect, not fulfilled")
         if supersedes is not None:
             earlier = fact_store.get_fulfilment(session, supersedes)
-            if earlier is None or (earlier.authorisation_id, earlier.condition_id) != (authorisation, condition):
-                raise NotFound(f"no fulfilment {supersedes} of {authorisation}/{condition}")
-            if fact_store.is_superseded(session, supersedes):
-                raise Conflict(f"fulfilment {supersedes} is already superseded; correct the latest one")
+            found = None if earlier is None else (earlier.authorisation_id, earlier.condition_id)
+            _correctable(session, ConditionFulfilment, supersedes, found, (authorisation, condition))
         fulfilment = fact_store.add_fulfilment(
             session,
             ConditionFulfilment(
@@ -124,6 +122,22 @@ def record_fulfilment(
             clock=clock,
         )
     return fulfilment
+
+
+def _correctable(
+    session: Session,
+    model: type[ConditionFulfilment] | type[Declaration],
+    number: int,
+    found: tuple[str, str] | None,
+    expected: tuple[str, str],
+) -> None:
+    """A correction names a fulfilment (declaration) of the same authorisation and condition
+    (user), one that no other correction names yet: corrections form a line, never a tree."""
+    what = "fulfilment" if model is ConditionFulfilment else "declaration"
+    if found != expected:
+        raise NotFound(f"no {what} {number} of {'/'.join(expected)}")
+    if fact_store.is_superseded(session, model, number):
+        raise Conflict(f"{what} {number} is already superseded; correct the latest one")
 
 
 def _count(session: Session, authorisation: str, summary: str, *, actor: str, clock: Clock) -> None:
@@ -280,10 +294,8 @@ def record_declaration(
             raise NotFound(f"authorisation {authorisation} lists no user {user!r}")
         if supersedes is not None:
             earlier = fact_store.get_declaration(session, supersedes)
-            if earlier is None or (earlier.authorisation_id, earlier.user_id) != (authorisation, user):
-                raise NotFound(f"no declaration {supersedes} of {authorisation}/{user}")
-            if fact_store.declaration_superseded(session, supersedes):
-                raise Conflict(f"declaration {supersedes} is already superseded; correct the latest one")
+            found = None if earlier is None else (earlier.authorisation_id, earlier.user_id)
+            _correctable(session, Declaration, supersedes, found, (authorisation, user))
         if fact_store.declared_on(session, authorisation, user, signed_on):
             raise Conflict(f"a declaration of {authorisation}/{user} signed on {signed_on} is recorded already")
         row = Declaration(
