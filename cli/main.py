@@ -554,7 +554,8 @@ def audit_export(runtime: Runtime, since: date | None, until: date | None, fmt: 
 @click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True)
 @pass_runtime
 def audit_report(runtime: Runtime, since: date | None, until: date | None, fmt: str) -> None:
-    """Accesses to look at: persons outside samples, users without declaration, outside validity."""
+    """Accesses to look at: persons outside samples, requests naming nobody under a sample-gate,
+    users without declaration, outside validity."""
     records = audit_log.to_review(_audit_records(runtime, since, until))
     if fmt == "jsonl":
         click.echo(audit_log.jsonl(records), nl=False)

@@ -252,9 +252,19 @@ def get_declaration(session: Session, declaration_id: int) -> Declaration | None
     return session.get(Declaration, declaration_id)
 
 
-def declared_on(session: Session, authorisation_id: str, user_id: str, day: date) -> bool:
+def declared_on(session: Session, signatory: Signatory, day: date, *, besides: int | None) -> bool:
+    """Whether a declaration of this person on this day counts already (one that a correction
+    supersedes does not; nor ``besides``, the one being corrected)."""
+    authorisation_id, user_id, name, organisation = signatory
+    superseded = select(Declaration.supersedes_id).where(Declaration.supersedes_id.is_not(None))  # type: ignore[union-attr]
     query = select(Declaration.id).where(
-        Declaration.authorisation_id == authorisation_id, Declaration.user_id == user_id, Declaration.signed_on == day
+        Declaration.authorisation_id == authorisation_id,
+        Declaration.user_id == user_id,
+        Declaration.user_name == name,
+        Declaration.organisation_id == organisation,
+        Declaration.signed_on == day,
+        Declaration.id.not_in(superseded),  # type: ignore[union-attr]
+        Declaration.id != besides,
     )
     return session.exec(query).first() is not None
 

@@ -246,7 +246,6 @@ class Declaration(RecordedFact, table=True):
     one). A correction is a new row naming the one it supersedes, as for fulfilments."""
 
     __tablename__ = "declaration"
-    __table_args__ = (UniqueConstraint("authorisation_id", "user_id", "signed_on"),)
     user_id: str = Field(max_length=64)
     user_name: str
     organisation_id: str = Field(max_length=64)

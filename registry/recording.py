@@ -100,7 +100,14 @@ def record_fulfilment(
         if supersedes is not None:
             earlier = fact_store.get_fulfilment(session, supersedes)
             found = None if earlier is None else (earlier.authorisation_id, earlier.condition_id)
-            _correctable(session, ConditionFulfilment, supersedes, found, (authorisation, condition))
+            _correctable(
+                session,
+                ConditionFulfilment,
+                supersedes,
+                found,
+                (authorisation, condition),
+                f"{authorisation}/{condition}",
+            )
         fulfilment = fact_store.add_fulfilment(
             session,
             ConditionFulfilment(
@@ -128,14 +135,16 @@ def _correctable(
     session: Session,
     model: type[ConditionFulfilment] | type[Declaration],
     number: int,
-    found: tuple[str, str] | None,
-    expected: tuple[str, str],
+    found: tuple[str, ...] | None,
+    expected: tuple[str, ...],
+    label: str,
 ) -> None:
-    """A correction names a fulfilment (declaration) of the same authorisation and condition
-    (user), one that no other correction names yet: corrections form a line, never a tree."""
+    """A correction names a fulfilment of the same authorisation and condition (a declaration
+    of the same authorisation, user entry and person), one that no other correction names yet:
+    corrections form a line, never a tree."""
     what = "fulfilment" if model is ConditionFulfilment else "declaration"
     if found != expected:
-        raise NotFound(f"no {what} {number} of {'/'.join(expected)}")
+        raise NotFound(f"no {what} {number} of {label}")
     if fact_store.is_superseded(session, model, number):
         raise Conflict(f"{what} {number} is already superseded; correct the latest one")
 
@@ -292,11 +301,16 @@ def record_declaration(
         listed = fact_store.listed_user(session, authorisation, user)
         if listed is None:
             raise NotFound(f"authorisation {authorisation} lists no user {user!r}")
-        if supersedes is not None:
+        signatory = (authorisation, user, listed.name, listed.organisation_id)
+        if supersedes is not None:  # only a declaration of the person the entry names now
             earlier = fact_store.get_declaration(session, supersedes)
-            found = None if earlier is None else (earlier.authorisation_id, earlier.user_id)
-            _correctable(session, Declaration, supersedes, found, (authorisation, user))
-        if fact_store.declared_on(session, authorisation, user, signed_on):
+            found = (
+                None
+                if earlier is None
+                else (earlier.authorisation_id, earlier.user_id, earlier.user_name, earlier.organisation_id)
+            )
+            _correctable(session, Declaration, supersedes, found, signatory, f"{authorisation}/{user}")
+        if fact_store.declared_on(session, signatory, signed_on, besides=supersedes):
             raise Conflict(f"a declaration of {authorisation}/{user} signed on {signed_on} is recorded already")
         row = Declaration(
             authorisation_id=authorisation,

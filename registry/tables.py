@@ -8,14 +8,18 @@ throw-away registry.
     at: 2018-01-01                  # default day of the cases
     facts:
       - declare: {authorisation: vtc-2017-amif-aii-wse, user: esf-controller-1, on: 2017-10-02}
-      - sample: {authorisation: vtc-2017-amif-aii-wse, id: s1, drawn_on: 2018-03-01, subjects: [85073003328]}
-      - communicate: {authorisation: vtc-2017-amif-aii-wse, id: s1, on: 2018-03-01, to: [WSE-ESF]}
+      - sample: {authorisation: vtc-2017-amif-aii-wse, id: s1, drawn_on: 2017-12-01, subjects: ["85073003328"]}
+      - communicate: {authorisation: vtc-2017-amif-aii-wse, id: s1, on: 2017-12-01, to: [WSE-ESF]}
         refused: true               # a fact the registry must refuse (the table fails if it is accepted)
+      - communicate: {authorisation: vtc-2017-amif-aii-wse, id: s1, on: 2017-12-01, to: [KBI-SC]}
     cases:
-      - name: a controller reads a name
-        request: {user: esf-controller-1, organisation: WSE-ESF, data_category: naam, purpose: amif-eligibility}
+      - name: a controller reads the name of a sampled person
+        request: {user: esf-controller-1, organisation: WSE-ESF, data_category: naam, purpose: amif-eligibility,
+                  data_subject: "85073003328"}
         expect: {decision: allow, authorisation: vtc-2017-amif-aii-wse, flow: aii-to-esf,
-                 obligations: [onward-disclosure, retention]}
+                 obligations: [onward-disclosure, onward-disclosure-exception, retention]}
+      - name: the security plan is overdue
+        conditions: {vtc-2017-amif-aii-wse: {security-plan: overdue}}
 
 ``reasons``, ``warnings`` and ``obligations`` list codes, compared in any order (a code given
 twice is expected twice); each only when the case states it, except ``reasons``, which is always

@@ -488,3 +488,20 @@ def test_no_flow_from_another_source_in_dutch(seeded: Engine, run_cli: Cli) -> N
         json.loads(answer.stdout)["reasons"][0]["message"]
         == "geen gemachtigde gegevensstroom gaat naar WSE-ESF vanuit VTC"
     )
+
+
+def test_a_correction_is_of_the_same_person_and_may_keep_the_day(
+    seeded: Engine, run_cli: Cli, seed_document: dict[str, Any], tmp_path: Path
+) -> None:
+    """Declaration 1 (esf-controller-1, 2017-10-02) is the previous holder's once the post changes
+    hands: it cannot be corrected into the new holder's, who may sign on that same day too."""
+    fixed = run_cli(
+        "declare", SEED_ID, "esf-controller-1", "--on", "2017-10-02", "--supersedes", "1", "--evidence", "map 2"
+    )
+    assert fixed.exit_code == 0, fixed.stderr  # the same day, other evidence
+    seed_document["authorised_users"][0]["name"] = "Personeelslid 3 van afdeling ESF"
+    assert run_cli("apply", str(write_yaml(tmp_path, "seed.yaml", seed_document))).exit_code == 0
+    crossed = run_cli("declare", SEED_ID, "esf-controller-1", "--on", "2017-10-03", "--supersedes", "3")
+    assert crossed.exit_code == 2 and f"no declaration 3 of {SEED_ID}/esf-controller-1" in crossed.stderr
+    assert run_cli("declare", SEED_ID, "esf-controller-1", "--on", "2017-10-02").exit_code == 0
+    assert codes(run_cli, "2017-10-02")[0] == "allow"

@@ -38,7 +38,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _fact_table(name: str, *columns: sa.schema.SchemaItem, unique: tuple[str, ...]) -> None:
+def _fact_table(name: str, *columns: sa.schema.SchemaItem) -> None:
     """A recorded fact of an authorisation: who recorded it, when, and on what evidence."""
     op.create_table(
         name,
@@ -50,7 +50,6 @@ def _fact_table(name: str, *columns: sa.schema.SchemaItem, unique: tuple[str, ..
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["authorisation_id"], ["authorisation.id"]),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("authorisation_id", *unique),
     )
     op.create_index(op.f(f"ix_{name}_authorisation_id"), name, ["authorisation_id"], unique=False)
 
@@ -71,13 +70,12 @@ def upgrade() -> None:
         sa.Column("supersedes_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["supersedes_id"], ["declaration.id"]),
         sa.UniqueConstraint("supersedes_id"),
-        unique=("user_id", "signed_on"),
     )
     _fact_table(
         "condition_event",
         sa.Column("event", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("occurred_on", sa.Date(), nullable=False),
-        unique=("event", "occurred_on"),
+        sa.UniqueConstraint("authorisation_id", "event", "occurred_on"),
     )
     with op.batch_alter_table("authorisation", schema=None) as batch_op:
         batch_op.add_column(sa.Column("onward_disclosure_exceptions", sa.JSON(), nullable=True))
