@@ -26,7 +26,7 @@ def taxonomy() -> Document:
         for p in PARENTS
         for j in range(4)
     ]
-    return Document("taxonomy", "bench", {"taxonomy": entries})
+    return Document("taxonomy", "bench", {"taxonomy": entries, "data_subjects": []})
 
 
 def authorisation(index: int, size: int, rng: random.Random) -> Document:
@@ -74,11 +74,11 @@ def authorisation(index: int, size: int, rng: random.Random) -> Document:
                 "name": "bench user",
                 "organisation": recipient,
                 "declaration_signed_on": valid_from,
-                "national_register_number_list": False,
             }
             for u in range(rng.randint(2, 4))
         ],
         "conditions": [],
+        "related": [],
         "remarks": [],
         "paragraphs": {},
     }
