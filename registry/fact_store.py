@@ -237,8 +237,8 @@ def add_subjects(session: Session, authorisation_id: str, sample_id: str, hashes
 
 
 def add_row(session: Session, row: Sample | SampleCommunication | RecordedFact) -> None:
-    """A recorded fact; the same one twice breaks a unique key, which the transaction turns
-    into a Conflict."""
+    """A recorded fact; a unique key it breaks (the same event twice, say) becomes a Conflict
+    when the transaction ends."""
     session.add(row)
     session.flush()
 
@@ -264,8 +264,9 @@ def declared_on(session: Session, signatory: Signatory, day: date, *, besides: i
         Declaration.organisation_id == organisation,
         Declaration.signed_on == day,
         Declaration.id.not_in(superseded),  # type: ignore[union-attr]
-        Declaration.id != besides,
     )
+    if besides is not None:
+        query = query.where(Declaration.id != besides)
     return session.exec(query).first() is not None
 
 

@@ -290,8 +290,9 @@ def record_declaration(
 ) -> int:
     """A user of the authorisation signed the declaration of honour (§78) on a day; from that
     day on it counts, for the person the user entry names now. A correction (a day mistyped)
-    names the declaration it supersedes. The same user and day twice is a Conflict. Returns the
-    declaration's number."""
+    names the declaration it supersedes. A second declaration of the same person on the same
+    day is a Conflict (checked under the authorisation's lock, so two at once cannot both pass).
+    Returns the declaration's number."""
     check_texts(("user", user, MAX_ID_LENGTH), ("evidence", evidence, MAX_TEXT_LENGTH))
     _not_after_today("signed_on", signed_on, clock)
     with _locked(engine, authorisation) as session:
