@@ -11,6 +11,8 @@ WORKERS ?= 2
 # The venv is (re)built when pyproject.toml changes; the console script marks it done.
 $(BIN)/authreg: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
+	# pycasbin's old name "casbin" shares its files: where it was installed, remove both, install anew
+	if $(BIN)/pip show casbin >/dev/null 2>&1; then $(BIN)/pip uninstall --quiet --yes casbin pycasbin; fi
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 

@@ -4,7 +4,9 @@
 pycasbin's stock ``enforce`` compiles the matcher again on every call and scans every line;
 ``DecisionEnforcer.decide`` evaluates the same model with the matcher compiled once and only
 the lines indexed under the request's user and organisation (pycasbin's FastPolicy index). The
-stock path stays available and the tests hold the two against each other.
+stock path stays available and the tests hold the two against each other. What this works
+around in pycasbin (2.8) is held by ``tests/test_casbin_workarounds.py``, which fails once
+upstream changes it.
 """
 
 from __future__ import annotations

@@ -1,0 +1,30 @@
+"""What ``registry.policy`` works around in pycasbin, each held by a test that fails once
+upstream changes it, so a workaround is dropped when it is no longer needed and never silently
+breaks. (The third, the model's matcher compiled once instead of per call, is held by
+``test_decisions.py::test_the_fast_path_and_pycasbins_stock_enforce_agree_on_the_seed`` and the
+property tests, which compare it with pycasbin's own ``enforce``.)"""
+
+from __future__ import annotations
+
+from casbin.model import FastModel, Model
+from casbin.model.policy_fast import FastPolicy
+
+from registry.policy import DecisionEnforcer
+
+
+def test_pycasbins_fast_model_still_drops_what_add_def_returns() -> None:
+    """``FastModel.add_def`` returns None where ``Model.add_def`` returns whether it added, so
+    loading a model stops after its first role definition (``g``; never ``g2``, ``g3``). When
+    this fails, upstream is fixed: drop ``registry.policy._FastModel``."""
+    assert Model().add_def("r", "r", "sub, obj") is True
+    assert FastModel([0, 1]).add_def("r", "r", "sub, obj") is None
+    assert {"g", "g2", "g3"} <= set(DecisionEnforcer().model["g"])  # the workaround loads all three
+
+
+def test_pycasbins_fast_policy_keeps_its_index_where_decide_reads_it() -> None:
+    """``DecisionEnforcer.decide`` reads FastPolicy's private index (user -> organisation -> lines)
+    directly, its public ``in_cache`` costing more than the rest of a decision. When this fails,
+    the index moved: read it where it went, or through ``in_cache``."""
+    policy = FastPolicy([0, 1])
+    policy.append(["user", "ORG", "flow"])
+    assert list(policy._cache["user"]["ORG"]) == [("user", "ORG", "flow")]
