@@ -247,7 +247,7 @@ def seed_document() -> dict[str, Any]:
 
 
 @pytest.fixture
-def app(seeded: Engine, database_url: str, outside: dict[str, str]) -> Iterator[Flask]:
+def api(seeded: Engine, database_url: str, outside: dict[str, str]) -> Iterator[Flask]:
     """The WSGI app on the seeded registry, with a subject key: without one a server can log no
     decision, and /health says so (503)."""
     app = create_app({"DATABASE_URL": database_url, "TESTING": True, "SUBJECT_KEY": TEST_SECRET, **outside})
@@ -256,8 +256,8 @@ def app(seeded: Engine, database_url: str, outside: dict[str, str]) -> Iterator[
 
 
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+def client(api: Flask) -> FlaskClient:
+    return api.test_client()
 
 
 def dump_tables(engine: Engine, metadata: MetaData | None = None) -> dict[str, list[tuple[Any, ...]]]:
@@ -277,12 +277,6 @@ def write_yaml(folder: Path, name: str, data: Any) -> Path:
     path = folder / name
     path.write_text(yamlio.dump(data), encoding="utf-8")
     return path
-
-
-@pytest.fixture
-def api(app: Flask) -> Flask:
-    """The same app, under the name the API tests use."""
-    return app
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ VALID = {
     "bis-number born 2000s": "00410100191",
     "bis-number born 2017": "17223112369",
     "unknown birth date": "00000000196",
+    "30 February: the day's serial numbers ran out": "85023003390",
 }
 INVALID = {
     "wrong check digits": ("85073003329", "check digits"),
@@ -29,6 +30,7 @@ INVALID = {
     "slashes": ("85/07/30/033/28", "11 digits"),
     "empty": ("", "11 digits"),
     "non-ascii digits": ("٨٥٠٧٣٠٠٣٣٢٨", "11 digits"),
+    "month 13, check digits right": ("85133003370", "month must be in 1..12"),
 }
 
 
@@ -58,5 +60,11 @@ def test_placeholder_secrets_are_refused(secret: str) -> None:
         check_secret(secret)
 
 
-def test_a_random_secret_is_accepted() -> None:
-    check_secret(SECRET)
+@pytest.mark.parametrize("secret", [SECRET, "k" + SECRET[1:], SECRET[: -(len(SECRET) - 32)]], ids=["64", "64b", "32"])
+def test_random_secrets_are_accepted_at_the_boundary_too(secret: str) -> None:
+    """Accepted means no error and a usable key: two keys differing in one character hash a
+    person differently. 32 characters is the shortest key accepted; 31 is refused."""
+    check_secret(secret)
+    assert subject_hash("85073003328", secret) != subject_hash("85073003328", secret[:-1] + "x")
+    with pytest.raises(SecretUnusable, match="at least 32 random characters"):
+        check_secret(secret[:31])
