@@ -24,8 +24,8 @@ from typing import Any
 
 from bench.decisions import SIZES, _percentile, _prepare, _request
 from registry import tokens
+from registry.clock import utcnow
 from registry.db import make_engine
-from registry.store import utcnow
 
 CLIENTS = 4
 BATCH = 100

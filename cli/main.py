@@ -18,9 +18,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cli import render
 from registry import audit as audit_log
-from registry import checkpoints, identity, migrate, store, tokens, yamlio
+from registry import checkpoints, identity, migrate, tokens, yamlio
 from registry.applying import apply_documents
 from registry.asking import DecisionService
+from registry.clock import Clock, utcnow
 from registry.config import Settings
 from registry.db import make_engine, reading
 from registry.decisions import parse_request
@@ -29,7 +30,6 @@ from registry.errors import Conflict, Invalid, NotFound, Problem, RegistryError
 from registry.ics import calendar
 from registry.messages import LANGUAGES
 from registry.recording import (
-    Clock,
     change_status,
     communicate_sample,
     extend_sample,
@@ -163,7 +163,7 @@ def init(runtime: Runtime) -> None:
 def apply(runtime: Runtime, paths: tuple[str, ...], dry_run: bool) -> None:
     """Apply authorisation, organisation and taxonomy documents (files or folders)."""
     documents = read_paths(paths)
-    report = apply_documents(runtime.engine, documents, actor=runtime.actor, now=store.utcnow(), dry_run=dry_run)
+    report = apply_documents(runtime.engine, documents, actor=runtime.actor, now=utcnow(), dry_run=dry_run)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(render.apply_report(report))
@@ -417,7 +417,7 @@ _status_command("revoke", "Revoke an authorisation from a day on, for good.")
 def check(runtime: Runtime, lang: str, fmt: str, **fields: str | None) -> None:
     """Ask for a decision; it is logged. Exit 0 allow, 1 deny, 2 invalid input."""
     given = {key: value for key, value in fields.items() if value is not None}
-    now, timezone = store.utcnow(), runtime.settings.timezone
+    now, timezone = utcnow(), runtime.settings.timezone
     secret = runtime.secret  # hashes the subject and keys the audit entry
     request = parse_request(given, now=now, timezone=timezone, secret=secret)
     service = DecisionService.load(runtime.engine, timezone=timezone, secret=secret, language=lang)
@@ -496,7 +496,7 @@ def audit_checkpoint(runtime: Runtime) -> None:
     """Sign the log's current end (seq, head hash, time) and write it to the checkpoint folder;
     keep copies elsewhere too: they are what exposes a log wiped or rolled back."""
     key = checkpoints.signing_key(runtime.settings.signing_key_file)
-    made, path = checkpoints.checkpoint_now(runtime.engine, key, runtime.settings.checkpoint_dir, store.utcnow())
+    made, path = checkpoints.checkpoint_now(runtime.engine, key, runtime.settings.checkpoint_dir, utcnow())
     click.echo(f"checkpoint of entry {made.seq} written to {path}")
 
 
@@ -594,7 +594,7 @@ def token() -> None:
 @pass_runtime
 def token_create(runtime: Runtime, role: str, name: str) -> None:
     """Make a token; it is printed once, alone on the last line, and stored only as a hash."""
-    secret_token = tokens.create(runtime.engine, name=name, role=role, now=store.utcnow())
+    secret_token = tokens.create(runtime.engine, name=name, role=role, now=utcnow())
     click.echo(f"token for {name} ({role}); keep it now, it is not shown again:")
     click.echo(secret_token)
 
@@ -611,7 +611,7 @@ def token_list(runtime: Runtime) -> None:
 @pass_runtime
 def token_revoke(runtime: Runtime, name: str) -> None:
     """Revoke a token by its name; requests with it get 401 from then on."""
-    tokens.revoke(runtime.engine, name=name, now=store.utcnow())
+    tokens.revoke(runtime.engine, name=name, now=utcnow())
     click.echo(f"token {name} revoked")
 
 

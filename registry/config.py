@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from registry.errors import RegistryError
 
@@ -61,9 +59,3 @@ def _number(name: str, default: str, *, minimum: float, whole: bool = True) -> f
     if value is None or value < minimum:
         raise RegistryError(f"{name} must be a {'whole ' if whole else ''}number of at least {minimum}, not {text!r}")
     return value
-
-
-def local_day(now: datetime, timezone: str) -> date:
-    """The calendar day ``now`` falls on in the registry's legal time zone: every bound is a
-    whole day there, so 2019-12-31T23:30Z is already 1 January 2020 in Brussels."""
-    return now.astimezone(ZoneInfo(timezone)).date()

@@ -15,8 +15,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
+from registry.clock import local_day
 from registry.conditions import ConditionSpec
-from registry.config import local_day
 from registry.documents import flatten_messages
 from registry.errors import Invalid, Problem
 from registry.insz import InvalidInsz

@@ -11,15 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from registry import fact_store, store
+from registry.clock import Clock
 from registry.conditions import Fulfilment
-from registry.config import local_day
 from registry.db import transaction
 from registry.errors import Conflict, Invalid, NotFound, Problem
 from registry.insz import InvalidInsz
@@ -35,19 +34,6 @@ from registry.models import (
 )
 from registry.schemas import MAX_ID_LENGTH, MAX_LINK_LENGTH, MAX_TEXT_LENGTH, SLUG, check_texts
 from registry.subjects import subject_hash
-
-
-@dataclass(frozen=True)
-class Clock:
-    """When an act is recorded: the instant, and the day it is in the registry's time zone."""
-
-    now: datetime
-    today: date
-
-    @classmethod
-    def current(cls, timezone: str) -> Clock:
-        now = store.utcnow()
-        return cls(now=now, today=local_day(now, timezone))
 
 
 @contextmanager

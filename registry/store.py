@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func
@@ -367,10 +367,6 @@ def registry_version(session: Session) -> int:
 
 def authorisations(session: Session) -> list[Authorisation]:
     return list(session.exec(select(Authorisation).order_by(Authorisation.id)))  # type: ignore[arg-type]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def add_version(session: Session, authorisation_id: str, *, actor: str, note: str, now: datetime) -> int:

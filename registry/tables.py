@@ -43,13 +43,13 @@ from sqlalchemy import Engine
 from registry import migrate, recording, yamlio
 from registry.applying import apply_documents
 from registry.asking import DecisionService
+from registry.clock import Clock, utcnow
 from registry.db import make_engine
 from registry.decisions import Decision, decide, parse_at, parse_request
 from registry.documents import flatten_messages, read_paths
 from registry.errors import Conflict, Invalid, NotFound, Problem
 from registry.lifecycle import ChangeKind
 from registry.reports import condition_states
-from registry.store import utcnow
 
 
 class _Expect(Schema):
@@ -128,7 +128,7 @@ def _record(db: Engine, table: str, index: int, fact: Any, secret: str, timezone
         ) from exc
     if kind in ("sample", "extend"):
         given["secret"] = secret
-    clock = recording.Clock.current(timezone)
+    clock = Clock.current(timezone)
     if not fact.get("refused"):
         record(db, **given, actor="authreg test", clock=clock)
         return None

@@ -36,11 +36,11 @@ from cli.main import main
 from registry import identity, migrate, tokens, yamlio
 from registry.app import create_app
 from registry.applying import apply_documents
+from registry.clock import Clock, utcnow
 from registry.db import make_engine
 from registry.documents import read_paths
 from registry.models import RegistryIdentity
-from registry.recording import Clock, communicate_sample, record_declaration, register_sample
-from registry.store import utcnow
+from registry.recording import communicate_sample, record_declaration, register_sample
 from tests.postgres import PostgresServer, running_server
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from registry import tokens
+from registry.clock import utcnow
 from registry.documents import parse
-from registry.store import utcnow
 from tests.conftest import SEED_ASK as ASK
 from tests.conftest import SEED_ID
 

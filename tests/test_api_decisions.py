@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from registry import tokens
+from registry.clock import utcnow
 from registry.models import AuditEntry
-from registry.store import utcnow
 from tests.conftest import SEED_ASK as ASK
 from tests.conftest import SEED_ID, sqlite_only
 

@@ -20,9 +20,9 @@ from registry import migrate, tokens
 from registry.api.access import ROLES_MODEL, ROLES_POLICY
 from registry.app import create_app
 from registry.applying import apply_documents
+from registry.clock import utcnow
 from registry.db import make_engine
 from registry.documents import read_paths
-from registry.store import utcnow
 from tests.conftest import POLICIES, TEST_SECRET, examples
 
 ROLES = casbin.Enforcer(str(ROLES_MODEL), str(ROLES_POLICY))

@@ -11,9 +11,9 @@ from typing import Any
 
 from registry import identity, migrate, tokens
 from registry.applying import apply_documents
+from registry.clock import utcnow
 from registry.db import make_engine
 from registry.documents import read_paths
-from registry.store import utcnow
 from tests.conftest import POLICIES, SEED_ASK, SEED_ID, TEST_SECRET, record_seed_facts
 from tests.postgres import running_server
 from tests.serving import served

@@ -17,9 +17,9 @@ from sqlmodel import Session
 from werkzeug.test import TestResponse
 
 from registry import store, tokens
+from registry.clock import utcnow
 from registry.db import transaction
 from registry.documents import parse
-from registry.store import utcnow
 from tests.conftest import SEED_ID
 
 WRITERS = 12

@@ -15,9 +15,9 @@ from sqlmodel import Session, select
 
 from registry import recording
 from registry.asking import DecisionService
+from registry.clock import Clock
 from registry.errors import Invalid
 from registry.models import AuditEntry
-from registry.recording import Clock
 from registry.subjects import subject_hash
 from tests.conftest import POLICIES, SEED_ID, SEED_SUBJECT, TEST_SECRET, sqlite_only
 from tests.conftest import SEED_ASK as ASK

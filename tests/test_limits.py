@@ -21,9 +21,9 @@ from sqlalchemy import Engine
 
 from registry import migrate, tokens, yamlio
 from registry.api.bodies import too_deep
+from registry.clock import utcnow
 from registry.db import make_engine
 from registry.schemas import MAX_DEPTH, MAX_ID_LENGTH, text_error
-from registry.store import utcnow
 from tests.conftest import SEED_ASK as ASK
 from tests.conftest import SEED_ID, TEST_SECRET, dump_tables, write_yaml
 from tests.serving import served

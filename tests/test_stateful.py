@@ -32,6 +32,7 @@ from sqlmodel import Session, select
 from registry import audit, identity, recording, yamlio
 from registry.applying import ApplyReport, apply_documents
 from registry.asking import DecisionService
+from registry.clock import Clock
 from registry.conditions import AuthorisationFacts, ConditionSpec, Event, Fulfilment
 from registry.db import make_engine
 from registry.decisions import DecisionRequest, parse_request
@@ -39,7 +40,6 @@ from registry.documents import parse
 from registry.errors import Conflict, Invalid, NotFound
 from registry.lifecycle import RESULTING_STATUS, ChangeKind, StatusChange, Timeline
 from registry.models import AuditEntry
-from registry.recording import Clock
 from registry.snapshot import AuthorisationView, Category, FlowView, Snapshot, UserView
 from registry.subjects import subject_hash
 from tests.conftest import (

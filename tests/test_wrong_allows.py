@@ -17,9 +17,8 @@ from sqlalchemy import Engine
 from registry import recording
 from registry.app import create_app
 from registry.asking import DecisionService
+from registry.clock import Clock, utcnow
 from registry.documents import parse
-from registry.recording import Clock
-from registry.store import utcnow
 from tests.conftest import SEED_ASK, SEED_ID, TEST_SECRET, write_yaml
 
 FLOW = f"{SEED_ID}/aii-to-esf"

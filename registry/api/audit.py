@@ -15,10 +15,10 @@ from marshmallow import Schema, fields, validate
 
 from registry import audit, checkpoints, identity
 from registry.api.context import engine, subject_key
+from registry.clock import utcnow
 from registry.db import reading
 from registry.errors import Invalid
 from registry.schemas import MAX_ID
-from registry.store import utcnow
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="The decision log")

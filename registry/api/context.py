@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import Engine
 
 from registry.asking import DecisionService, Touched
-from registry.recording import Clock
+from registry.clock import Clock
 from registry.subjects import load_secret
 
 

@@ -11,8 +11,8 @@ from marshmallow import Schema, fields, validate
 from registry.api.access import caller
 from registry.api.bodies import Blueprint
 from registry.api.context import service
+from registry.clock import utcnow
 from registry.decisions import RequestSchema
-from registry.store import utcnow
 
 blueprint = Blueprint("decisions", __name__, url_prefix="/api/v1/decisions", description="Allow or deny, with reasons")
 MAX_BATCH = 1000
