@@ -24,7 +24,7 @@ from registry.asking import DecisionService
 from registry.clock import Clock, utcnow
 from registry.config import Settings
 from registry.db import make_engine, reading
-from registry.decisions import parse_request
+from registry.decisions import Verdict, parse_request
 from registry.documents import collect_files, read_paths
 from registry.errors import Conflict, Invalid, NotFound, Problem, RegistryError
 from registry.ics import calendar
@@ -423,7 +423,7 @@ def check(runtime: Runtime, lang: str, fmt: str, **fields: str | None) -> None:
     service = DecisionService.load(runtime.engine, timezone=timezone, secret=secret, language=lang)
     (answer,) = service.answer([request], asked_by=runtime.actor, now=now)
     click.echo(json.dumps(answer, indent=2, ensure_ascii=False) if fmt == "json" else render.decision_text(answer))
-    sys.exit(0 if answer["decision"] == "allow" else EXIT_FAILURE)
+    sys.exit(0 if answer["decision"] == Verdict.ALLOW else EXIT_FAILURE)
 
 
 @main.command(name="test")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
@@ -21,7 +22,7 @@ from registry.documents import flatten_messages
 from registry.errors import Invalid, Problem
 from registry.insz import InvalidInsz
 from registry.lifecycle import IN_FORCE
-from registry.messages import message
+from registry.messages import Code, message
 from registry.policy import Granting, PolicyEngine
 from registry.schemas import MAX_ID_LENGTH, MAX_MOMENT_LENGTH, AnyId, BoundedText
 from registry.snapshot import AuthorisationView, FlowView, Snapshot
@@ -29,6 +30,11 @@ from registry.subjects import SecretUnusable, subject_hash
 
 log = logging.getLogger(__name__)
 READ = "read"
+
+
+class Verdict(StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
 
 
 class RequestSchema(Schema):
@@ -136,7 +142,7 @@ def parse_request(data: Any, *, now: datetime, timezone: str, secret: str | None
 
 @dataclass(frozen=True)
 class Reason:
-    code: str
+    code: Code
     message: str
     paragraphs: tuple[int, ...] = ()
 
@@ -146,7 +152,7 @@ class Reason:
 
 @dataclass(frozen=True)
 class Decision:
-    decision: str  # "allow" | "deny"
+    decision: Verdict
     authorisation: str | None
     flow: str | None
     reasons: tuple[Reason, ...]
@@ -156,7 +162,7 @@ class Decision:
 
     @property
     def allowed(self) -> bool:
-        return self.decision == "allow"
+        return self.decision is Verdict.ALLOW
 
     def as_dict(self, decision_id: str) -> dict[str, Any]:
         """The JSON shape of ``authreg check --format json`` and ``POST /decisions``."""
@@ -178,7 +184,9 @@ def decide(engine: PolicyEngine, request: DecisionRequest, language: str = "en")
             return _decide(engine, request, language)
     except Exception:
         log.exception("decision failed; denying")
-        return Decision("deny", None, None, (Reason("internal-error", message("internal-error", language)),))
+        return Decision(
+            Verdict.DENY, None, None, (Reason(Code.INTERNAL_ERROR, message(Code.INTERNAL_ERROR, language)),)
+        )
 
 
 def _decide(engine: PolicyEngine, request: DecisionRequest, language: str) -> Decision:
@@ -199,9 +207,11 @@ def _decide(engine: PolicyEngine, request: DecisionRequest, language: str) -> De
     if allowed:
         return _allow(engine.flows[line[2]], request, snapshot.version, language)
     denial = explain(snapshot, request, language)
-    if denial.decision != "deny":
+    if denial.decision is not Verdict.DENY:
         log.error("Casbin denied what the diagnostic pass allows: %s", request.as_logged())
-        return Decision("deny", None, None, (Reason("internal-error", message("internal-error", language)),))
+        return Decision(
+            Verdict.DENY, None, None, (Reason(Code.INTERNAL_ERROR, message(Code.INTERNAL_ERROR, language)),)
+        )
     return denial
 
 
@@ -217,35 +227,37 @@ def _allow(granting: Granting, request: DecisionRequest, version: int, language:
         overdue = granting.view.overdue_on(request.day, "flag")
         if overdue:
             warnings = (*(_overdue_warning(granting.view, c, due, language) for c, due in overdue), *warnings)
-    return Decision("allow", granting.authorisation, granting.flow_id, (reason,), warnings, obligations, version)
+    return Decision(Verdict.ALLOW, granting.authorisation, granting.flow_id, (reason,), warnings, obligations, version)
 
 
 def _overdue_warning(view: AuthorisationView, condition: ConditionSpec, due: date, language: str) -> Reason:
-    text = message("condition-overdue", language, condition=condition.id, authorisation=view.id, due_on=due)
-    return Reason("condition-overdue", text, condition.paragraphs)
+    text = message(Code.CONDITION_OVERDUE, language, condition=condition.id, authorisation=view.id, due_on=due)
+    return Reason(Code.CONDITION_OVERDUE, text, condition.paragraphs)
 
 
 def _fixed_parts(
     view: AuthorisationView, flow: FlowView, purpose: str, language: str
 ) -> tuple[Reason, tuple[Reason, ...], tuple[Reason, ...]]:
     cited = tuple(sorted({*flow.paragraphs, *view.purpose_paragraphs.get(purpose, ())}))
-    reason = Reason("allowed", message("allowed", language, flow=flow.id, authorisation=view.id), cited)
+    reason = Reason(Code.ALLOWED, message(Code.ALLOWED, language, flow=flow.id, authorisation=view.id), cited)
     warnings = []
     if view.max_users is not None and len(view.users) > view.max_users:
         count = len(view.users)
-        text = message("max-users-exceeded", language, authorisation=view.id, users=count, max_users=view.max_users)
-        warnings.append(Reason("max-users-exceeded", text, view.cites("max_users")))
+        text = message(Code.MAX_USERS_EXCEEDED, language, authorisation=view.id, users=count, max_users=view.max_users)
+        warnings.append(Reason(Code.MAX_USERS_EXCEEDED, text, view.cites("max_users")))
     obligations = []
     if view.onward_disclosure:
-        text = message("onward-disclosure", language, value=view.onward_disclosure)
-        obligations.append(Reason("onward-disclosure", text, view.cites("onward_disclosure")))
+        text = message(Code.ONWARD_DISCLOSURE, language, value=view.onward_disclosure)
+        obligations.append(Reason(Code.ONWARD_DISCLOSURE, text, view.cites("onward_disclosure")))
         for exception in view.onward_exceptions:
-            text = message("onward-disclosure-exception", language, to=exception.to, description=exception.description)
+            text = message(
+                Code.ONWARD_DISCLOSURE_EXCEPTION, language, to=exception.to, description=exception.description
+            )
             cited = exception.paragraphs or view.cites("onward_disclosure")
-            obligations.append(Reason("onward-disclosure-exception", text, cited))
+            obligations.append(Reason(Code.ONWARD_DISCLOSURE_EXCEPTION, text, cited))
     if view.retention_until:
-        text = message("retention", language, until=view.retention_until.isoformat())
-        obligations.append(Reason("retention", text, view.cites("retention_until")))
+        text = message(Code.RETENTION, language, until=view.retention_until.isoformat())
+        obligations.append(Reason(Code.RETENTION, text, view.cites("retention_until")))
     return reason, tuple(warnings), tuple(obligations)
 
 
@@ -264,7 +276,7 @@ class Failure:
     """A broken rule, not yet put into words: the diagnostic pass scores every candidate by
     its failures and words only those of the closest."""
 
-    code: str
+    code: Code
     paragraphs: tuple[int, ...] = ()
     fields: tuple[tuple[str, Any], ...] = ()
     wording: str = ""  # the message template, when not the code's own
@@ -297,50 +309,52 @@ def failing(asked: _Asked, view: AuthorisationView, flow: FlowView) -> list[Fail
     failures: list[Failure] = []
     user = view.user_index.get((request.user, request.organisation))
     if user is None:
-        failures.append(Failure("user-not-authorised", view.cites("authorised_users")))
+        failures.append(Failure(Code.USER_NOT_AUTHORISED, view.cites("authorised_users")))
     elif user.declaration_signed_on is None or user.declaration_signed_on > day:
-        failures.append(Failure("declaration-missing", view.cites("authorised_users")))
+        failures.append(Failure(Code.DECLARATION_MISSING, view.cites("authorised_users")))
     if not asked.categories.intersection(flow.categories):
-        failures.append(Failure("data-category-not-authorised", flow.paragraphs))
+        failures.append(Failure(Code.DATA_CATEGORY_NOT_AUTHORISED, flow.paragraphs))
     if request.purpose not in flow.purposes:
-        failures.append(Failure("purpose-not-authorised", view.cites("purposes") or flow.paragraphs))
+        failures.append(Failure(Code.PURPOSE_NOT_AUTHORISED, view.cites("purposes") or flow.paragraphs))
     if request.action != READ:
-        failures.append(Failure("action-not-authorised", flow.paragraphs))
+        failures.append(Failure(Code.ACTION_NOT_AUTHORISED, flow.paragraphs))
     if asked.needs_number and not flow.national_register_number:
         cited = flow.national_register_number_paragraphs or flow.paragraphs
-        failures.append(Failure("national-register-number-not-authorised", cited))
+        failures.append(Failure(Code.NATIONAL_REGISTER_NUMBER_NOT_AUTHORISED, cited))
     elif asked.needs_number and user is not None and not view.may_use_number(user):
         failures.append(
             Failure(
-                "national-register-number-not-authorised",
+                Code.NATIONAL_REGISTER_NUMBER_NOT_AUTHORISED,
                 view.cites("authorised_users"),
                 wording="national-register-number-not-listed",
             )
         )
     if request.subject_kind and request.subject_kind not in flow.data_subjects:
-        failures.append(Failure("data-subject-kind-not-authorised", flow.paragraphs, (("kind", request.subject_kind),)))
+        failures.append(
+            Failure(Code.DATA_SUBJECT_KIND_NOT_AUTHORISED, flow.paragraphs, (("kind", request.subject_kind),))
+        )
     if day < flow.valid_from:
-        failures.append(Failure("not-yet-valid", view.cites("valid_from")))
+        failures.append(Failure(Code.NOT_YET_VALID, view.cites("valid_from")))
     elif flow.valid_until is not None and day > flow.valid_until:
-        failures.append(Failure("expired", view.cites("valid_until")))
+        failures.append(Failure(Code.EXPIRED, view.cites("valid_until")))
     status = timeline.status_on(day)
     if status in ("suspended", "revoked"):
-        failures.append(Failure(f"authorisation-{status}"))
+        failures.append(Failure(Code(f"authorisation-{status}")))
     if timeline.replaced_from is not None and day >= timeline.replaced_from:
         replaced = (("replaced_by", ", ".join(timeline.replaced_by)), ("replaced_from", timeline.replaced_from))
-        failures.append(Failure("authorisation-replaced", (), replaced))
+        failures.append(Failure(Code.AUTHORISATION_REPLACED, (), replaced))
     if timeline.state_on(day) == IN_FORCE:
         for condition, due in view.overdue_on(day, "suspend"):
             failures.append(
-                Failure("condition-overdue", condition.paragraphs, (("condition", condition.id), ("due_on", due)))
+                Failure(Code.CONDITION_OVERDUE, condition.paragraphs, (("condition", condition.id), ("due_on", due)))
             )
     gate = view.gate
     if gate is not None and gate.gates(request.purpose):
         entry = view.sample_entry.get(request.subject) if request.subject else None
         if not request.subject:
-            failures.append(Failure("data-subject-required", gate.paragraphs))
+            failures.append(Failure(Code.DATA_SUBJECT_REQUIRED, gate.paragraphs))
         elif entry is None or entry > day:
-            failures.append(Failure("subject-not-in-communicated-sample", gate.paragraphs))
+            failures.append(Failure(Code.SUBJECT_NOT_IN_COMMUNICATED_SAMPLE, gate.paragraphs))
     return failures
 
 
@@ -368,15 +382,15 @@ def explain(snapshot: Snapshot, request: DecisionRequest, language: str = "en") 
     found = candidates(snapshot, request)
     if not found:
         return Decision(
-            "deny", None, None, (_no_candidate(snapshot, request, language),), registry_version=snapshot.version
+            Verdict.DENY, None, None, (_no_candidate(snapshot, request, language),), registry_version=snapshot.version
         )
     asked = _asked(snapshot, request)
     scored = [(failing(asked, view, flow), view, flow) for view, flow in found]
     failures, view, flow = min(scored, key=lambda s: (len(s[0]), -s[2].valid_from.toordinal(), s[1].id, s[2].id))
     if not failures:
-        return Decision("allow", view.id, flow.id, (), registry_version=snapshot.version)
+        return Decision(Verdict.ALLOW, view.id, flow.id, (), registry_version=snapshot.version)
     reasons = tuple(_worded(failure, view, flow, request, language) for failure in failures)
-    return Decision("deny", view.id, flow.id, reasons, registry_version=snapshot.version)
+    return Decision(Verdict.DENY, view.id, flow.id, reasons, registry_version=snapshot.version)
 
 
 def _no_candidate(snapshot: Snapshot, request: DecisionRequest, language: str) -> Reason:
@@ -385,10 +399,10 @@ def _no_candidate(snapshot: Snapshot, request: DecisionRequest, language: str) -
     processor_of = sorted(auth for auth, held in roles.items() if "processor" in held)
     if processor_of:
         view = snapshot.authorisations[processor_of[0]]
-        text = message("processor-no-data-access", language, organisation=organisation, authorisation=view.id)
-        return Reason("processor-no-data-access", text, view.party_paragraphs.get(organisation, ()))
+        text = message(Code.PROCESSOR_NO_DATA_ACCESS, language, organisation=organisation, authorisation=view.id)
+        return Reason(Code.PROCESSOR_NO_DATA_ACCESS, text, view.party_paragraphs.get(organisation, ()))
     if roles:
         source = message("from-source", language, source=request.source) if request.source else ""
-        text = message("organisation-not-recipient", language, organisation=organisation, from_source=source)
-        return Reason("organisation-not-recipient", text)
-    return Reason("no-authorisation", message("no-authorisation", language, organisation=organisation))
+        text = message(Code.ORGANISATION_NOT_RECIPIENT, language, organisation=organisation, from_source=source)
+        return Reason(Code.ORGANISATION_NOT_RECIPIENT, text)
+    return Reason(Code.NO_AUTHORISATION, message(Code.NO_AUTHORISATION, language, organisation=organisation))

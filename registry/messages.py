@@ -4,9 +4,41 @@ Templates take named fields; a message never contains a data subject's INSZ."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 LANGUAGES = ("en", "nl")
+
+
+class Code(StrEnum):
+    """Every code a decision answers with: its reasons, warnings and obligations (docs/decisions.md).
+    A member is its string, so JSON, the audit log and decision tables see the plain code."""
+
+    ALLOWED = "allowed"
+    NO_AUTHORISATION = "no-authorisation"
+    PROCESSOR_NO_DATA_ACCESS = "processor-no-data-access"
+    ORGANISATION_NOT_RECIPIENT = "organisation-not-recipient"
+    USER_NOT_AUTHORISED = "user-not-authorised"
+    DECLARATION_MISSING = "declaration-missing"
+    DATA_CATEGORY_NOT_AUTHORISED = "data-category-not-authorised"
+    PURPOSE_NOT_AUTHORISED = "purpose-not-authorised"
+    ACTION_NOT_AUTHORISED = "action-not-authorised"
+    NATIONAL_REGISTER_NUMBER_NOT_AUTHORISED = "national-register-number-not-authorised"
+    DATA_SUBJECT_KIND_NOT_AUTHORISED = "data-subject-kind-not-authorised"
+    DATA_SUBJECT_REQUIRED = "data-subject-required"
+    NOT_YET_VALID = "not-yet-valid"
+    EXPIRED = "expired"
+    AUTHORISATION_SUSPENDED = "authorisation-suspended"
+    AUTHORISATION_REVOKED = "authorisation-revoked"
+    AUTHORISATION_REPLACED = "authorisation-replaced"
+    CONDITION_OVERDUE = "condition-overdue"
+    SUBJECT_NOT_IN_COMMUNICATED_SAMPLE = "subject-not-in-communicated-sample"
+    MAX_USERS_EXCEEDED = "max-users-exceeded"
+    ONWARD_DISCLOSURE = "onward-disclosure"
+    ONWARD_DISCLOSURE_EXCEPTION = "onward-disclosure-exception"
+    RETENTION = "retention"
+    INTERNAL_ERROR = "internal-error"
+
 
 TEMPLATES: dict[str, dict[str, str]] = {
     "allowed": {

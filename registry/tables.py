@@ -45,7 +45,7 @@ from registry.applying import apply_documents
 from registry.asking import DecisionService
 from registry.clock import Clock, utcnow
 from registry.db import make_engine
-from registry.decisions import Decision, decide, parse_at, parse_request
+from registry.decisions import Decision, Verdict, decide, parse_at, parse_request
 from registry.documents import flatten_messages, read_paths
 from registry.errors import Conflict, Invalid, NotFound, Problem
 from registry.lifecycle import ChangeKind
@@ -56,7 +56,7 @@ class _Expect(Schema):
     class Meta:
         unknown = "raise"
 
-    decision = fields.String(required=True, validate=validate.OneOf(["allow", "deny"]))
+    decision = fields.String(required=True, validate=validate.OneOf(list(Verdict)))
     reasons = fields.List(fields.String())
     warnings = fields.List(fields.String())
     obligations = fields.List(fields.String())

@@ -17,6 +17,7 @@ from registry import audit, checkpoints, identity
 from registry.api.context import engine, subject_key
 from registry.clock import utcnow
 from registry.db import reading
+from registry.decisions import Verdict
 from registry.errors import Invalid
 from registry.schemas import MAX_ID
 
@@ -30,7 +31,7 @@ class AuditQuery(Schema):
 
     since = fields.Date(data_key="from", metadata={"description": "first day asked (UTC)"})
     until = fields.Date(data_key="to", metadata={"description": "last day asked (UTC)"})
-    decision = fields.String(validate=validate.OneOf(["allow", "deny"]))
+    decision = fields.String(validate=validate.OneOf(list(Verdict)))
     authorisation = fields.String()
     after = fields.Integer(
         load_default=0, validate=validate.Range(min=0, max=MAX_ID), metadata={"description": "cursor"}

@@ -12,7 +12,7 @@ from registry.api.access import caller
 from registry.api.bodies import Blueprint
 from registry.api.context import service
 from registry.clock import utcnow
-from registry.decisions import RequestSchema
+from registry.decisions import RequestSchema, Verdict
 
 blueprint = Blueprint("decisions", __name__, url_prefix="/api/v1/decisions", description="Allow or deny, with reasons")
 MAX_BATCH = 1000
@@ -25,7 +25,7 @@ class ReasonSchema(Schema):
 
 
 class DecisionSchema(Schema):
-    decision = fields.String(validate=validate.OneOf(["allow", "deny"]))
+    decision = fields.String(validate=validate.OneOf(list(Verdict)))
     authorisation = fields.String(allow_none=True)
     flow = fields.String(allow_none=True)
     reasons = fields.List(fields.Nested(ReasonSchema))
