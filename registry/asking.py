@@ -32,21 +32,6 @@ from registry.subjects import SecretUnusable
 
 
 @dataclass
-class Touched:
-    """What a write changed: authorisation ids, or ``None`` for the whole registry."""
-
-    ids: list[str] | None
-
-    @classmethod
-    def of(cls, ids: Iterable[str] | None) -> Touched:
-        return cls(None if ids is None else list(ids))
-
-    def add(self, ids: Iterable[str] | None) -> None:
-        if self.ids is not None:
-            self.ids = None if ids is None else [*self.ids, *ids]
-
-
-@dataclass
 class DecisionService:
     db: Engine
     policy: PolicyEngine
@@ -91,14 +76,13 @@ class DecisionService:
         return self.refresh([])
 
     @contextmanager
-    def changing(self, ids: Iterable[str] | None) -> Iterator[Touched]:
-        """Hold decisions back while a write commits, then refresh before letting them go. The
-        block adds to the yielded ``Touched`` what the change turned out to touch (the
-        authorisations a new version replaces, or the whole registry)."""
-        touched = Touched.of(ids)
+    def changing(self) -> Iterator[None]:
+        """Hold decisions back while a write commits, then catch up from the change log before
+        letting them go: the write recorded what it touched (the authorisations a new version
+        replaces too, or the whole registry), so one way of refreshing serves every surface."""
         with self.policy.lock:
-            yield touched
-            self.refresh(touched.ids)
+            yield
+            self.sync()
 
     def ask(self, data: Any, *, asked_by: str, now: datetime) -> dict[str, Any]:
         request = parse_request(data, now=now, timezone=self.timezone, secret=self.secret)

@@ -176,7 +176,7 @@ def test_a_change_refreshes_only_that_authorisation_and_no_stale_allow_is_given(
     version = service.policy.snapshot.version
     assert service.ask({**ASK, "at": "2019-01-01"}, asked_by="app", now=NOW)["decision"] == "allow"
     clock = Clock(now=NOW, today=NOW.date())
-    with service.changing([SEED_ID]):
+    with service.changing():
         recording.change_status(
             seeded,
             authorisation=SEED_ID,

@@ -96,7 +96,7 @@ def test_a_write_here_does_not_hide_a_revocation_made_elsewhere(
     service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
     assert service.ask(ASK, asked_by="t", now=utcnow())["decision"] == "allow"
     assert run_cli("revoke", SEED_ID, "--on", "2018-06-01", "--reason", "elders beslist").exit_code == 0  # elsewhere
-    with service.changing(["vtc-other"]):  # this server's own write, before its next sync
+    with service.changing():  # this server's own write (to vtc-other), before its next sync
         recording.record_declaration(
             seeded,
             authorisation="vtc-other",

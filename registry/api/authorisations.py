@@ -70,11 +70,10 @@ def _written(report: ApplyReport) -> dict[str, Any]:
 
 def _apply(body: dict[str, Any], expected: int | None) -> dict[str, Any]:
     document = Document("authorisation", "request body", body)
-    with changing(None if body["taxonomy"] else [body["id"]]) as touched:
+    with changing():
         report = apply_documents(
             engine(), [document], actor=caller().name, now=clock().now, expected_versions={body["id"]: expected}
         )
-        touched.add(report.touched)
     return _written(report)
 
 
@@ -153,7 +152,7 @@ class StatusChange(MethodView):
     @blueprint.response(200)
     def post(self, body: dict[str, Any], authorisation_id: str, kind: str) -> dict[str, Any]:
         """Suspend, reinstate or revoke from a day on (a new version with who, when and why)."""
-        with changing([authorisation_id]):
+        with changing():
             status, version = recording.change_status(
                 engine(),
                 authorisation=authorisation_id,

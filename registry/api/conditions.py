@@ -141,7 +141,7 @@ class Fulfilments(MethodView):
     @blueprint.response(201)
     def post(self, body: dict[str, Any], authorisation_id: str, condition_id: str) -> dict[str, Any]:
         """Record a fulfilment with evidence; a correction names the one it supersedes."""
-        with changing([authorisation_id]):
+        with changing():
             fulfilment = recording.record_fulfilment(
                 engine(),
                 authorisation=authorisation_id,
@@ -159,7 +159,7 @@ class Samples(MethodView):
     @blueprint.response(201)
     def post(self, body: dict[str, Any], authorisation_id: str) -> dict[str, Any]:
         """Register a sample (§90-91); its INSZ are stored only as keyed hashes."""
-        with changing([authorisation_id]):
+        with changing():
             count = recording.register_sample(
                 engine(),
                 authorisation=authorisation_id,
@@ -181,7 +181,7 @@ class SampleSubjects(MethodView):
         """Extend a sample (§91); the added persons count once it is communicated again."""
         moment = clock()
         on = body["on"] or moment.today
-        with changing([authorisation_id]):
+        with changing():
             added = recording.extend_sample(
                 engine(),
                 authorisation=authorisation_id,
@@ -201,7 +201,7 @@ class Communications(MethodView):
     @blueprint.response(201)
     def post(self, body: dict[str, Any], authorisation_id: str, sample_id: str) -> dict[str, Any]:
         """Record that a sample went to security-consultant parties (§92, §100)."""
-        with changing([authorisation_id]):
+        with changing():
             recording.communicate_sample(
                 engine(),
                 authorisation=authorisation_id,
@@ -220,7 +220,7 @@ class Declarations(MethodView):
     @blueprint.response(201)
     def post(self, body: dict[str, Any], authorisation_id: str, user_id: str) -> dict[str, Any]:
         """Record that a listed user signed the declaration of honour (§78)."""
-        with changing([authorisation_id]):
+        with changing():
             number = recording.record_declaration(
                 engine(), authorisation=authorisation_id, user=user_id, actor=caller().name, clock=clock(), **body
             )
@@ -234,7 +234,7 @@ class Events(MethodView):
     @blueprint.response(201)
     def post(self, body: dict[str, Any], authorisation_id: str) -> dict[str, Any]:
         """Record an event that starts the clock of on-event conditions (§88)."""
-        with changing([authorisation_id]):
+        with changing():
             recording.record_event(engine(), authorisation=authorisation_id, actor=caller().name, clock=clock(), **body)
         return {
             "authorisation": authorisation_id,

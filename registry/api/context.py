@@ -3,7 +3,7 @@ the clock, and the guard that keeps decisions from seeing a change half-applied.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import Engine
 
-from registry.asking import DecisionService, Touched
+from registry.asking import DecisionService
 from registry.clock import Clock
 from registry.subjects import load_secret
 
@@ -35,13 +35,12 @@ def today() -> date:
 
 
 @contextmanager
-def changing(ids: Iterable[str] | None) -> Iterator[Touched]:
+def changing() -> Iterator[None]:
     """Wrap a write: decisions in this process wait for it and see it as soon as it commits
-    (only the given authorisations, and those the block adds, are recompiled; ``None``
-    recompiles everything)."""
+    (what the change log says it touched is recompiled)."""
     loaded = current_app.extensions["authreg.decisions"].loaded
-    with loaded[0].changing(ids) if loaded else nullcontext(Touched.of(ids)) as touched:
-        yield touched
+    with loaded[0].changing() if loaded else nullcontext():
+        yield
 
 
 def subject_key() -> str:
