@@ -23,7 +23,7 @@ from registry.applying import apply_documents
 from registry.asking import DecisionService
 from registry.clock import Clock, utcnow
 from registry.config import Settings
-from registry.db import make_engine, reading
+from registry.db import make_engine
 from registry.decisions import Verdict, parse_request
 from registry.documents import collect_files, read_paths
 from registry.errors import Conflict, Invalid, NotFound, Problem, RegistryError
@@ -38,7 +38,7 @@ from registry.recording import (
     record_fulfilment,
     register_sample,
 )
-from registry.reports import authorisation_detail, authorisation_summaries, condition_states
+from registry.reports import audit_records, authorisation_detail, authorisation_summaries, condition_states
 from registry.schemas import MAX_ID
 from registry.subjects import SecretUnusable, load_secret
 from registry.tables import run_table
@@ -532,11 +532,6 @@ def audit_verify_export(export: Any, checkpoint_file: Path, public_key_file: Pat
         click.echo(f"  {later} later entries are chained but not yet covered by a checkpoint")
 
 
-def _audit_records(runtime: Runtime, since: date | None, until: date | None) -> list[dict[str, Any]]:
-    with reading(runtime.engine) as session:
-        return [audit_log.as_record(e) for e in audit_log.page(session, since=since, until=until)]
-
-
 @audit.command(name="export")
 @click.option("--from", "since", type=DAY, help="First day asked (UTC).")
 @click.option("--to", "until", type=DAY, help="Last day asked (UTC).")
@@ -544,7 +539,7 @@ def _audit_records(runtime: Runtime, since: date | None, until: date | None) -> 
 @pass_runtime
 def audit_export(runtime: Runtime, since: date | None, until: date | None, fmt: str) -> None:
     """The decisions asked in a period, for security consultants."""
-    records = _audit_records(runtime, since, until)
+    records = audit_records(runtime.engine, since=since, until=until)
     click.echo(audit_log.jsonl(records) if fmt == "jsonl" else audit_log.csv_text(records), nl=False)
 
 
@@ -556,7 +551,7 @@ def audit_export(runtime: Runtime, since: date | None, until: date | None, fmt: 
 def audit_report(runtime: Runtime, since: date | None, until: date | None, fmt: str) -> None:
     """Accesses to look at: persons outside samples, requests naming nobody under a sample-gate,
     users without declaration, outside validity."""
-    records = audit_log.to_review(_audit_records(runtime, since, until))
+    records = audit_log.to_review(audit_records(runtime.engine, since=since, until=until))
     if fmt == "jsonl":
         click.echo(audit_log.jsonl(records), nl=False)
     else:

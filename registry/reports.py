@@ -1,4 +1,6 @@
-"""Read-side answers: the authorisations and the state of every condition as of a day."""
+"""Read-side answers, for every surface (the API, the CLI) so that none opens a session of its
+own: the authorisations and their history, the state of every condition as of a day, the
+decision log, and what ``/health`` reports."""
 
 from __future__ import annotations
 
@@ -9,11 +11,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from registry import fact_store, store
+from registry import audit, fact_store, identity, store
 from registry.conditions import ConditionState, states
 from registry.db import reading
 from registry.errors import NotFound
 from registry.lifecycle import Timeline
+from registry.models import AuthorisationVersion
 
 
 def condition_states(
@@ -88,3 +91,31 @@ def versioned_document(engine: Engine, authorisation: str) -> tuple[int, dict[st
     if authorisation not in found:
         raise NotFound(f"no authorisation {authorisation!r}")
     return found[authorisation]
+
+
+def parties_of(engine: Engine, organisation: str) -> set[str]:
+    """The authorisations an organisation is a party of."""
+    with reading(engine) as session:
+        return store.party_of(session, organisation)
+
+
+def history(engine: Engine, authorisation: str) -> tuple[Timeline, list[AuthorisationVersion]]:
+    """Every version of an authorisation (who, when, why) and its dated status changes."""
+    with reading(engine) as session:
+        return fact_store.timeline(session, authorisation), store.versions(session, authorisation)
+
+
+def audit_records(engine: Engine, **filters: Any) -> list[dict[str, Any]]:
+    """Decision log entries as records (``audit.as_record``), oldest first, chosen by the
+    keyword filters of ``audit.page`` (days asked, decision, authorisation, cursor, limit)."""
+    with reading(engine) as session:
+        found = audit.page(session, **filters)
+    return [audit.as_record(entry) for entry in found]
+
+
+def registry_version_for(engine: Engine, secret: str) -> int:
+    """The registry's version, once the secret key is known to be this registry's
+    (``KeyMismatch`` otherwise): what ``/health`` reports before saying decisions can be logged."""
+    with reading(engine) as session:
+        identity.expect_key(session, secret)
+        return store.registry_version(session)

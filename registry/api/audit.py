@@ -13,12 +13,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from registry import audit, checkpoints, identity
+from registry import checkpoints, identity
 from registry.api.context import engine, subject_key
 from registry.clock import utcnow
-from registry.db import reading
 from registry.decisions import Verdict
 from registry.errors import Invalid
+from registry.reports import audit_records
 from registry.schemas import MAX_ID
 
 log = logging.getLogger(__name__)
@@ -65,17 +65,15 @@ class AuditLog(MethodView):
     @blueprint.response(200)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Entries after the cursor ``after`` (a seq), oldest first; ``next`` is the next cursor."""
-        with reading(engine()) as session:
-            page = audit.page(
-                session,
-                since=query.get("since"),
-                until=query.get("until"),
-                decision=query.get("decision"),
-                authorisation=query.get("authorisation"),
-                after=query["after"],
-                limit=query["limit"],
-            )
-        records = [audit.as_record(entry) for entry in page]
+        records = audit_records(
+            engine(),
+            since=query.get("since"),
+            until=query.get("until"),
+            decision=query.get("decision"),
+            authorisation=query.get("authorisation"),
+            after=query["after"],
+            limit=query["limit"],
+        )
         more = len(records) == query["limit"]
         return {"entries": records, "next": records[-1]["seq"] if more else None}
 

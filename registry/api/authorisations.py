@@ -10,16 +10,14 @@ from flask import request
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from registry import recording, store
+from registry import recording
 from registry.api.access import caller
 from registry.api.bodies import Blueprint
 from registry.api.context import changing, clock, engine, today
 from registry.applying import ApplyReport, apply_documents
-from registry.db import reading
 from registry.documents import Document
 from registry.errors import Invalid, Problem
-from registry.fact_store import timeline
-from registry.reports import authorisation_summaries, versioned_document
+from registry.reports import authorisation_summaries, history, parties_of, versioned_document
 from registry.schemas import MAX_TEXT_LENGTH, STATUSES, AnyId, AuthorisationSchema, Text
 
 _VERSION = re.compile(r"[0-9]{1,18}")
@@ -90,8 +88,7 @@ class Authorisations(MethodView):
         if "in_force_at" in query:
             found = [s for s in found if s.state == "in-force"]
         if "organisation" in query:
-            with reading(engine()) as session:
-                parties = store.party_of(session, query["organisation"])
+            parties = parties_of(engine(), query["organisation"])
             found = [s for s in found if s.id in parties]
         return {"authorisations": [s.as_dict() for s in found]}
 
@@ -128,9 +125,7 @@ class History(MethodView):
     @blueprint.response(200)
     def get(self, authorisation_id: str) -> dict[str, Any]:
         """Every version with who, when and why, and the dated status changes."""
-        with reading(engine()) as session:
-            line = timeline(session, authorisation_id)
-            rows = store.versions(session, authorisation_id)
+        line, rows = history(engine(), authorisation_id)
         return {
             "versions": [
                 {

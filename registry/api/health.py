@@ -14,11 +14,11 @@ import logging
 from flask import Blueprint, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
-from registry import identity, store
+from registry import identity
 from registry.api.context import engine, subject_key, today
-from registry.db import probe_write, reading
+from registry.db import probe_write
 from registry.errors import Unavailable
-from registry.reports import status_counts
+from registry.reports import registry_version_for, status_counts
 from registry.subjects import SecretUnusable
 
 blueprint = Blueprint("health", __name__)
@@ -34,9 +34,7 @@ def health() -> tuple[dict[str, object], int]:
             identity.expect_same(found, loaded[0].registry_id)
         secret = subject_key()  # no usable key: decisions cannot be logged
         counts = status_counts(engine(), at=today())
-        with reading(engine()) as session:
-            identity.expect_key(session, secret)
-            version = store.registry_version(session)
+        version = registry_version_for(engine(), secret)
     except SQLAlchemyError:
         log.exception("health check: database unavailable")
         return {"status": "unavailable", "detail": "the registry database cannot be reached"}, 503
