@@ -61,6 +61,17 @@ SEED_ASK = {
 }
 TEST_SECRET = "9c1e5f0b7a3d48e2b6f1c0d9e8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9"
 
+
+def check_args(asked: dict[str, str]) -> tuple[str, ...]:
+    """``authreg check`` asking what a request body asks (``SEED_ASK`` and its variants): one
+    request, written once, for the CLI as for the API."""
+    names = {"data_category": "category", "data_subject": "subject"}
+    return (
+        "check",
+        *(part for key, value in asked.items() for part in (f"--{names.get(key, key).replace('_', '-')}", value)),
+    )
+
+
 # The CI profile keeps hypothesis' standard 100 examples as the unit; the default one a fifth.
 settings.register_profile("ci", max_examples=100, print_blob=True)
 settings.register_profile("default", max_examples=20)

@@ -25,7 +25,7 @@ from registry.app import create_app
 from registry.asking import DecisionService
 from registry.db import transaction
 from registry.models import AuditEntry, AuditHead
-from tests.conftest import ROOT, TEST_SECRET
+from tests.conftest import ROOT, TEST_SECRET, check_args
 from tests.conftest import SEED_ASK as ASK
 from tests.postgres import free_port
 
@@ -340,18 +340,7 @@ def test_a_corrupted_cell_is_named_not_crashed_on(
 def test_another_secret_key_is_refused(seeded: Engine, run_cli: Cli, database_url: str) -> None:
     """The first key used is the registry's; another one would hash subjects differently."""
     ask(seeded, "2018-01-01")
-    result = run_cli(
-        "check",
-        "--user",
-        "esf-controller-1",
-        "--organisation",
-        "WSE-ESF",
-        "--category",
-        "naam",
-        "--purpose",
-        "amif-eligibility",
-        AUTHREG_SECRET_KEY=OTHER_SECRET,
-    )
+    result = run_cli(*check_args(ASK), AUTHREG_SECRET_KEY=OTHER_SECRET)
     assert result.exit_code == 1
     assert "is not the one this registry is used with" in result.stderr
     with pytest.raises(identity.KeyMismatch):

@@ -19,7 +19,7 @@ from registry.clock import Clock
 from registry.errors import Invalid
 from registry.models import AuditEntry
 from registry.subjects import subject_hash
-from tests.conftest import POLICIES, SEED_ID, SEED_SUBJECT, TEST_SECRET, sqlite_only
+from tests.conftest import POLICIES, SEED_ID, SEED_SUBJECT, TEST_SECRET, check_args, sqlite_only
 from tests.conftest import SEED_ASK as ASK
 
 Cli = Callable[..., Any]
@@ -28,8 +28,7 @@ NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 def check(run_cli: Cli, at: str, *more: str) -> Any:
     """``authreg check`` for the seed's first controller reading a name of the sampled person."""
-    asked = ("--user", "esf-controller-1", "--organisation", "WSE-ESF", "--category", "naam", "--subject", SEED_SUBJECT)
-    return run_cli("check", *asked, "--purpose", "amif-eligibility", "--at", at, *more)
+    return run_cli(*check_args({**ASK, "at": at}), *more)
 
 
 @sqlite_only

@@ -21,12 +21,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, event
 
 from registry.documents import parse
-from tests.conftest import SEED_ASK, SEED_ID, SEED_SUBJECT, dump_tables, write_yaml
+from tests.conftest import SEED_ASK, SEED_ID, check_args, dump_tables, write_yaml
 
 INSZ = "85.07.30-033.28"
 ASK = {**SEED_ASK, "at": "2018-01-01"}
-CHECK = ("check", "--user", "esf-controller-1", "--organisation", "WSE-ESF", "--category", "naam")
-CHECK += ("--purpose", "amif-eligibility", "--at", "2018-01-01", "--subject", SEED_SUBJECT, "--format", "json")
+CHECK = (*check_args(ASK), "--format", "json")
 
 
 @contextmanager

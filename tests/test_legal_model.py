@@ -17,12 +17,12 @@ from sqlalchemy import Engine, inspect, text
 from registry import migrate, store
 from registry.db import make_engine
 from registry.documents import read_paths
-from tests.conftest import POLICIES, SEED_ID, SEED_SUBJECT, dump_tables, write_yaml
+from tests.conftest import POLICIES, SEED_ASK, SEED_ID, SEED_SUBJECT, check_args, dump_tables, write_yaml
 
 Cli = Callable[..., Any]
 Headers = dict[str, dict[str, str]]
-ASK = ("check", "--user", "esf-controller-1", "--organisation", "WSE-ESF", "--category", "naam")
-ASK += ("--purpose", "amif-eligibility", "--subject", SEED_SUBJECT, "--format", "json")
+ASK = (*check_args(SEED_ASK), "--format", "json")
+UNNAMED = {key: value for key, value in SEED_ASK.items() if key != "data_subject"}  # the seed's ask, nobody named
 
 
 def codes(run_cli: Cli, at: str, *more: str) -> tuple[str, list[str]]:
@@ -273,8 +273,7 @@ def test_the_kind_of_person_is_checked_against_the_flow_and_logged(api: Flask, b
 def test_the_gate_requires_a_named_person_only_for_the_purposes_it_gates(
     seeded: Engine, run_cli: Cli, seed_document: dict[str, Any], tmp_path: Path
 ) -> None:
-    without = ("check", "--user", "esf-controller-1", "--organisation", "WSE-ESF", "--category", "naam")
-    without += ("--at", "2018-01-01", "--format", "json")
+    without = (*check_args({**UNNAMED, "at": "2018-01-01"}), "--format", "json")
     denied = json.loads(run_cli(*without, "--purpose", "amif-eligibility").stdout)
     assert [(r["code"], r["paragraphs"]) for r in denied["reasons"]] == [("data-subject-required", [90, 91, 92, 100])]
     gate = next(c for c in seed_document["conditions"] if c["kind"] == "sample-gate")
@@ -289,10 +288,10 @@ def test_a_user_not_on_the_number_list_is_told_so(
 ) -> None:
     seed_document["authorised_users"][1]["national_register_number_list"] = False
     assert run_cli("apply", str(write_yaml(tmp_path, "seed.yaml", seed_document))).exit_code == 0
-    asked = ("check", "--user", "esf-controller-2", "--organisation", "WSE-ESF", "--purpose", "amif-indicators")
-    asked += ("--at", "2018-01-01", "--subject", SEED_SUBJECT, "--format", "json")
+    unnamed = {**UNNAMED, "user": "esf-controller-2", "purpose": "amif-indicators", "at": "2018-01-01"}
+    second = {**unnamed, "data_subject": SEED_SUBJECT}
     for category in ("insz", "loopbaan"):  # a person named by the number is the number too
-        answer = json.loads(run_cli(*asked, "--category", category).stdout)
+        answer = json.loads(run_cli(*check_args({**second, "data_category": category}), "--format", "json").stdout)
         assert [(r["code"], r["message"], r["paragraphs"]) for r in answer["reasons"]] == [
             (
                 "national-register-number-not-authorised",
@@ -303,7 +302,9 @@ def test_a_user_not_on_the_number_list_is_told_so(
         ]
     # so under the seed's gate, which wants every request to name the person, that user reads nothing
     assert (
-        json.loads(run_cli(*asked[:-4], "--category", "loopbaan", "--format", "json").stdout)["reasons"][0]["code"]
+        json.loads(run_cli(*check_args({**unnamed, "data_category": "loopbaan"}), "--format", "json").stdout)[
+            "reasons"
+        ][0]["code"]
         == "data-subject-required"
     )
 
@@ -474,16 +475,14 @@ def test_migration_0007_carries_stored_data_over(database_url: str) -> None:
 def test_a_request_that_names_nobody_under_the_gate_is_one_to_review(seeded: Engine, run_cli: Cli) -> None:
     """§100: the consultants check access against the samples; a request that tried the gate
     without naming the person is shown to them, beside those outside the samples."""
-    asked = ("check", "--user", "esf-controller-1", "--organisation", "WSE-ESF", "--category", "naam")
-    run_cli(*asked, "--purpose", "amif-eligibility", "--at", "2018-01-01")
-    run_cli(*asked, "--purpose", "amif-eligibility", "--at", "2018-01-01", "--subject", SEED_SUBJECT)
+    run_cli(*check_args({**UNNAMED, "at": "2018-01-01"}))
+    run_cli(*check_args({**SEED_ASK, "at": "2018-01-01"}))
     records = [json.loads(line) for line in run_cli("audit", "report", "--format", "jsonl").stdout.splitlines()]
     assert [[r["code"] for r in record["reasons"]] for record in records] == [["data-subject-required"]]
 
 
 def test_no_flow_from_another_source_in_dutch(seeded: Engine, run_cli: Cli) -> None:
-    asked = ("check", "--user", "esf-controller-1", "--organisation", "WSE-ESF", "--category", "naam")
-    answer = run_cli(*asked, "--purpose", "amif-eligibility", "--source", "VTC", "--lang", "nl", "--format", "json")
+    answer = run_cli(*check_args({**UNNAMED, "source": "VTC"}), "--lang", "nl", "--format", "json")
     assert (
         json.loads(answer.stdout)["reasons"][0]["message"]
         == "geen gemachtigde gegevensstroom gaat naar WSE-ESF vanuit VTC"

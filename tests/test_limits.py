@@ -25,7 +25,7 @@ from registry.clock import utcnow
 from registry.db import make_engine
 from registry.schemas import MAX_DEPTH, MAX_ID_LENGTH, text_error
 from tests.conftest import SEED_ASK as ASK
-from tests.conftest import SEED_ID, TEST_SECRET, dump_tables, write_yaml
+from tests.conftest import SEED_ID, TEST_SECRET, check_args, dump_tables, write_yaml
 from tests.serving import served
 
 Cli = Callable[..., Any]
@@ -211,13 +211,8 @@ def test_the_limits_are_published_in_the_openapi_document(web: FlaskClient) -> N
 def cli(seeded: Engine, run_cli: Cli) -> Cli:
     """The CLI on the seed, used once with the secret key: the registry records the key's
     fingerprint on first use, which is not what these tests look for."""
-    run_cli("check", *_check_options(ASK), "--at", "2018-01-01")
+    run_cli(*check_args(ASK), "--at", "2018-01-01")
     return run_cli
-
-
-def _check_options(asked: dict[str, str]) -> list[str]:
-    names = {"data_category": "category", "data_subject": "subject"}
-    return [part for key, value in asked.items() for part in (f"--{names.get(key, key)}", value)]
 
 
 def test_the_cli_refuses_oversized_or_unstorable_input_with_exit_2(
@@ -229,10 +224,10 @@ def test_the_cli_refuses_oversized_or_unstorable_input_with_exit_2(
         "document id": (("apply", str(write_yaml(tmp_path, "long.yaml", long_id))), "long.yaml: id: longer than 64"),
         "NUL in a document": (("apply", str(write_yaml(tmp_path, "nul.yaml", nul_title))), "nul.yaml: title: contains"),
         "decision at": (
-            ("check", *_check_options(ASK), "--at", "9999-12-31T23:59:59-12:00"),
+            (*check_args(ASK), "--at", "9999-12-31T23:59:59-12:00"),
             "at: outside the calendar",
         ),
-        "decision user": (("check", *_check_options({**ASK, "user": LONG_ID})), "user: longer than 64"),
+        "decision user": (check_args({**ASK, "user": LONG_ID}), "user: longer than 64"),
         "evidence": (
             ("fulfil", SEED_ID, "security-plan", "--on", "2018-01-15", "--evidence", "brief\x00"),
             "evidence: contains U+0000",

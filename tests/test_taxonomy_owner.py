@@ -19,26 +19,10 @@ from sqlmodel import Session, select
 from registry import documents, migrate, yamlio
 from registry.db import make_engine
 from registry.models import DataCategory
-from tests.conftest import POLICIES, SEED_ID, SEED_SUBJECT, dump_tables, write_yaml
+from tests.conftest import POLICIES, SEED_ASK, SEED_ID, check_args, dump_tables, write_yaml
 
 TAXONOMY = POLICIES / "taxonomy.yaml"
-CHECK_INSZ = (
-    "check",
-    "--user",
-    "esf-controller-1",
-    "--organisation",
-    "WSE-ESF",
-    "--category",
-    "insz",
-    "--purpose",
-    "amif-eligibility",
-    "--at",
-    "2018-01-01",
-    "--subject",
-    SEED_SUBJECT,
-    "--format",
-    "json",
-)
+CHECK_INSZ = (*check_args({**SEED_ASK, "data_category": "insz", "at": "2018-01-01"}), "--format", "json")
 
 
 def _other(seed_document: dict[str, Any], key: str, **changes: Any) -> dict[str, Any]:
