@@ -182,7 +182,7 @@ class Granting:
     flow: FlowView
     authorisation: str
     flow_id: str
-    has_conditions: bool
+    has_conditions: bool  # some condition has overdue days (standing duties and dormant ones have none)
     worded: dict[tuple[str, str], Any] = field(default_factory=dict)
 
 
@@ -224,8 +224,9 @@ class PolicyEngine:
             compiled = compile_lines(view, self.snapshot.groups)
             self._lines[view.id] = compiled
             lines.extend(compiled)
+            can_be_overdue = any(days for _, days in view.overdue_days)
             for flow in view.flows:
-                self.flows[flow.key] = Granting(view, flow, view.id, flow.id, bool(view.overdue_days))
+                self.flows[flow.key] = Granting(view, flow, view.id, flow.id, can_be_overdue)
                 for category in flow.categories:
                     self.enforcer.categories.add_link(category, flow.key)
                 for purpose in flow.purposes:
