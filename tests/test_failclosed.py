@@ -60,6 +60,30 @@ def test_a_deleted_file_is_an_outage_until_it_is_back(on_file: tuple[Flask, Path
 
 
 @sqlite_only
+def test_recording_a_fact_while_the_file_is_gone_is_an_outage_and_records_nothing(
+    on_file: tuple[Flask, Path, dict[str, str]], bearer: dict[str, dict[str, str]]
+) -> None:
+    app, path, _ = on_file
+    client, officer = app.test_client(), bearer["privacy-officer"]
+    writes = {
+        f"/api/v1/authorisations/{SEED_ID}/users/esf-controller-1/declarations": {"signed_on": "2017-10-05"},
+        f"/api/v1/authorisations/{SEED_ID}/events": {"event": "hbplus-engaged", "occurred_on": "2018-05-01"},
+    }
+    aside = path.with_name("aside.db")
+    move_away(path, aside)
+    for url, body in writes.items():
+        answer = client.post(url, json=body, headers=officer)
+        assert answer.status_code == 503 and answer.mimetype == "application/problem+json", url
+    assert not path.exists()
+    move_away(aside, path)
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM condition_event")).scalar_one() == 0
+        assert connection.execute(text("SELECT count(*) FROM declaration")).scalar_one() == 2  # the seed's own
+    engine.dispose()
+
+
+@sqlite_only
 def test_a_replaced_file_is_another_registry(on_file: tuple[Flask, Path, dict[str, str]], tmp_path: Path) -> None:
     app, path, headers = on_file
     client = app.test_client()

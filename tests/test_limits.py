@@ -177,6 +177,27 @@ FACT_CASES: dict[str, tuple[str, dict[str, Any], str]] = {
         {"communicated_on": "2018-03-02", "to": [HUGE_ID]},
         "to[0]",
     ),
+    "declaration evidence of 10,001 characters": (
+        f"{FACT}/users/esf-controller-1/declarations",
+        {"signed_on": "2017-10-03", "evidence": "e" * 10_001},
+        "evidence",
+    ),
+    "NUL in a declaration's evidence": (
+        f"{FACT}/users/esf-controller-1/declarations",
+        {"signed_on": "2017-10-03", "evidence": "map\x00"},
+        "evidence",
+    ),
+    "a correction numbered past any database column": (
+        f"{FACT}/users/esf-controller-1/declarations",
+        {"signed_on": "2017-10-03", "supersedes": 2**70},
+        "supersedes",
+    ),
+    "an event id of 100,000 characters": (f"{FACT}/events", {"event": HUGE_ID, "occurred_on": "2018-05-01"}, "event"),
+    "NUL in an event's evidence": (
+        f"{FACT}/events",
+        {"event": "hbplus-engaged", "occurred_on": "2018-05-01", "evidence": "\x00"},
+        "evidence",
+    ),
 }
 
 
