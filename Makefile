@@ -28,7 +28,7 @@ db: setup var/secret.key
 	$(BIN)/authreg apply policies
 
 run: db
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - 'registry:create_app()'
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - 'authreg:create_app()'
 
 lint: setup
 	$(BIN)/ruff check .

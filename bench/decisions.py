@@ -26,13 +26,13 @@ from typing import Any
 import casbin
 from casbin.model import Model
 
+from authreg.domain.decisions import decide, parse_request
+from authreg.domain.policy_engine import PolicyEngine
+from authreg.services.apply import apply_documents
+from authreg.storage import migrate
+from authreg.storage.sessions import make_engine, transaction
+from authreg.storage.snapshot_loader import load_snapshot
 from bench.generate import documents, requests
-from registry import migrate
-from registry.applying import apply_documents
-from registry.db import make_engine, transaction
-from registry.decisions import decide, parse_request
-from registry.policy import PolicyEngine
-from registry.snapshot_store import load_snapshot
 
 SIZES = (10, 100, 1_000, 10_000)
 FOLDER = Path("var/bench")

@@ -11,7 +11,7 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
-from registry.documents import Document
+from authreg.domain.documents import Document
 
 PARENTS = [f"cat-{i:02d}" for i in range(12)]
 CATEGORIES = [*PARENTS, *(f"{parent}-{j}" for parent in PARENTS for j in range(4))]  # 60

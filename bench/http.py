@@ -22,10 +22,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from authreg.domain.clock import utcnow
+from authreg.services import tokens
+from authreg.storage.sessions import make_engine
 from bench.decisions import SIZES, _percentile, _prepare, _request
-from registry import tokens
-from registry.clock import utcnow
-from registry.db import make_engine
 
 CLIENTS = 4
 BATCH = 100
@@ -50,7 +50,7 @@ def _server(url: str) -> Iterator[int]:
         "AUTHREG_CHECKPOINT_DIR": str(beside / "checkpoints"),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve", "--port", str(port), "--workers", "2"],
+        [sys.executable, "-m", "authreg.cli.main", "serve", "--port", str(port), "--workers", "2"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -117,7 +117,7 @@ def run(size: int, count: int) -> list[str]:
     asked = [_request(r) for r in json.loads(asked_path.read_text(encoding="utf-8"))[:count]]
     rows = []
     with tempfile.TemporaryDirectory(prefix="authreg-bench-") as folder:
-        database = Path(folder) / "registry.db"
+        database = Path(folder) / "authreg.storage.sessions"
         shutil.copyfile(url.removeprefix("sqlite:///"), database)
         copy = f"sqlite:///{database}"
         engine = make_engine(copy)

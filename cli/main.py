@@ -13,23 +13,24 @@ from typing import Any
 
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from cli import render
-from registry import audit as audit_log
-from registry import checkpoints, identity, migrate, tokens, yamlio
-from registry.applying import apply_documents
-from registry.asking import DecisionService
-from registry.clock import Clock, utcnow
-from registry.config import Settings
-from registry.db import make_engine
-from registry.decisions import Verdict, parse_request
-from registry.documents import collect_files, read_paths
-from registry.errors import Conflict, Invalid, NotFound, Problem, RegistryError
-from registry.ics import calendar
-from registry.messages import LANGUAGES
-from registry.recording import (
+from authreg.cli import render
+from authreg.config import Settings
+from authreg.domain import yaml_input
+from authreg.domain.clock import Clock, utcnow
+from authreg.domain.decisions import Verdict, parse_request
+from authreg.domain.document_format import MAX_ID
+from authreg.domain.documents import collect_files, read_paths
+from authreg.domain.errors import Conflict, Invalid, NotFound, Problem, RegistryError
+from authreg.domain.messages import LANGUAGES
+from authreg.domain.subjects import SecretUnusable, load_secret
+from authreg.services import checkpoints, tokens
+from authreg.services.apply import apply_documents
+from authreg.services.calendar_feed import calendar
+from authreg.services.database import Database, DatabaseFault, check_key, open_database, safe_url, upgrade
+from authreg.services.decision_service import DecisionService
+from authreg.services.decision_tables import run_table
+from authreg.services.record_facts import (
     change_status,
     communicate_sample,
     extend_sample,
@@ -38,10 +39,15 @@ from registry.recording import (
     record_fulfilment,
     register_sample,
 )
-from registry.reports import audit_records, authorisation_detail, authorisation_summaries, condition_states
-from registry.schemas import MAX_ID
-from registry.subjects import SecretUnusable, load_secret
-from registry.tables import run_table
+from authreg.services.reports import (
+    audit_records,
+    authorisation_detail,
+    authorisation_summaries,
+    condition_states,
+    csv_text,
+    jsonl,
+    to_review,
+)
 
 EXIT_INVALID = 2
 EXIT_FAILURE = 1
@@ -63,7 +69,7 @@ class Commands(click.Group):
         except RegistryError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(EXIT_FAILURE)
-        except SQLAlchemyError as exc:
+        except DatabaseFault as exc:
             click.echo(f"error: database: {exc.__class__.__name__}: {str(exc).splitlines()[0]}", err=True)
             click.echo("(is the database reachable and migrated? run `authreg init`)", err=True)
             ctx.exit(EXIT_FAILURE)
@@ -74,12 +80,12 @@ class Runtime:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._engine: Engine | None = None
+        self._engine: Database | None = None
 
     @property
-    def engine(self) -> Engine:
+    def engine(self) -> Database:
         if self._engine is None:
-            self._engine = make_engine(self.settings.database_url)
+            self._engine = open_database(self.settings.database_url)
         return self._engine
 
     def close(self) -> None:
@@ -98,7 +104,7 @@ class Runtime:
     def secret(self) -> str:
         """The secret key, refused unless it is the one this registry is used with."""
         secret = load_secret(self.settings.secret_key, self.settings.secret_key_file)
-        identity.check_key(self.engine, secret)
+        check_key(self.engine, secret)
         return secret
 
 
@@ -152,8 +158,8 @@ def main(ctx: click.Context, database_url: str | None) -> None:
 @pass_runtime
 def init(runtime: Runtime) -> None:
     """Create or upgrade the database schema to the newest migration."""
-    migrate.upgrade(runtime.settings.database_url)
-    click.echo(f"database ready: {render.safe_url(runtime.settings.database_url)}")
+    upgrade(runtime.settings.database_url)
+    click.echo(f"database ready: {safe_url(runtime.settings.database_url)}")
 
 
 @main.command()
@@ -179,7 +185,7 @@ def show(runtime: Runtime, authorisation_id: str, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     elif fmt == "yaml":
-        click.echo(yamlio.dump(document), nl=False)
+        click.echo(yaml_input.dump(document), nl=False)
     else:
         click.echo(render.authorisation_text(document, timeline, runtime.clock.today))
 
@@ -468,7 +474,7 @@ def audit_verify(runtime: Runtime, checkpoint_file: Path | None, public_key_file
     checkpoint_file = checkpoint_file or checkpoints.latest(runtime.settings.checkpoint_dir)
     result = checkpoints.verify_log(
         runtime.engine,
-        key=identity.chain_key(runtime.secret),
+        secret=runtime.secret,
         checkpoint=checkpoint_file,
         public=_public_key(runtime, public_key_file) if checkpoint_file is not None else None,
     )
@@ -540,7 +546,7 @@ def audit_verify_export(export: Any, checkpoint_file: Path, public_key_file: Pat
 def audit_export(runtime: Runtime, since: date | None, until: date | None, fmt: str) -> None:
     """The decisions asked in a period, for security consultants."""
     records = audit_records(runtime.engine, since=since, until=until)
-    click.echo(audit_log.jsonl(records) if fmt == "jsonl" else audit_log.csv_text(records), nl=False)
+    click.echo(jsonl(records) if fmt == "jsonl" else csv_text(records), nl=False)
 
 
 @audit.command(name="report")
@@ -551,9 +557,9 @@ def audit_export(runtime: Runtime, since: date | None, until: date | None, fmt: 
 def audit_report(runtime: Runtime, since: date | None, until: date | None, fmt: str) -> None:
     """Accesses to look at: persons outside samples, requests naming nobody under a sample-gate,
     users without declaration, outside validity."""
-    records = audit_log.to_review(audit_records(runtime.engine, since=since, until=until))
+    records = to_review(audit_records(runtime.engine, since=since, until=until))
     if fmt == "jsonl":
-        click.echo(audit_log.jsonl(records), nl=False)
+        click.echo(jsonl(records), nl=False)
     else:
         click.echo(render.review_table(records))
 
@@ -573,8 +579,8 @@ def serve(runtime: Runtime, host: str, port: int, workers: int) -> None:
     except SecretUnusable as error:
         click.echo(f"warning: {error}; decisions will answer 503 until a key is set", err=True)
     else:
-        identity.check_key(runtime.engine, secret)  # another key than the registry's: refuse to start
-    sys.argv = ["authreg serve", "--bind", f"{host}:{port}", "--workers", str(workers), "registry:create_app()"]
+        check_key(runtime.engine, secret)  # another key than the registry's: refuse to start
+    sys.argv = ["authreg serve", "--bind", f"{host}:{port}", "--workers", str(workers), "authreg:create_app()"]
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
 
 

@@ -5,17 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
-from registry.applying import ApplyReport
-from registry.conditions import ConditionState
-from registry.lifecycle import Timeline
+from authreg.domain.conditions import ConditionState
+from authreg.domain.lifecycle import Timeline
+from authreg.services.apply import ApplyReport
 
 _TITLE_WIDTH = 60
-
-
-def safe_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def apply_report(report: ApplyReport) -> str:

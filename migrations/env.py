@@ -8,9 +8,9 @@ from logging.config import fileConfig
 from alembic import context
 from sqlmodel import SQLModel
 
-import registry.models  # noqa: F401 - registers the tables on SQLModel.metadata
-from registry.config import Settings
-from registry.db import make_engine
+import authreg.storage.models  # noqa: F401 - registers the tables on SQLModel.metadata
+from authreg.config import Settings
+from authreg.storage.sessions import make_engine
 
 config = context.config
 if config.config_file_name is not None and not config.attributes.get("database_url"):

@@ -14,16 +14,17 @@ from flask_smorest import Api
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from registry import checkpoints, identity
-from registry.api import audit, authorisations, conditions, decisions, docs, health
-from registry.api.access import init_access
-from registry.api.bodies import init_bodies
-from registry.api.context import subject_key
-from registry.api.problems import init_problems
-from registry.asking import DecisionService
-from registry.config import Settings
-from registry.db import make_engine
-from registry.errors import RegistryError, Unavailable
+from authreg.api import audit, authorisations, conditions, decisions, docs, health
+from authreg.api.access import init_access
+from authreg.api.bodies import init_bodies
+from authreg.api.context import subject_key
+from authreg.api.problems import init_problems
+from authreg.config import Settings
+from authreg.domain.errors import RegistryError, Unavailable
+from authreg.services import checkpoints
+from authreg.services.decision_service import DecisionService
+from authreg.storage import identity
+from authreg.storage.sessions import make_engine
 
 log = logging.getLogger(__name__)
 

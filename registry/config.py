@@ -6,9 +6,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from registry.errors import RegistryError
+from authreg.domain.errors import RegistryError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "sqlite:///var/authreg.db"
 DEFAULT_SECRET_KEY_FILE = "var/secret.key"
 DEFAULT_SIGNING_KEY_FILE = "var/signing.key"

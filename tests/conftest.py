@@ -32,15 +32,17 @@ from flask.testing import FlaskClient
 from hypothesis import settings
 from sqlalchemy import Engine, MetaData, select, update
 
-from cli.main import main
-from registry import identity, migrate, tokens, yamlio
-from registry.app import create_app
-from registry.applying import apply_documents
-from registry.clock import Clock, utcnow
-from registry.db import make_engine
-from registry.documents import read_paths
-from registry.models import RegistryIdentity
-from registry.recording import communicate_sample, record_declaration, register_sample
+from authreg.app import create_app
+from authreg.cli.main import main
+from authreg.domain import yaml_input
+from authreg.domain.clock import Clock, utcnow
+from authreg.domain.documents import read_paths
+from authreg.services import tokens
+from authreg.services.apply import apply_documents
+from authreg.services.record_facts import communicate_sample, record_declaration, register_sample
+from authreg.storage import identity, migrate
+from authreg.storage.models import RegistryIdentity
+from authreg.storage.sessions import make_engine
 from tests.postgres import PostgresServer, running_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -254,7 +256,7 @@ def run_cli(database_url: str, outside: dict[str, str]) -> Callable[..., Any]:
 @pytest.fixture
 def seed_document() -> dict[str, Any]:
     """The seed authorisation as parsed YAML, to be altered by a test."""
-    return copy.deepcopy(yamlio.load(SEED.read_text(encoding="utf-8")))
+    return copy.deepcopy(yaml_input.load(SEED.read_text(encoding="utf-8")))
 
 
 @pytest.fixture
@@ -286,7 +288,7 @@ def dump_tables(engine: Engine, metadata: MetaData | None = None) -> dict[str, l
 
 def write_yaml(folder: Path, name: str, data: Any) -> Path:
     path = folder / name
-    path.write_text(yamlio.dump(data), encoding="utf-8")
+    path.write_text(yaml_input.dump(data), encoding="utf-8")
     return path
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from registry.conditions import condition_state
-from registry.decisions import DecisionRequest
-from registry.snapshot import AuthorisationView, FlowView, Snapshot
+from authreg.domain.conditions import condition_state
+from authreg.domain.decisions import DecisionRequest
+from authreg.domain.snapshot import AuthorisationView, FlowView, Snapshot
 
 # (sample id, subject hash, day added), and (sample id, day communicated), per authorisation
 RawSamples = dict[str, tuple[list[tuple[str, str, date]], list[tuple[str, date]]]]

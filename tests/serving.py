@@ -36,7 +36,7 @@ def served(url: str, **env: str) -> Iterator[int]:
             "AUTHREG_CHECKPOINT_DIR": os.path.join(folder, "checkpoints"),
         }
         process = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "serve", "--port", str(port), "--workers", "2"],
+            [sys.executable, "-m", "authreg.cli.main", "serve", "--port", str(port), "--workers", "2"],
             cwd=ROOT,
             env={**os.environ, **kept, "AUTHREG_DATABASE_URL": url, **env},
             stdout=log,

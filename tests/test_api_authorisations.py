@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
-from registry import tokens
-from registry.clock import utcnow
-from registry.documents import parse
+from authreg.domain.clock import utcnow
+from authreg.domain.documents import parse
+from authreg.services import tokens
 from tests.conftest import SEED_ASK as ASK
 from tests.conftest import SEED_ID
 

@@ -11,9 +11,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from registry import tokens
-from registry.clock import utcnow
-from registry.models import AuditEntry
+from authreg.domain.clock import utcnow
+from authreg.services import tokens
+from authreg.storage.models import AuditEntry
 from tests.conftest import SEED_ASK as ASK
 from tests.conftest import SEED_ID, sqlite_only
 

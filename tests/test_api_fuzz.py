@@ -16,13 +16,14 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from registry import migrate, tokens
-from registry.api.access import ROLES_MODEL, ROLES_POLICY
-from registry.app import create_app
-from registry.applying import apply_documents
-from registry.clock import utcnow
-from registry.db import make_engine
-from registry.documents import read_paths
+from authreg.api.access import ROLES_MODEL, ROLES_POLICY
+from authreg.app import create_app
+from authreg.domain.clock import utcnow
+from authreg.domain.documents import read_paths
+from authreg.services import tokens
+from authreg.services.apply import apply_documents
+from authreg.storage import migrate
+from authreg.storage.sessions import make_engine
 from tests.conftest import POLICIES, TEST_SECRET, examples
 
 ROLES = casbin.Enforcer(str(ROLES_MODEL), str(ROLES_POLICY))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from registry.tokens import ROLES
+from authreg.services.tokens import ROLES
 from tests.conftest import SEED_ID
 
 A = f"/api/v1/authorisations/{SEED_ID}"

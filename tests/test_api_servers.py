@@ -9,11 +9,12 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from registry import identity, migrate, tokens
-from registry.applying import apply_documents
-from registry.clock import utcnow
-from registry.db import make_engine
-from registry.documents import read_paths
+from authreg.domain.clock import utcnow
+from authreg.domain.documents import read_paths
+from authreg.services import tokens
+from authreg.services.apply import apply_documents
+from authreg.storage import identity, migrate
+from authreg.storage.sessions import make_engine
 from tests.conftest import POLICIES, SEED_ASK, SEED_ID, TEST_SECRET, record_seed_facts
 from tests.postgres import running_server
 from tests.serving import served

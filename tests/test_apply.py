@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from registry.models import (
+from authreg.storage.models import (
     Authorisation,
     AuthorisationVersion,
     DataCategory,

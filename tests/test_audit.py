@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from registry.asking import DecisionService
+from authreg.services.decision_service import DecisionService
 from tests.conftest import SEED_ASK as ASK
 from tests.conftest import TEST_SECRET
 

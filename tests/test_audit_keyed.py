@@ -20,11 +20,12 @@ from flask import Flask
 from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
-from registry import audit, checkpoints, identity
-from registry.app import create_app
-from registry.asking import DecisionService
-from registry.db import transaction
-from registry.models import AuditEntry, AuditHead
+from authreg.app import create_app
+from authreg.services import checkpoints
+from authreg.services.decision_service import DecisionService
+from authreg.storage import audit_log, identity
+from authreg.storage.models import AuditEntry, AuditHead
+from authreg.storage.sessions import transaction
 from tests.conftest import ROOT, TEST_SECRET, check_args
 from tests.conftest import SEED_ASK as ASK
 from tests.postgres import free_port
@@ -73,13 +74,13 @@ def rewrite_from(engine: Engine, seq: int, change: Callable[[AuditEntry], None] 
     """Apply ``change`` to entry ``seq``, then recompute its hash and every later one, and the head."""
     with Session(engine) as session:
         entries = list(session.exec(select(AuditEntry).order_by(AuditEntry.seq)))  # type: ignore[arg-type]
-        previous = audit.GENESIS
+        previous = audit_log.GENESIS
         for entry in entries:
             if entry.seq == seq:
                 change(entry)
             if entry.seq is not None and entry.seq >= seq:
                 entry.previous_hash = previous
-                entry.entry_hash = audit.entry_hash(entry)
+                entry.entry_hash = audit_log.entry_hash(entry)
                 session.add(entry)
             previous = entry.entry_hash
         head = session.get(AuditHead, 1)
@@ -100,7 +101,7 @@ def forge_append(engine: Engine) -> None:
         assert last is not None and last.seq is not None
         forged = AuditEntry(**{**last.model_dump(), "seq": last.seq + 1, "decision_id": "forged", "decision": "allow"})
         forged.previous_hash = last.entry_hash
-        forged.entry_hash = audit.entry_hash(forged)
+        forged.entry_hash = audit_log.entry_hash(forged)
         session.add(forged)
         head = session.get(AuditHead, 1)
         assert head is not None
@@ -122,7 +123,8 @@ def wipe(engine: Engine) -> None:
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM audit_entry"))
         connection.execute(
-            text("UPDATE audit_head SET seq = 0, entry_hash = :genesis, head_mac = NULL"), {"genesis": audit.GENESIS}
+            text("UPDATE audit_head SET seq = 0, entry_hash = :genesis, head_mac = NULL"),
+            {"genesis": audit_log.GENESIS},
         )
 
 
@@ -218,8 +220,8 @@ def test_without_the_key_a_recomputed_chain_looks_intact_but_not_against_a_check
     signed = checkpoints.read(checkpoint(run_cli, keys))
     rewrite_from(logged, 2, allow)
     with transaction(logged) as session:
-        assert audit.verify(session).intact
-        anchored = audit.verify(session, anchor=signed.anchor())
+        assert audit_log.verify(session).intact
+        anchored = audit_log.verify(session, anchor=signed.anchor())
     assert (anchored.broken_at, anchored.problem) == (
         5,
         "entry 5 is not the entry the checkpoint signed: the log was rewritten",
@@ -251,7 +253,7 @@ def test_an_export_is_checked_with_the_public_key_alone(
     previous = records[0]["entry_hash"]
     for record in records[1:]:
         record["previous_hash"] = previous
-        record["entry_hash"] = previous = audit.hash_of(
+        record["entry_hash"] = previous = audit_log.hash_of(
             {k: v for k, v in record.items() if k not in ("entry_hash", "entry_mac")}
         )
     forged = tmp_path / "forged.jsonl"
@@ -353,7 +355,7 @@ def test_authreg_serve_refuses_to_start_with_another_key(seeded: Engine, databas
     ask(seeded, "2018-01-01")  # the registry has been used with TEST_SECRET
     env = {**os.environ, "AUTHREG_DATABASE_URL": database_url, "AUTHREG_SECRET_KEY": OTHER_SECRET}
     started = subprocess.run(
-        [sys.executable, "-m", "cli.main", "serve", "--port", str(free_port())],
+        [sys.executable, "-m", "authreg.cli.main", "serve", "--port", str(free_port())],
         cwd=ROOT,
         env=env,
         capture_output=True,

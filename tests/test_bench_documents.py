@@ -4,8 +4,8 @@ that documents cannot make. A change of the format shows here, not in a failed b
 
 from __future__ import annotations
 
+from authreg.domain.documents import canonical, parse
 from bench.generate import documents
-from registry.documents import canonical, parse
 
 
 def test_the_benchmarks_documents_are_what_the_schema_loads() -> None:

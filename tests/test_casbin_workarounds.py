@@ -1,4 +1,4 @@
-"""What ``registry.policy`` works around in pycasbin, each held by a test that fails once
+"""What ``authreg.domain.policy_engine`` works around in pycasbin, each held by a test that fails once
 upstream changes it, so a workaround is dropped when it is no longer needed and never silently
 breaks. (The third, the model's matcher compiled once instead of per call, is held by
 ``test_decisions.py::test_the_fast_path_and_pycasbins_stock_enforce_agree_on_the_seed`` and the
@@ -9,13 +9,13 @@ from __future__ import annotations
 from casbin.model import FastModel, Model
 from casbin.model.policy_fast import FastPolicy
 
-from registry.policy import DecisionEnforcer
+from authreg.domain.policy_engine import DecisionEnforcer
 
 
 def test_pycasbins_fast_model_still_drops_what_add_def_returns() -> None:
     """``FastModel.add_def`` returns None where ``Model.add_def`` returns whether it added, so
     loading a model stops after its first role definition (``g``; never ``g2``, ``g3``). When
-    this fails, upstream is fixed: drop ``registry.policy._FastModel``."""
+    this fails, upstream is fixed: drop ``authreg.domain.policy_engine._FastModel``."""
     assert Model().add_def("r", "r", "sub, obj") is True
     assert FastModel([0, 1]).add_def("r", "r", "sub, obj") is None
     assert {"g", "g2", "g3"} <= set(DecisionEnforcer().model["g"])  # the workaround loads all three

@@ -9,7 +9,7 @@ from typing import Any
 from click.testing import CliRunner
 from sqlalchemy import Engine
 
-from cli.main import main
+from authreg.cli.main import main
 from tests.conftest import SEED_ID, dump_tables
 
 

@@ -16,10 +16,11 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 from werkzeug.test import TestResponse
 
-from registry import store, tokens
-from registry.clock import utcnow
-from registry.db import transaction
-from registry.documents import parse
+from authreg.domain.clock import utcnow
+from authreg.domain.documents import parse
+from authreg.services import tokens
+from authreg.storage import registry_rows
+from authreg.storage.sessions import transaction
 from tests.conftest import SEED_ID
 
 WRITERS = 12
@@ -175,12 +176,14 @@ def test_changes_commit_in_the_order_of_their_numbers(engine: Engine) -> None:
     the later number would never reload the earlier change (found in review of issue 9)."""
     first = Session(engine)
     first.begin()
-    number = store.record_change(first, actor="a", summary="first", now=utcnow(), authorisations=["a"])
+    number = registry_rows.record_change(first, actor="a", summary="first", now=utcnow(), authorisations=["a"])
     later: list[int] = []
 
     def second() -> None:
         with transaction(engine) as session:
-            later.append(store.record_change(session, actor="b", summary="second", now=utcnow(), authorisations=["b"]))
+            later.append(
+                registry_rows.record_change(session, actor="b", summary="second", now=utcnow(), authorisations=["b"])
+            )
 
     thread = threading.Thread(target=second)
     thread.start()

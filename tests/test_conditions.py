@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from registry.conditions import (
+from authreg.domain.conditions import (
     AuthorisationFacts,
     ConditionSpec,
     ConditionState,
@@ -14,7 +14,7 @@ from registry.conditions import (
     SampleRecord,
     condition_state,
 )
-from registry.lifecycle import StatusChange, Timeline
+from authreg.domain.lifecycle import StatusChange, Timeline
 
 D = date.fromisoformat
 TIMELINE = Timeline(

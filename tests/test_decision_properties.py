@@ -10,11 +10,18 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry.conditions import AuthorisationFacts, ConditionSpec, Event, Fulfilment, SampleRecord, condition_state
-from registry.decisions import DecisionRequest, decide
-from registry.lifecycle import StatusChange, Timeline
-from registry.policy import PolicyEngine
-from registry.snapshot import AuthorisationView, Category, FlowView, Snapshot, UserView, sample_entry_days
+from authreg.domain.conditions import (
+    AuthorisationFacts,
+    ConditionSpec,
+    Event,
+    Fulfilment,
+    SampleRecord,
+    condition_state,
+)
+from authreg.domain.decisions import DecisionRequest, decide
+from authreg.domain.lifecycle import StatusChange, Timeline
+from authreg.domain.policy_engine import PolicyEngine
+from authreg.domain.snapshot import AuthorisationView, Category, FlowView, Snapshot, UserView, sample_entry_days
 from tests.conftest import examples
 from tests.reference import RawSamples, reference_decide
 

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from registry import recording
-from registry.asking import DecisionService
-from registry.clock import Clock
-from registry.errors import Invalid
-from registry.models import AuditEntry
-from registry.subjects import subject_hash
+from authreg.domain.clock import Clock
+from authreg.domain.errors import Invalid
+from authreg.domain.subjects import subject_hash
+from authreg.services import record_facts
+from authreg.services.decision_service import DecisionService
+from authreg.storage.models import AuditEntry
 from tests.conftest import POLICIES, SEED_ID, SEED_SUBJECT, TEST_SECRET, check_args, sqlite_only
 from tests.conftest import SEED_ASK as ASK
 
@@ -176,7 +176,7 @@ def test_a_change_refreshes_only_that_authorisation_and_no_stale_allow_is_given(
     assert service.ask({**ASK, "at": "2019-01-01"}, asked_by="app", now=NOW)["decision"] == "allow"
     clock = Clock(now=NOW, today=NOW.date())
     with service.changing():
-        recording.change_status(
+        record_facts.change_status(
             seeded,
             authorisation=SEED_ID,
             kind="suspend",

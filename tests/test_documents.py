@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from registry.documents import Context, merge, parse, read_paths
-from registry.errors import Invalid
+from authreg.domain.documents import Context, merge, parse, read_paths
+from authreg.domain.errors import Invalid
 from tests.conftest import POLICIES, dump_tables, write_yaml
 
 Mutation = Callable[[dict[str, Any]], None]

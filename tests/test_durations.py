@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from registry.durations import Duration, parse_duration
+from authreg.domain.durations import Duration, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine, text
 
-from registry.app import create_app
-from registry.db import make_engine, transaction
-from registry.errors import Conflict, Invalid, RegistryError
+from authreg.app import create_app
+from authreg.domain.errors import Conflict, Invalid, RegistryError
+from authreg.storage.sessions import make_engine, transaction
 from tests.conftest import SEED_ASK, SEED_ID, sqlite_only
 
 ASK = {**SEED_ASK, "at": "2018-01-01"}

@@ -20,7 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, event
 
-from registry.documents import parse
+from authreg.domain.documents import parse
 from tests.conftest import SEED_ASK, SEED_ID, check_args, dump_tables, write_yaml
 
 INSZ = "85.07.30-033.28"

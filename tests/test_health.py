@@ -13,16 +13,16 @@ from pathlib import Path
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
-from registry import store
-from registry.app import create_app
-from registry.db import reading
+from authreg.app import create_app
+from authreg.storage import registry_rows
+from authreg.storage.sessions import reading
 from tests.conftest import ROOT, TEST_SECRET
 from tests.serving import served
 
 
 def test_health_reports_the_authorisations_loaded(client: FlaskClient, seeded: Engine) -> None:
     with reading(seeded) as session:
-        version = store.registry_version(session)  # the seed applied and its facts recorded
+        version = registry_rows.registry_version(session)  # the seed applied and its facts recorded
     response = client.get("/health")
     assert response.status_code == 200
     assert response.json == {
@@ -45,7 +45,7 @@ def test_authreg_serve_answers_over_http(tmp_path: Path) -> None:
     """End to end as a user would: init, apply the policies, ``authreg serve`` (gunicorn)."""
     url = f"sqlite:///{tmp_path / 'authreg.db'}"
     env = {**os.environ, "AUTHREG_DATABASE_URL": url}
-    authreg = [sys.executable, "-m", "cli.main"]
+    authreg = [sys.executable, "-m", "authreg.cli.main"]
     subprocess.run([*authreg, "init"], check=True, cwd=ROOT, env=env, capture_output=True)
     subprocess.run([*authreg, "apply", "policies"], check=True, cwd=ROOT, env=env, capture_output=True)
     with (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from registry.insz import InvalidInsz, normalise
-from registry.subjects import SecretUnusable, check_secret, subject_hash
+from authreg.domain.insz import InvalidInsz, normalise
+from authreg.domain.subjects import SecretUnusable, check_secret, subject_hash
 
 SECRET = "3f6c1b0a9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29180716f5e4d3c2b1a098"
 

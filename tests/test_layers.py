@@ -1,40 +1,97 @@
-"""The surfaces (the HTTP API, the CLI) call services; they open no database session and import
-none of the modules that hold the registry's SQL, so a rule or a query lives in one place below
-them (issue 10; the checkpoint, audit and identity modules follow when the floors become folders)."""
+"""The floors of the house (issue 10): every import points down, never up or sideways past a floor.
+
+- ``authreg.domain`` (``registry/domain/``): the rules; imports nothing of the registry but itself,
+  and neither Flask, click nor SQL.
+- ``authreg.storage`` (``registry/storage/``): tables, sessions, every query; imports the domain.
+- ``authreg.services`` (``registry/services/``): what every surface calls; imports the two below.
+- the surfaces, ``authreg.api`` (``registry/api/``) and ``authreg.cli`` (``cli/``): call services;
+  they import no storage module and no SQL library, and open no session.
+
+``authreg.app`` (the composition root, which wires a database into the services and the
+surfaces) and ``authreg.config`` (settings) sit beside the floors.
+"""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 
-SURFACES = sorted([*(ROOT / "registry" / "api").glob("*.py"), *(ROOT / "cli").glob("*.py")])
-STORAGE = {"registry.store", "registry.fact_store", "registry.snapshot_store", "registry.models"}
+FLOORS = {
+    "domain": ROOT / "registry" / "domain",
+    "storage": ROOT / "registry" / "storage",
+    "services": ROOT / "registry" / "services",
+    "api": ROOT / "registry" / "api",
+    "cli": ROOT / "cli",
+}
+# what each floor must not import: registry floors above it, and libraries of other floors
+FORBIDDEN = {
+    "domain": ("authreg.storage", "authreg.services", "authreg.api", "authreg.cli", "authreg.app", "authreg.config")
+    + ("flask", "flask_smorest", "click", "sqlalchemy", "sqlmodel", "alembic"),
+    "storage": ("authreg.services", "authreg.api", "authreg.cli", "authreg.app", "flask", "flask_smorest", "click"),
+    "services": ("authreg.api", "authreg.cli", "authreg.app", "flask", "flask_smorest", "click"),
+    "api": ("authreg.storage", "authreg.cli", "sqlalchemy", "sqlmodel", "alembic", "click"),
+    "cli": ("authreg.storage", "authreg.api", "sqlalchemy", "sqlmodel", "alembic", "flask", "flask_smorest"),
+}
 SESSIONS = {"reading", "transaction", "Session"}
 
 
-def _offences(path: Path) -> list[str]:
-    found = []
+def _imports(path: Path) -> list[tuple[str, str]]:
+    """(module, name) for every import of the file; name is "" for ``import module``."""
+    found: list[tuple[str, str]] = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module is not None:
-            names = {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
-            found += [f"imports {name}" for name in sorted(names & STORAGE)]
-            found += [f"imports {alias.name} from {node.module}" for alias in node.names if alias.name in SESSIONS]
+            found += [(node.module, alias.name) for alias in node.names]
         elif isinstance(node, ast.Import):
-            found += [f"imports {alias.name}" for alias in node.names if alias.name in STORAGE]
+            found += [(alias.name, "") for alias in node.names]
     return found
 
 
-def test_no_surface_opens_a_session_or_imports_the_sql() -> None:
-    assert SURFACES
-    offences = {str(path.relative_to(ROOT)): _offences(path) for path in SURFACES}
+def _offences(path: Path, floor: str) -> list[str]:
+    offences = []
+    for module, name in _imports(path):
+        full = f"{module}.{name}" if name else module
+        for banned in FORBIDDEN[floor]:
+            if full == banned or full.startswith(f"{banned}."):
+                offences.append(f"imports {full}")
+                break
+        else:
+            if floor in ("api", "cli") and name in SESSIONS:
+                offences.append(f"imports {name} from {module}")
+    return offences
+
+
+@pytest.mark.parametrize("floor", sorted(FLOORS))
+def test_every_import_points_down(floor: str) -> None:
+    modules = sorted(FLOORS[floor].rglob("*.py"))
+    assert modules
+    offences = {str(path.relative_to(ROOT)): _offences(path, floor) for path in modules}
     assert {path: found for path, found in offences.items() if found} == {}
+
+
+def test_every_module_is_on_a_floor() -> None:
+    """A module outside the floors would escape the rule above; only the root's few may."""
+    loose = {path.name for path in (ROOT / "registry").glob("*.py")}
+    assert loose == {"__init__.py", "app.py", "config.py"}
 
 
 def test_the_guard_sees_an_offence(tmp_path: Path) -> None:
     """A check that cannot fail is no check: it names what a surface must not do."""
     module = tmp_path / "offender.py"
-    module.write_text("from registry import store\nfrom registry.db import reading\nimport registry.models\n")
-    expected = ["imports registry.store", "imports reading from registry.db", "imports registry.models"]
-    assert _offences(module) == expected
+    module.write_text(
+        "from authreg.storage import registry_rows\n"
+        "from authreg.services.reports import reading\n"
+        "import sqlalchemy.orm\n"
+        "from authreg.services import reports\n"
+    )
+    expected = ["imports authreg.storage.registry_rows", "imports reading from authreg.services.reports"]
+    assert _offences(module, "api") == [*expected, "imports sqlalchemy.orm"]
+    assert _offences(module, "domain") == [
+        "imports authreg.storage.registry_rows",
+        "imports authreg.services.reports.reading",
+        "imports sqlalchemy.orm",
+        "imports authreg.services.reports",
+    ]

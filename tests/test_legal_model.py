@@ -14,9 +14,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine, inspect, text
 
-from registry import migrate, store
-from registry.db import make_engine
-from registry.documents import read_paths
+from authreg.domain.documents import read_paths
+from authreg.storage import migrate, registry_rows
+from authreg.storage.sessions import make_engine
 from tests.conftest import POLICIES, SEED_ASK, SEED_ID, SEED_SUBJECT, check_args, dump_tables, write_yaml
 
 Cli = Callable[..., Any]
@@ -322,7 +322,7 @@ def test_a_document_of_the_old_form_applies_unchanged(engine: Engine, run_cli: C
     the code of then computed, so it is "unchanged" where it is stored, and it decides as then."""
     (document,) = read_paths([OLD_FORM])
     canonical = document.canonical()
-    assert store.digest(canonical) == OLD_DIGEST
+    assert registry_rows.digest(canonical) == OLD_DIGEST
     assert canonical["onward_disclosure"] == "aggregated-only"
     assert {c["responsible"] for c in canonical["conditions"]} == {"AII", "WSE-ESF"}
     applied = run_cli("apply", str(POLICIES / "taxonomy.yaml"), str(OLD_FORM))
@@ -455,7 +455,7 @@ def test_migration_0007_carries_stored_data_over(database_url: str) -> None:
             "old",
         )
         unstated = {"id": "keeps-none", "authorised_users": [{"id": "u1"}, {"id": "u2"}]}
-        assert documents["keeps-none"] == (unstated, store.digest(unstated))  # the filled-in false is gone
+        assert documents["keeps-none"] == (unstated, registry_rows.digest(unstated))  # the filled-in false is gone
         exceptions = connection.execute(text("SELECT onward_disclosure_exceptions FROM authorisation")).scalars().all()
         assert [json.loads(e) if isinstance(e, str) else e for e in exceptions] == [[], []]
 

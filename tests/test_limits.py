@@ -19,11 +19,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
-from registry import migrate, tokens, yamlio
-from registry.api.bodies import too_deep
-from registry.clock import utcnow
-from registry.db import make_engine
-from registry.schemas import MAX_DEPTH, MAX_ID_LENGTH, text_error
+from authreg.api.bodies import too_deep
+from authreg.domain import yaml_input
+from authreg.domain.clock import utcnow
+from authreg.domain.document_format import MAX_DEPTH, MAX_ID_LENGTH, text_error
+from authreg.services import tokens
+from authreg.storage import migrate
+from authreg.storage.sessions import make_engine
 from tests.conftest import SEED_ASK as ASK
 from tests.conftest import SEED_ID, TEST_SECRET, check_args, dump_tables, write_yaml
 from tests.serving import served
@@ -387,23 +389,23 @@ def test_a_chunked_body_over_the_limit_is_413_from_a_real_server(served_registry
 def test_yaml_nested_20000_deep_is_a_yaml_error_not_a_recursion_error() -> None:
     for text in ("x: " + "[" * 20_000 + "]" * 20_000, "- " * 20_000 + "x"):
         with pytest.raises(yaml.YAMLError, match=f"nested deeper than {MAX_DEPTH} levels"):
-            yamlio.load(text)
+            yaml_input.load(text)
     nested: Any = "x"
     for _ in range(MAX_DEPTH):
         nested = [nested]
-    assert yamlio.load(yamlio.dump(nested)) == nested
+    assert yaml_input.load(yaml_input.dump(nested)) == nested
     with pytest.raises(yaml.YAMLError, match="an integer longer than 32 characters"):
-        yamlio.load("max_users: " + "9" * 5_000)
+        yaml_input.load("max_users: " + "9" * 5_000)
     with pytest.raises(yaml.YAMLError, match="an integer longer than 32 characters"):
-        yamlio.load("max_users: 1" + ":0" * 100_000)  # YAML 1.1 base 60, quadratic to convert
+        yaml_input.load("max_users: 1" + ":0" * 100_000)  # YAML 1.1 base 60, quadratic to convert
     # "billion laughs": under 5 MB of aliases expanded to 1.76 GB before they were refused
     laughs = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True)
     )
     with pytest.raises(yaml.YAMLError, match="aliases"):
-        yamlio.load(laughs)
+        yaml_input.load(laughs)
     shared = {"x": [1]}  # what is dumped twice is written out twice, so it loads again
-    assert yamlio.load(yamlio.dump({"a": shared, "b": shared})) == {"a": shared, "b": shared}
+    assert yaml_input.load(yaml_input.dump({"a": shared, "b": shared})) == {"a": shared, "b": shared}
 
 
 @ONLY_SQLITE

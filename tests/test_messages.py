@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from registry.decisions import Verdict
-from registry.messages import LANGUAGES, TEMPLATES, Code
+from authreg.domain.decisions import Verdict
+from authreg.domain.messages import LANGUAGES, TEMPLATES, Code
 
 
 def test_every_code_has_its_words_in_every_language() -> None:

@@ -10,9 +10,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
-import registry.models  # noqa: F401 - the tables to compare with
-from registry import migrate
-from registry.db import make_engine
+import authreg.storage.models  # noqa: F401 - the tables to compare with
+from authreg.storage import migrate
+from authreg.storage.sessions import make_engine
 
 
 def test_upgrade_from_empty_reaches_the_models_and_downgrade_removes_everything(database_url: str) -> None:

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from registry import yamlio
-from registry.documents import parse
+from authreg.domain import yaml_input
+from authreg.domain.documents import parse
 from tests.conftest import SEED, SEED_ID, dump_tables, examples
 
 
@@ -33,7 +33,7 @@ def test_show_yaml_applied_again_is_unchanged(seeded: Engine, tmp_path: Path, ru
 
 def test_show_json_is_the_seed_document_with_its_keys(seeded: Engine, run_cli: Callable[..., Any]) -> None:
     shown = json.loads(run_cli("show", SEED_ID, "--format", "json").stdout)
-    seed = parse(yamlio.load(SEED.read_text(encoding="utf-8")), "seed")
+    seed = parse(yaml_input.load(SEED.read_text(encoding="utf-8")), "seed")
     assert shown == seed.canonical()
     assert list(shown)[:9] == [
         "id",
@@ -57,7 +57,7 @@ def test_show_json_is_the_seed_document_with_its_keys(seeded: Engine, run_cli: C
 
 
 def test_show_yaml_and_json_agree(seeded: Engine, run_cli: Callable[..., Any]) -> None:
-    as_yaml = yamlio.load(run_cli("show", SEED_ID, "--format", "yaml").stdout)
+    as_yaml = yaml_input.load(run_cli("show", SEED_ID, "--format", "yaml").stdout)
     as_json = json.loads(run_cli("show", SEED_ID, "--format", "json").stdout)
     assert as_yaml == as_json
 
@@ -111,5 +111,5 @@ def _documents(draw: st.DrawFn) -> dict[str, Any]:
 @given(_documents())
 def test_canonical_form_survives_yaml_and_json(document: dict[str, Any]) -> None:
     first = parse(document, "generated").canonical()
-    assert parse(yamlio.load(yamlio.dump(first)), "yaml").canonical() == first
+    assert parse(yaml_input.load(yaml_input.dump(first)), "yaml").canonical() == first
     assert parse(json.loads(json.dumps(first)), "json").canonical() == first

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from registry.documents import Context, merge, read_paths
+from authreg.domain.documents import Context, merge, read_paths
 from tests.conftest import POLICIES, SEED
 
 TOP_LEVEL_CATEGORIES = [

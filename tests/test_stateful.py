@@ -29,19 +29,21 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from sqlalchemy import MetaData, func
 from sqlmodel import Session, select
 
-from registry import audit, identity, recording, yamlio
-from registry.applying import apply_documents
-from registry.asking import DecisionService
-from registry.clock import Clock
-from registry.conditions import AuthorisationFacts, ConditionSpec, Event, Fulfilment
-from registry.db import make_engine
-from registry.decisions import DecisionRequest, parse_request
-from registry.documents import parse
-from registry.errors import Conflict, Invalid, NotFound
-from registry.lifecycle import RESULTING_STATUS, ChangeKind, StatusChange, Timeline
-from registry.models import AuditEntry
-from registry.snapshot import AuthorisationView, Category, FlowView, Snapshot, UserView
-from registry.subjects import subject_hash
+from authreg.domain import yaml_input
+from authreg.domain.clock import Clock
+from authreg.domain.conditions import AuthorisationFacts, ConditionSpec, Event, Fulfilment
+from authreg.domain.decisions import DecisionRequest, parse_request
+from authreg.domain.documents import parse
+from authreg.domain.errors import Conflict, Invalid, NotFound
+from authreg.domain.lifecycle import RESULTING_STATUS, ChangeKind, StatusChange, Timeline
+from authreg.domain.snapshot import AuthorisationView, Category, FlowView, Snapshot, UserView
+from authreg.domain.subjects import subject_hash
+from authreg.services import record_facts
+from authreg.services.apply import apply_documents
+from authreg.services.decision_service import DecisionService
+from authreg.storage import audit_log, identity
+from authreg.storage.models import AuditEntry
+from authreg.storage.sessions import make_engine
 from tests.conftest import (
     IN_CI,
     POLICIES,
@@ -58,7 +60,7 @@ from tests.reference import RawSamples, reference_decide
 
 TIMEZONE = "Europe/Brussels"
 OTHER_ID = "vtc-stateful-other"
-SEED_YAML: dict[str, Any] = yamlio.load(SEED.read_text(encoding="utf-8"))
+SEED_YAML: dict[str, Any] = yaml_input.load(SEED.read_text(encoding="utf-8"))
 FIRST_DAY = date(2017, 6, 1)  # before the seed's decision, so that refusals are drawn too
 LAST_ASKED = date(2031, 12, 31)
 Refusal = type[Invalid] | type[Conflict] | type[NotFound]
@@ -417,7 +419,7 @@ class RegistryMachine(RuleBasedStateMachine):
             refusals.append(Conflict)
         if self.act(
             refusals,
-            lambda: recording.change_status(
+            lambda: record_facts.change_status(
                 self.engine, authorisation=key, kind=kind, on=on, reason="stateful", actor="stateful", clock=self.clock
             ),
         ):
@@ -446,7 +448,7 @@ class RegistryMachine(RuleBasedStateMachine):
         if self.act(
             refusals,
             lambda: made.append(
-                recording.record_fulfilment(
+                record_facts.record_fulfilment(
                     self.engine,
                     authorisation=key,
                     condition=condition,
@@ -477,7 +479,7 @@ class RegistryMachine(RuleBasedStateMachine):
             refusals.append(Conflict)
         if self.act(
             refusals,
-            lambda: recording.record_declaration(
+            lambda: record_facts.record_declaration(
                 self.engine, authorisation=key, user=user, signed_on=on, actor="stateful", clock=self.clock
             ),
         ):
@@ -497,7 +499,7 @@ class RegistryMachine(RuleBasedStateMachine):
             refusals.append(Conflict)
         if self.act(
             refusals,
-            lambda: recording.record_event(
+            lambda: record_facts.record_event(
                 self.engine, authorisation=key, event=event, occurred_on=on, actor="stateful", clock=self.clock
             ),
         ):
@@ -515,7 +517,7 @@ class RegistryMachine(RuleBasedStateMachine):
             refusals.append(Conflict)
         if self.act(
             refusals,
-            lambda: recording.register_sample(
+            lambda: record_facts.register_sample(
                 self.engine,
                 authorisation=key,
                 sample=sample,
@@ -536,7 +538,7 @@ class RegistryMachine(RuleBasedStateMachine):
         refusals: list[Refusal] = [NotFound] if found is None else [Invalid] if on < found.drawn_on else []
         if self.act(
             refusals,
-            lambda: recording.extend_sample(
+            lambda: record_facts.extend_sample(
                 self.engine,
                 authorisation=key,
                 sample=sample,
@@ -569,7 +571,7 @@ class RegistryMachine(RuleBasedStateMachine):
             refusals.append(Invalid)
         if self.act(
             refusals,
-            lambda: recording.communicate_sample(
+            lambda: record_facts.communicate_sample(
                 self.engine, authorisation=key, sample=sample, on=on, to=to, actor="stateful", clock=self.clock
             ),
         ):
@@ -639,7 +641,7 @@ class RegistryMachine(RuleBasedStateMachine):
     @invariant()
     def the_log_verifies_with_one_entry_per_answer(self) -> None:
         with Session(self.engine) as session:
-            verified = audit.verify(session, key=identity.chain_key(TEST_SECRET))
+            verified = audit_log.verify(session, key=identity.chain_key(TEST_SECRET))
         assert verified.intact, verified
         assert verified.entries == self.answered
 

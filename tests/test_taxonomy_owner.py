@@ -16,9 +16,10 @@ from flask import Flask
 from sqlalchemy import Engine, inspect, text
 from sqlmodel import Session, select
 
-from registry import documents, migrate, yamlio
-from registry.db import make_engine
-from registry.models import DataCategory
+from authreg.domain import documents, yaml_input
+from authreg.storage import migrate
+from authreg.storage.models import DataCategory
+from authreg.storage.sessions import make_engine
 from tests.conftest import POLICIES, SEED_ASK, SEED_ID, check_args, dump_tables, write_yaml
 
 TAXONOMY = POLICIES / "taxonomy.yaml"
@@ -32,7 +33,7 @@ def _other(seed_document: dict[str, Any], key: str, **changes: Any) -> dict[str,
 
 def _taxonomy_with(**changed: dict[str, Any]) -> dict[str, Any]:
     """The shared taxonomy document with some entries changed by id."""
-    taxonomy = yamlio.load(TAXONOMY.read_text(encoding="utf-8"))
+    taxonomy = yaml_input.load(TAXONOMY.read_text(encoding="utf-8"))
     for entry in taxonomy["taxonomy"]:
         entry.update(changed.get(entry["id"], {}))
     return dict(taxonomy)
@@ -277,7 +278,7 @@ def test_a_file_over_the_limit_is_refused_before_it_is_parsed(
     def parser_must_not_run(text: str) -> Any:
         raise AssertionError("parsed a file over the limit")
 
-    monkeypatch.setattr(documents.yamlio, "load", parser_must_not_run)
+    monkeypatch.setattr(documents.yaml_input, "load", parser_must_not_run)
     result = run_cli("apply", str(big))
     assert result.exit_code == 2
     assert result.stderr.strip() == (

@@ -14,8 +14,8 @@ from icalendar import Calendar
 from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
-from registry.models import AuthorisationVersion, ConditionFulfilment, StatusChangeRecord
-from registry.subjects import subject_hash
+from authreg.domain.subjects import subject_hash
+from authreg.storage.models import AuthorisationVersion, ConditionFulfilment, StatusChangeRecord
 from tests.conftest import POLICIES, SEED_ID, TEST_SECRET, dump_tables, write_yaml
 
 Cli = Callable[..., Any]

@@ -14,11 +14,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine
 
-from registry import recording
-from registry.app import create_app
-from registry.asking import DecisionService
-from registry.clock import Clock, utcnow
-from registry.documents import parse
+from authreg.app import create_app
+from authreg.domain.clock import Clock, utcnow
+from authreg.domain.documents import parse
+from authreg.services import record_facts
+from authreg.services.decision_service import DecisionService
 from tests.conftest import SEED_ASK, SEED_ID, TEST_SECRET, write_yaml
 
 FLOW = f"{SEED_ID}/aii-to-esf"
@@ -97,7 +97,7 @@ def test_a_write_here_does_not_hide_a_revocation_made_elsewhere(
     assert service.ask(ASK, asked_by="t", now=utcnow())["decision"] == "allow"
     assert run_cli("revoke", SEED_ID, "--on", "2018-06-01", "--reason", "elders beslist").exit_code == 0  # elsewhere
     with service.changing():  # this server's own write (to vtc-other), before its next sync
-        recording.record_declaration(
+        record_facts.record_declaration(
             seeded,
             authorisation="vtc-other",
             user="esf-controller-1",

@@ -138,7 +138,7 @@ def _unstated_lists(connection: sa.Connection) -> None:
             continue
         for user in users:
             user.pop("national_register_number_list", None)
-        # registry.store.digest as of this revision; a migration does not import what may change
+        # authreg.storage.registry_rows.digest as of this revision; a migration does not import what may change
         digest = hashlib.sha256(json.dumps(document, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
         log.warning(
             "authorisation %s version %s: nobody was on the national register number's user list; "

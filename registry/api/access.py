@@ -3,15 +3,16 @@ with ``policies/roles.csv`` (a second Casbin model) says which role may call whi
 
 from __future__ import annotations
 
+from importlib.resources import files
+
 import casbin
 from flask import Flask, Response, current_app, g, request
 
-from registry.api.problems import problem
-from registry.config import PROJECT_ROOT
-from registry.tokens import Caller, authenticate
+from authreg.api.problems import problem
+from authreg.services.tokens import Caller, authenticate
 
-ROLES_MODEL = PROJECT_ROOT / "policies" / "roles.conf"
-ROLES_POLICY = PROJECT_ROOT / "policies" / "roles.csv"
+ROLES_MODEL = files("authreg.policies") / "roles.conf"
+ROLES_POLICY = files("authreg.policies") / "roles.csv"
 API_PREFIX = "/api/v1/"
 OPEN = ("/api/v1/openapi.json",)
 

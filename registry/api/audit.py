@@ -13,13 +13,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from registry import checkpoints, identity
-from registry.api.context import engine, subject_key
-from registry.clock import utcnow
-from registry.decisions import Verdict
-from registry.errors import Invalid
-from registry.reports import audit_records
-from registry.schemas import MAX_ID
+from authreg.api.context import engine, subject_key
+from authreg.domain.clock import utcnow
+from authreg.domain.decisions import Verdict
+from authreg.domain.document_format import MAX_ID
+from authreg.domain.errors import Invalid
+from authreg.services import checkpoints
+from authreg.services.reports import audit_records
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="The decision log")
@@ -86,7 +86,7 @@ class AuditVerify(MethodView):
         try:
             result = checkpoints.verify_log(
                 engine(),
-                key=identity.chain_key(subject_key()),
+                secret=subject_key(),
                 checkpoint=checkpoints.latest(Path(current_app.config["CHECKPOINT_DIR"])),
                 public=_signing_key().public_key(),
             )

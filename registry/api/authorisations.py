@@ -10,15 +10,15 @@ from flask import request
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from registry import recording
-from registry.api.access import caller
-from registry.api.bodies import Blueprint
-from registry.api.context import changing, clock, engine, today
-from registry.applying import ApplyReport, apply_documents
-from registry.documents import Document
-from registry.errors import Invalid, Problem
-from registry.reports import authorisation_summaries, history, parties_of, versioned_document
-from registry.schemas import MAX_TEXT_LENGTH, STATUSES, AnyId, AuthorisationSchema, Text
+from authreg.api.access import caller
+from authreg.api.bodies import Blueprint
+from authreg.api.context import changing, clock, engine, today
+from authreg.domain.document_format import MAX_TEXT_LENGTH, STATUSES, AnyId, AuthorisationSchema, Text
+from authreg.domain.documents import Document
+from authreg.domain.errors import Invalid, Problem
+from authreg.services import record_facts
+from authreg.services.apply import ApplyReport, apply_documents
+from authreg.services.reports import authorisation_summaries, history, parties_of, versioned_document
 
 _VERSION = re.compile(r"[0-9]{1,18}")
 blueprint = Blueprint(
@@ -148,7 +148,7 @@ class StatusChange(MethodView):
     def post(self, body: dict[str, Any], authorisation_id: str, kind: str) -> dict[str, Any]:
         """Suspend, reinstate or revoke from a day on (a new version with who, when and why)."""
         with changing():
-            status, version = recording.change_status(
+            status, version = record_facts.change_status(
                 engine(),
                 authorisation=authorisation_id,
                 kind=kind,

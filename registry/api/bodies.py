@@ -25,8 +25,8 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
-from registry.errors import Invalid, Problem
-from registry.schemas import MAX_DEPTH
+from authreg.domain.document_format import MAX_DEPTH
+from authreg.domain.errors import Invalid, Problem
 
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BRACKET = re.compile(r"[\[\]{}]")

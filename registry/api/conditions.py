@@ -9,14 +9,14 @@ from flask import Response, current_app
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from registry import recording
-from registry.api.access import caller
-from registry.api.bodies import Blueprint
-from registry.api.context import changing, clock, engine, subject_key, today
-from registry.conditions import STATES
-from registry.ics import calendar
-from registry.reports import condition_states
-from registry.schemas import MAX_ID, MAX_LINK_LENGTH, MAX_TEXT_LENGTH, AnyId, BoundedText, Slug, Text
+from authreg.api.access import caller
+from authreg.api.bodies import Blueprint
+from authreg.api.context import changing, clock, engine, subject_key, today
+from authreg.domain.conditions import STATES
+from authreg.domain.document_format import MAX_ID, MAX_LINK_LENGTH, MAX_TEXT_LENGTH, AnyId, BoundedText, Slug, Text
+from authreg.services import record_facts
+from authreg.services.calendar_feed import calendar
+from authreg.services.reports import condition_states
 
 blueprint = Blueprint(
     "conditions", __name__, url_prefix="/api/v1", description="Conditions, fulfilments, samples, declarations, events"
@@ -142,7 +142,7 @@ class Fulfilments(MethodView):
     def post(self, body: dict[str, Any], authorisation_id: str, condition_id: str) -> dict[str, Any]:
         """Record a fulfilment with evidence; a correction names the one it supersedes."""
         with changing():
-            fulfilment = recording.record_fulfilment(
+            fulfilment = record_facts.record_fulfilment(
                 engine(),
                 authorisation=authorisation_id,
                 condition=condition_id,
@@ -160,7 +160,7 @@ class Samples(MethodView):
     def post(self, body: dict[str, Any], authorisation_id: str) -> dict[str, Any]:
         """Register a sample (§90-91); its INSZ are stored only as keyed hashes."""
         with changing():
-            count = recording.register_sample(
+            count = record_facts.register_sample(
                 engine(),
                 authorisation=authorisation_id,
                 sample=body["id"],
@@ -182,7 +182,7 @@ class SampleSubjects(MethodView):
         moment = clock()
         on = body["on"] or moment.today
         with changing():
-            added = recording.extend_sample(
+            added = record_facts.extend_sample(
                 engine(),
                 authorisation=authorisation_id,
                 sample=sample_id,
@@ -202,7 +202,7 @@ class Communications(MethodView):
     def post(self, body: dict[str, Any], authorisation_id: str, sample_id: str) -> dict[str, Any]:
         """Record that a sample went to security-consultant parties (§92, §100)."""
         with changing():
-            recording.communicate_sample(
+            record_facts.communicate_sample(
                 engine(),
                 authorisation=authorisation_id,
                 sample=sample_id,
@@ -221,7 +221,7 @@ class Declarations(MethodView):
     def post(self, body: dict[str, Any], authorisation_id: str, user_id: str) -> dict[str, Any]:
         """Record that a listed user signed the declaration of honour (§78)."""
         with changing():
-            number = recording.record_declaration(
+            number = record_facts.record_declaration(
                 engine(), authorisation=authorisation_id, user=user_id, actor=caller().name, clock=clock(), **body
             )
         signed_on = body["signed_on"].isoformat()
@@ -235,7 +235,9 @@ class Events(MethodView):
     def post(self, body: dict[str, Any], authorisation_id: str) -> dict[str, Any]:
         """Record an event that starts the clock of on-event conditions (§88)."""
         with changing():
-            recording.record_event(engine(), authorisation=authorisation_id, actor=caller().name, clock=clock(), **body)
+            record_facts.record_event(
+                engine(), authorisation=authorisation_id, actor=caller().name, clock=clock(), **body
+            )
         return {
             "authorisation": authorisation_id,
             "event": body["event"],

@@ -9,15 +9,15 @@ from datetime import date
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import Engine
 
-from registry.asking import DecisionService
-from registry.clock import Clock
-from registry.subjects import load_secret
+from authreg.domain.clock import Clock
+from authreg.domain.subjects import load_secret
+from authreg.services.database import Database
+from authreg.services.decision_service import DecisionService
 
 
-def engine() -> Engine:
-    found: Engine = current_app.extensions["authreg.engine"]
+def engine() -> Database:
+    found: Database = current_app.extensions["authreg.engine"]
     return found
 
 

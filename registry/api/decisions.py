@@ -8,11 +8,11 @@ from typing import Any
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from registry.api.access import caller
-from registry.api.bodies import Blueprint
-from registry.api.context import service
-from registry.clock import utcnow
-from registry.decisions import RequestSchema, Verdict
+from authreg.api.access import caller
+from authreg.api.bodies import Blueprint
+from authreg.api.context import service
+from authreg.domain.clock import utcnow
+from authreg.domain.decisions import RequestSchema, Verdict
 
 blueprint = Blueprint("decisions", __name__, url_prefix="/api/v1/decisions", description="Allow or deny, with reasons")
 MAX_BATCH = 1000

@@ -12,14 +12,12 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, current_app
-from sqlalchemy.exc import SQLAlchemyError
 
-from registry import identity
-from registry.api.context import engine, subject_key, today
-from registry.db import probe_write
-from registry.errors import Unavailable
-from registry.reports import registry_version_for, status_counts
-from registry.subjects import SecretUnusable
+from authreg.api.context import engine, subject_key, today
+from authreg.domain.errors import Unavailable
+from authreg.domain.subjects import SecretUnusable
+from authreg.services.database import DatabaseFault, probe
+from authreg.services.reports import registry_version_for, status_counts
 
 blueprint = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -28,14 +26,12 @@ log = logging.getLogger(__name__)
 @blueprint.get("/health")
 def health() -> tuple[dict[str, object], int]:
     try:
-        found = probe_write(engine())
         loaded = current_app.extensions["authreg.decisions"].loaded
-        if loaded:
-            identity.expect_same(found, loaded[0].registry_id)
+        probe(engine(), loaded[0].registry_id if loaded else None)
         secret = subject_key()  # no usable key: decisions cannot be logged
         counts = status_counts(engine(), at=today())
         version = registry_version_for(engine(), secret)
-    except SQLAlchemyError:
+    except DatabaseFault:
         log.exception("health check: database unavailable")
         return {"status": "unavailable", "detail": "the registry database cannot be reached"}, 503
     except (Unavailable, SecretUnusable) as error:

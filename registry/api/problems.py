@@ -7,12 +7,12 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, json
-from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, UnprocessableEntity
 
-from registry.documents import flatten_messages
-from registry.errors import Conflict, Invalid, NotFound, RegistryError, Unavailable
-from registry.subjects import SecretUnusable
+from authreg.domain.documents import flatten_messages
+from authreg.domain.errors import Conflict, Invalid, NotFound, RegistryError, Unavailable
+from authreg.domain.subjects import SecretUnusable
+from authreg.services.database import Clash, DatabaseFault, RefusedValue
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -59,12 +59,12 @@ def init_problems(app: Flask) -> None:
     def registry_error(error: RegistryError) -> Response:
         return problem(400, "Bad Request", str(error))
 
-    @app.errorhandler(SQLAlchemyError)
-    def database(error: SQLAlchemyError) -> Response:
+    @app.errorhandler(DatabaseFault)
+    def database(error: DatabaseFault) -> Response:
         """Outside ``db.transaction`` too: a clash is 409, a refused value 422, only the rest 503."""
-        if isinstance(error, IntegrityError):
+        if isinstance(error, Clash):
             return problem(409, "Conflict", "the change clashes with one made at the same time")
-        if isinstance(error, DataError):
+        if isinstance(error, RefusedValue):
             return problem(422, "Unprocessable Content", "the database refused a value (too long or not allowed)")
         log.exception("database error")
         return problem(503, "Service Unavailable", "the registry database cannot be reached")

@@ -1,22 +1,55 @@
 """Read-side answers, for every surface (the API, the CLI) so that none opens a session of its
 own: the authorisations and their history, the state of every condition as of a day, the
-decision log, and what ``/health`` reports."""
+decision log (and its exports: JSON lines, CSV, what a security consultant should review), and
+what ``/health`` reports."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine
 
-from registry import audit, fact_store, identity, store
-from registry.conditions import ConditionState, states
-from registry.db import reading
-from registry.errors import NotFound
-from registry.lifecycle import Timeline
-from registry.models import AuthorisationVersion
+from authreg.domain.conditions import ConditionState, states
+from authreg.domain.errors import NotFound
+from authreg.domain.lifecycle import Timeline
+from authreg.storage import audit_log, fact_rows, identity, registry_rows
+from authreg.storage.models import AuthorisationVersion
+from authreg.storage.sessions import reading
+
+# What a security consultant looks at (§90-92, §100): persons outside the samples, requests that
+# name no person where the gate wants one, staff without a declaration, use outside validity.
+REVIEW_CODES = frozenset(
+    {
+        "subject-not-in-communicated-sample",
+        "data-subject-required",
+        "declaration-missing",
+        "not-yet-valid",
+        "expired",
+    }
+)
+EXPORT_FIELDS = (
+    "seq",
+    "decision_id",
+    "asked_at",
+    "asked_by",
+    "evaluated_at",
+    "decision",
+    "authorisation",
+    "flow",
+    "reasons",
+    "request",
+    "registry_version",
+    "previous_hash",
+    "entry_hash",
+    "entry_mac",
+)
 
 
 def condition_states(
@@ -25,8 +58,8 @@ def condition_states(
     """Every condition (of one authorisation, or of all) as of ``at``, ordered by authorisation."""
     with reading(engine) as session:
         if authorisation is not None:
-            fact_store.timeline(session, authorisation)  # NotFound for an unknown id
-        gathered = fact_store.facts(session, None if authorisation is None else [authorisation])
+            fact_rows.timeline(session, authorisation)  # NotFound for an unknown id
+        gathered = fact_rows.facts(session, None if authorisation is None else [authorisation])
     return [state for facts in gathered for state in states(facts, at, window_days)]
 
 
@@ -58,8 +91,8 @@ def authorisation_summaries(engine: Engine, *, at: date) -> list[AuthorisationSu
     """Every authorisation with its status as of ``at``, so a suspension recorded for that
     day shows, whatever status the document was registered with."""
     with reading(engine) as session:
-        rows = store.authorisations(session)
-        lines = fact_store.timelines(session)
+        rows = registry_rows.authorisations(session)
+        lines = fact_rows.timelines(session)
     return [
         AuthorisationSummary(
             id=row.id,
@@ -81,13 +114,13 @@ def status_counts(engine: Engine, *, at: date) -> dict[str, int]:
 def authorisation_detail(engine: Engine, authorisation: str) -> tuple[dict[str, Any], Timeline]:
     """The stored document and its life (status changes, replacement) for one authorisation."""
     with reading(engine) as session:
-        return store.stored_document(session, authorisation), fact_store.timeline(session, authorisation)
+        return registry_rows.stored_document(session, authorisation), fact_rows.timeline(session, authorisation)
 
 
 def versioned_document(engine: Engine, authorisation: str) -> tuple[int, dict[str, Any]]:
     """The current version number and stored document of an authorisation."""
     with reading(engine) as session:
-        found = store.current_documents(session, [authorisation])
+        found = registry_rows.current_documents(session, [authorisation])
     if authorisation not in found:
         raise NotFound(f"no authorisation {authorisation!r}")
     return found[authorisation]
@@ -96,21 +129,21 @@ def versioned_document(engine: Engine, authorisation: str) -> tuple[int, dict[st
 def parties_of(engine: Engine, organisation: str) -> set[str]:
     """The authorisations an organisation is a party of."""
     with reading(engine) as session:
-        return store.party_of(session, organisation)
+        return registry_rows.party_of(session, organisation)
 
 
 def history(engine: Engine, authorisation: str) -> tuple[Timeline, list[AuthorisationVersion]]:
     """Every version of an authorisation (who, when, why) and its dated status changes."""
     with reading(engine) as session:
-        return fact_store.timeline(session, authorisation), store.versions(session, authorisation)
+        return fact_rows.timeline(session, authorisation), registry_rows.versions(session, authorisation)
 
 
 def audit_records(engine: Engine, **filters: Any) -> list[dict[str, Any]]:
-    """Decision log entries as records (``audit.as_record``), oldest first, chosen by the
-    keyword filters of ``audit.page`` (days asked, decision, authorisation, cursor, limit)."""
+    """Decision log entries as records (``audit_log.as_record``), oldest first, chosen by the
+    keyword filters of ``audit_log.page`` (days asked, decision, authorisation, cursor, limit)."""
     with reading(engine) as session:
-        found = audit.page(session, **filters)
-    return [audit.as_record(entry) for entry in found]
+        found = audit_log.page(session, **filters)
+    return [audit_log.as_record(entry) for entry in found]
 
 
 def registry_version_for(engine: Engine, secret: str) -> int:
@@ -118,4 +151,28 @@ def registry_version_for(engine: Engine, secret: str) -> int:
     (``KeyMismatch`` otherwise): what ``/health`` reports before saying decisions can be logged."""
     with reading(engine) as session:
         identity.expect_key(session, secret)
-        return store.registry_version(session)
+        return registry_rows.registry_version(session)
+
+
+def to_review(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Decisions a security consultant should look at, allowed or not (and unreadable entries)."""
+    return [r for r in records if "unreadable" in r or REVIEW_CODES & {reason["code"] for reason in r["reasons"]}]
+
+
+def jsonl(records: Iterable[dict[str, Any]]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
+
+
+def csv_text(records: Iterable[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        if "unreadable" in record:
+            writer.writerow({"seq": record["seq"], "decision": f"unreadable: {record['unreadable']}"})
+            continue
+        row = dict(record)
+        row["reasons"] = " ".join(reason["code"] for reason in record["reasons"])
+        row["request"] = json.dumps(record["request"], ensure_ascii=False, sort_keys=True)
+        writer.writerow(row)
+    return out.getvalue()

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
 
-from registry.conditions import AuthorisationFacts, ConditionSpec, Interval, overdue_intervals
-from registry.lifecycle import Timeline
+from authreg.domain.conditions import AuthorisationFacts, ConditionSpec, Interval, overdue_intervals
+from authreg.domain.lifecycle import Timeline
 
 
 @dataclass(frozen=True)

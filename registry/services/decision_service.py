@@ -21,14 +21,14 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from registry import audit, identity, store
-from registry.checkpoints import Checkpointer
-from registry.db import reading, transaction
-from registry.decisions import Decision, DecisionRequest, decide, parse_request
-from registry.errors import Invalid, Problem
-from registry.policy import PolicyEngine
-from registry.snapshot_store import load_authorisations, load_snapshot
-from registry.subjects import SecretUnusable
+from authreg.domain.decisions import Decision, DecisionRequest, decide, parse_request
+from authreg.domain.errors import Invalid, Problem
+from authreg.domain.policy_engine import PolicyEngine
+from authreg.domain.subjects import SecretUnusable
+from authreg.services.checkpoints import Checkpointer
+from authreg.storage import audit_log, identity, registry_rows
+from authreg.storage.sessions import reading, transaction
+from authreg.storage.snapshot_loader import load_authorisations, load_snapshot
 
 
 @dataclass
@@ -62,7 +62,7 @@ class DecisionService:
         committed in between, and the policy would go on allowing what it revoked."""
         with self.policy.lock, reading(self.db) as session:
             current = self.policy.snapshot.version
-            latest, changed = store.changes_since(session, current)
+            latest, changed = registry_rows.changes_since(session, current)
             wanted = None if ids is None or changed is None else sorted({*ids, *changed})
             if wanted is None:
                 self.policy.reload(load_snapshot(session))
@@ -115,8 +115,8 @@ class DecisionService:
         ]
         with transaction(self.db) as session:
             identity.expect_registry(session, self.registry_id)
-            audit.append(session, decided, asked_by=asked_by, asked_at=now, key=key)
-            end = audit.head(session)
+            audit_log.append(session, decided, asked_by=asked_by, asked_at=now, key=key)
+            end = audit_log.head(session)
         if self.checkpointer is not None and decided:
             self.checkpointer.after_append(end, now)
         return [decision.as_dict(decision_id) for _, decision, decision_id in decided]

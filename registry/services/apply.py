@@ -17,10 +17,11 @@ from typing import Any, Literal
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from registry import store, yamlio
-from registry.db import transaction
-from registry.documents import Document, Problem, merge
-from registry.errors import Conflict, NotFound
+from authreg.domain import yaml_input
+from authreg.domain.documents import Document, Problem, merge
+from authreg.domain.errors import Conflict, NotFound
+from authreg.storage import registry_rows
+from authreg.storage.sessions import transaction
 
 Status = Literal["created", "changed", "unchanged"]
 
@@ -58,8 +59,8 @@ class ApplyReport:
 def diff_text(before: Any, after: Any, label_before: str, label_after: str) -> str:
     """A unified diff of two values as YAML: what a privacy officer reviews before applying."""
     lines = difflib.unified_diff(
-        yamlio.dump(before).splitlines(),
-        yamlio.dump(after).splitlines(),
+        yaml_input.dump(before).splitlines(),
+        yaml_input.dump(after).splitlines(),
         label_before,
         label_after,
         lineterm="",
@@ -82,11 +83,11 @@ def apply_documents(
     not exist yet") makes a concurrent change a Conflict instead of a lost update."""
     report = ApplyReport(dry_run=dry_run)
     with transaction(engine) as session:
-        store.lock_authorisations(session, (d.key for d in documents if d.kind == "authorisation"))
-        context = store.load_context(session)
+        registry_rows.lock_authorisations(session, (d.key for d in documents if d.kind == "authorisation"))
+        context = registry_rows.load_context(session)
         merged = merge(context, documents)
         report.warnings = merged.warnings
-        stored = store.current_documents(session, (d.key for d in documents if d.kind == "authorisation"))
+        stored = registry_rows.current_documents(session, (d.key for d in documents if d.kind == "authorisation"))
         for key, expected in (expected_versions or {}).items():
             found = stored[key][0] if key in stored else None
             if found != expected:
@@ -122,15 +123,17 @@ def apply_documents(
         changed_kinds = _different(merged.subject_kinds, context.subject_kinds)
         if dry_run or not (to_write or changed_orgs or changed_categories or changed_kinds):
             return report
-        store.write_organisations(session, changed_orgs)
-        store.write_categories(session, changed_categories, merged.category_owners)
-        store.write_subject_kinds(session, changed_kinds)
+        registry_rows.write_organisations(session, changed_orgs)
+        registry_rows.write_categories(session, changed_categories, merged.category_owners)
+        registry_rows.write_subject_kinds(session, changed_kinds)
         for document in to_write:
-            store.write_authorisation(session, document, actor=actor, note=f"applied from {document.source}", now=now)
+            registry_rows.write_authorisation(
+                session, document, actor=actor, note=f"applied from {document.source}", now=now
+            )
         summary = ", ".join(f"{c.status} {c.kind} {c.key}" for c in report.changes if c.status != "unchanged")
         registry_wide = bool(changed_orgs or changed_categories)
         report.touched = None if registry_wide else _touched(to_write, stored)
-        report.registry_version = store.record_change(
+        report.registry_version = registry_rows.record_change(
             session,
             actor=actor,
             summary=f"apply: {summary or 'organisations and taxonomy'}",
@@ -166,7 +169,7 @@ def _affects(
     """The stored authorisations (other than ``besides``) whose flows grant something else once
     the ``declared`` categories are as in ``after``, as "id (flows a, b)"."""
     changed = [key for key in declared if before.get(key) != after[key]]
-    granting = store.flows_granting(session, _touched_categories(before, after, changed))
+    granting = registry_rows.flows_granting(session, _touched_categories(before, after, changed))
     return tuple(f"{key} (flows {', '.join(flows)})" for key, flows in granting.items() if key != besides)
 
 
@@ -231,7 +234,7 @@ def _authorisation_change(document: Document, stored: tuple[int, dict[str, Any]]
     if stored is None:
         return Change("authorisation", document.key, document.source, "created", version=1)
     version, before = stored
-    if store.digest(before) == store.digest(canonical):
+    if registry_rows.digest(before) == registry_rows.digest(canonical):
         return Change("authorisation", document.key, document.source, "unchanged", version=version)
     diff = diff_text(before, canonical, f"{document.key} version {version}", f"{document.key} version {version + 1}")
     return Change("authorisation", document.key, document.source, "changed", version=version + 1, diff=diff)

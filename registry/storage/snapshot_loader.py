@@ -10,9 +10,18 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from registry import fact_store, store
-from registry.documents import groups_of
-from registry.models import (
+from authreg.domain.documents import groups_of
+from authreg.domain.snapshot import (
+    AuthorisationView,
+    Category,
+    DisclosureException,
+    FlowView,
+    Snapshot,
+    UserView,
+    sample_entry_days,
+)
+from authreg.storage import fact_rows, registry_rows
+from authreg.storage.models import (
     Authorisation,
     AuthorisedUser,
     DataCategory,
@@ -26,20 +35,11 @@ from registry.models import (
     Purpose,
     SampleSubject,
 )
-from registry.snapshot import (
-    AuthorisationView,
-    Category,
-    DisclosureException,
-    FlowView,
-    Snapshot,
-    UserView,
-    sample_entry_days,
-)
 
 
 def load_snapshot(session: Session) -> Snapshot:
     return Snapshot(
-        version=store.registry_version(session),
+        version=registry_rows.registry_version(session),
         authorisations=load_authorisations(session, None),
         groups=load_groups(session),
         categories={
@@ -65,7 +65,7 @@ def _rows(session: Session, columns: tuple[Any, ...], ids: list[str] | None) -> 
 def load_authorisations(session: Session, ids: Iterable[str] | None) -> dict[str, AuthorisationView]:
     """Views of the given authorisations (all for ``None``); unknown ids are simply absent."""
     wanted = None if ids is None else list(ids)
-    facts = {f.timeline.authorisation: f for f in fact_store.facts(session, wanted)}
+    facts = {f.timeline.authorisation: f for f in fact_rows.facts(session, wanted)}
     grants: dict[tuple[str, str], list[str]] = defaultdict(list)
     for auth, flow, category in _rows(
         session, (FlowCategory.authorisation_id, FlowCategory.flow_id, FlowCategory.category_id), wanted
@@ -174,7 +174,7 @@ def load_authorisations(session: Session, ids: Iterable[str] | None) -> dict[str
 def _users(session: Session, wanted: list[str] | None) -> dict[str, list[UserView]]:
     """Each authorisation's users with the day their declaration counts from: the document's,
     or the earliest recorded for the person the entry names now, whichever is earlier."""
-    declared = fact_store.declarations(session, wanted)
+    declared = fact_rows.declarations(session, wanted)
     users: dict[str, list[UserView]] = defaultdict(list)
     for auth, user, name, org, signed, listed in _rows(
         session,

@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
+
 from alembic import command
 from alembic.config import Config
 
-from registry.config import PROJECT_ROOT
-
 
 def alembic_config(url: str) -> Config:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config = Config()
+    config.set_main_option("script_location", str(files("authreg.migrations")))
     config.attributes["database_url"] = url
     return config
 

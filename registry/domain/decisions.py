@@ -16,17 +16,17 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
-from registry.clock import local_day
-from registry.conditions import ConditionSpec
-from registry.documents import flatten_messages
-from registry.errors import Invalid, Problem
-from registry.insz import InvalidInsz
-from registry.lifecycle import IN_FORCE
-from registry.messages import Code, message
-from registry.policy import Granting, PolicyEngine
-from registry.schemas import MAX_ID_LENGTH, MAX_MOMENT_LENGTH, AnyId, BoundedText
-from registry.snapshot import AuthorisationView, FlowView, Snapshot
-from registry.subjects import SecretUnusable, subject_hash
+from authreg.domain.clock import local_day
+from authreg.domain.conditions import ConditionSpec
+from authreg.domain.document_format import MAX_ID_LENGTH, MAX_MOMENT_LENGTH, AnyId, BoundedText
+from authreg.domain.documents import flatten_messages
+from authreg.domain.errors import Invalid, Problem
+from authreg.domain.insz import InvalidInsz
+from authreg.domain.lifecycle import IN_FORCE
+from authreg.domain.messages import Code, message
+from authreg.domain.policy_engine import Granting, PolicyEngine
+from authreg.domain.snapshot import AuthorisationView, FlowView, Snapshot
+from authreg.domain.subjects import SecretUnusable, subject_hash
 
 log = logging.getLogger(__name__)
 READ = "read"

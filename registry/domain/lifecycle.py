@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from registry.errors import Conflict, Invalid, Problem
+from authreg.domain.errors import Conflict, Invalid, Problem
 
 ChangeKind = Literal["suspend", "reinstate", "revoke"]
 IN_FORCE = "in-force"

@@ -8,8 +8,8 @@ import hashlib
 import hmac
 from pathlib import Path
 
-from registry.errors import RegistryError
-from registry.insz import normalise
+from authreg.domain.errors import RegistryError
+from authreg.domain.insz import normalise
 
 MIN_SECRET_LENGTH = 32
 MIN_DISTINCT_CHARACTERS = 10

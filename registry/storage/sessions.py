@@ -31,7 +31,7 @@ from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from registry.errors import Conflict, Invalid, Problem, Unavailable
+from authreg.domain.errors import Conflict, Invalid, Problem, Unavailable
 
 SQLITE_BUSY_MS = 10_000
 

@@ -19,7 +19,7 @@ from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 from yaml.nodes import Node, ScalarNode
 
-from registry.schemas import MAX_DEPTH
+from authreg.domain.document_format import MAX_DEPTH
 
 MAX_INTEGER_LENGTH = 32  # characters: any count or paragraph number of a decision, with room to spare
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"

@@ -13,10 +13,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from registry import token_store
-from registry.db import reading, transaction
-from registry.errors import Conflict, Invalid, NotFound, Problem
-from registry.schemas import MAX_ID_LENGTH, check_texts
+from authreg.domain.document_format import MAX_ID_LENGTH, check_texts
+from authreg.domain.errors import Conflict, Invalid, NotFound, Problem
+from authreg.storage import token_rows
+from authreg.storage.sessions import reading, transaction
 
 ROLES = ("privacy-officer", "application", "manager", "auditor")
 
@@ -42,15 +42,15 @@ def create(engine: Engine, *, name: str, role: str, now: datetime) -> str:
     check_texts(("name", name, MAX_ID_LENGTH))  # it names the caller in every audit entry
     token = secrets.token_urlsafe(32)
     with transaction(engine) as session:
-        if token_store.by_name(session, name) is not None:
+        if token_rows.by_name(session, name) is not None:
             raise Conflict(f"a token named {name!r} exists already")
-        token_store.add(session, name=name, role=role, token_hash=token_hash(token), now=now)
+        token_rows.add(session, name=name, role=role, token_hash=token_hash(token), now=now)
     return token
 
 
 def revoke(engine: Engine, *, name: str, now: datetime) -> None:
     with transaction(engine) as session:
-        token = token_store.by_name(session, name)
+        token = token_rows.by_name(session, name)
         if token is None:
             raise NotFound(f"no token named {name!r}")
         if token.revoked_at is None:
@@ -67,14 +67,14 @@ def listing(engine: Engine) -> list[dict[str, str | None]]:
                 "created_at": t.created_at.isoformat(),
                 "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
             }
-            for t in token_store.all_tokens(session)
+            for t in token_rows.all_tokens(session)
         ]
 
 
 def authenticate(engine: Engine, token: str) -> Caller | None:
     """The caller a presented token belongs to, or None when it is unknown or revoked."""
     with reading(engine) as session:
-        found = token_store.by_hash(session, token_hash(token))
+        found = token_rows.by_hash(session, token_hash(token))
     if found is None or found.revoked_at is not None:
         return None
     return Caller(found.name, found.role)

@@ -13,10 +13,10 @@ from datetime import date, datetime
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from registry.conditions import AuthorisationFacts, ConditionSpec, Event, Fulfilment, SampleRecord
-from registry.errors import NotFound
-from registry.lifecycle import StatusChange, Timeline
-from registry.models import (
+from authreg.domain.conditions import AuthorisationFacts, ConditionSpec, Event, Fulfilment, SampleRecord
+from authreg.domain.errors import NotFound
+from authreg.domain.lifecycle import StatusChange, Timeline
+from authreg.storage.models import (
     Authorisation,
     AuthorisationReplacement,
     AuthorisedUser,

@@ -27,10 +27,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Engine
 
-from registry import audit, identity
-from registry.audit import GENESIS, Anchor, Verification, hash_of, link_problem
-from registry.db import reading
-from registry.errors import Invalid, Problem, RegistryError
+from authreg.domain.errors import Invalid, Problem, RegistryError
+from authreg.storage import audit_log, identity
+from authreg.storage.audit_log import GENESIS, Anchor, Verification, hash_of, link_problem
+from authreg.storage.sessions import reading
 
 log = logging.getLogger(__name__)
 _SIGNED = ("registry_id", "seq", "head_hash", "keyed_from", "signed_at", "key_id")
@@ -235,17 +235,19 @@ def checkpoint_now(engine: Engine, key: Ed25519PrivateKey, folder: Path, now: da
     """Sign the log's current end and keep it in ``folder`` (``authreg audit checkpoint`` and
     ``GET /api/v1/audit/checkpoint``)."""
     with reading(engine) as session:
-        end = audit.head(session)
+        end = audit_log.head(session)
         registry_id = identity.registry_id(session)
     made = sign(key, registry_id=registry_id, end=end, now=now)
     return made, write(made, folder)
 
 
-def verify_log(engine: Engine, *, key: bytes, checkpoint: Path | None, public: Ed25519PublicKey | None) -> Verification:
+def verify_log(
+    engine: Engine, *, secret: str, checkpoint: Path | None, public: Ed25519PublicKey | None
+) -> Verification:
     """The whole check of the log as ``authreg audit verify`` and ``GET /audit/verify`` make it:
-    every hash and MAC, and (given a checkpoint file) held against that checkpoint, which must
-    be signed by ``public`` and be of this registry. Raises ``CheckpointInvalid`` or ``Invalid``
-    for a checkpoint that cannot be trusted."""
+    every hash and MAC (under the key derived from ``secret``), and (given a checkpoint file) held
+    against that checkpoint, which must be signed by ``public`` and be of this registry. Raises
+    ``CheckpointInvalid`` or ``Invalid`` for a checkpoint that cannot be trusted."""
     found = read(checkpoint) if checkpoint is not None else None
     if found is not None:
         if public is None:
@@ -254,4 +256,5 @@ def verify_log(engine: Engine, *, key: bytes, checkpoint: Path | None, public: E
     with reading(engine) as session:
         if found is not None and found.registry_id != identity.registry_id(session):
             raise CheckpointInvalid(f"the checkpoint of entry {found.seq} is of another registry")
-        return audit.verify(session, key=key, anchor=found.anchor() if found is not None else None)
+        anchor = found.anchor() if found is not None else None
+        return audit_log.verify(session, key=identity.chain_key(secret), anchor=anchor)

@@ -22,8 +22,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_dump, pre_load, validate, validates_schema
 
-from registry.durations import parse_duration
-from registry.errors import Invalid, Problem
+from authreg.domain.durations import parse_duration
+from authreg.domain.errors import Invalid, Problem
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
 ORG_ID = r"^[A-Z0-9][A-Z0-9-]*$"

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +25,12 @@ import casbin
 from casbin.model import FastModel, Model
 from casbin.model.policy_fast import FastPolicy
 
-from registry.conditions import Interval
-from registry.config import PROJECT_ROOT
-from registry.lifecycle import RESULTING_STATUS
-from registry.roles import WideRoleManager
-from registry.snapshot import AuthorisationView, FlowView, Snapshot, UserView
+from authreg.domain.category_roles import WideRoleManager
+from authreg.domain.conditions import Interval
+from authreg.domain.lifecycle import RESULTING_STATUS
+from authreg.domain.snapshot import AuthorisationView, FlowView, Snapshot, UserView
 
-MODEL = PROJECT_ROOT / "policies" / "model.conf"
+MODEL = Path(str(files("authreg.policies") / "model.conf"))
 OPEN_END = date(9999, 12, 31)
 _ALLOW_IF_ANY = "some(where (p_eft == allow))"
 _DAY = timedelta(days=1)

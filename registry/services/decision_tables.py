@@ -40,16 +40,18 @@ import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import Engine
 
-from registry import migrate, recording, yamlio
-from registry.applying import apply_documents
-from registry.asking import DecisionService
-from registry.clock import Clock, utcnow
-from registry.db import make_engine
-from registry.decisions import Decision, Verdict, decide, parse_at, parse_request
-from registry.documents import flatten_messages, read_paths
-from registry.errors import Conflict, Invalid, NotFound, Problem
-from registry.lifecycle import ChangeKind
-from registry.reports import condition_states
+from authreg.domain import yaml_input
+from authreg.domain.clock import Clock, utcnow
+from authreg.domain.decisions import Decision, Verdict, decide, parse_at, parse_request
+from authreg.domain.documents import flatten_messages, read_paths
+from authreg.domain.errors import Conflict, Invalid, NotFound, Problem
+from authreg.domain.lifecycle import ChangeKind
+from authreg.services import record_facts
+from authreg.services.apply import apply_documents
+from authreg.services.decision_service import DecisionService
+from authreg.services.reports import condition_states
+from authreg.storage import migrate
+from authreg.storage.sessions import make_engine
 
 
 class _Expect(Schema):
@@ -161,14 +163,14 @@ def _on(name: str = "on") -> fields.Date:
 
 
 def _status(kind: ChangeKind) -> Callable[..., Any]:
-    return lambda db, **given: recording.change_status(db, kind=kind, **given)
+    return lambda db, **given: record_facts.change_status(db, kind=kind, **given)
 
 
 _SUBJECTS = fields.List(_Text(), required=True)
 _EVIDENCE = _Text(load_default=None)
 FACTS: dict[str, tuple[Callable[..., Any], Schema]] = {
     "declare": (
-        recording.record_declaration,
+        record_facts.record_declaration,
         _fact(
             user=_Text(required=True),
             signed_on=_on(),
@@ -176,9 +178,9 @@ FACTS: dict[str, tuple[Callable[..., Any], Schema]] = {
             supersedes=fields.Integer(strict=True, load_default=None),
         ),
     ),
-    "event": (recording.record_event, _fact(event=_Text(required=True), occurred_on=_on(), evidence=_EVIDENCE)),
+    "event": (record_facts.record_event, _fact(event=_Text(required=True), occurred_on=_on(), evidence=_EVIDENCE)),
     "fulfil": (
-        recording.record_fulfilment,
+        record_facts.record_fulfilment,
         _fact(
             condition=_Text(required=True),
             fulfilled_on=_on(),
@@ -187,15 +189,15 @@ FACTS: dict[str, tuple[Callable[..., Any], Schema]] = {
         ),
     ),
     "sample": (
-        recording.register_sample,
+        record_facts.register_sample,
         _fact(sample=_Text(required=True, data_key="id"), drawn_on=_on("drawn_on"), subjects=_SUBJECTS),
     ),
     "extend": (
-        recording.extend_sample,
+        record_facts.extend_sample,
         _fact(sample=_Text(required=True, data_key="id"), on=_on(), subjects=_SUBJECTS),
     ),
     "communicate": (
-        recording.communicate_sample,
+        record_facts.communicate_sample,
         _fact(sample=_Text(required=True, data_key="id"), on=_on(), to=fields.List(_Text(), required=True)),
     ),
     **{
@@ -207,7 +209,7 @@ FACTS: dict[str, tuple[Callable[..., Any], Schema]] = {
 
 def load_table(path: Path) -> dict[str, Any]:
     try:
-        loaded: dict[str, Any] = _Table().load(yamlio.load(path.read_text(encoding="utf-8")))
+        loaded: dict[str, Any] = _Table().load(yaml_input.load(path.read_text(encoding="utf-8")))
     except yaml.YAMLError as exc:
         raise Invalid([Problem(str(path), "", f"not valid YAML: {exc}")]) from exc
     except ValidationError as exc:

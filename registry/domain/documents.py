@@ -16,14 +16,14 @@ from typing import Any, Literal
 import yaml
 from marshmallow import Schema, ValidationError
 
-from registry import yamlio
-from registry.errors import Invalid, Problem
-from registry.schemas import (
+from authreg.domain import yaml_input
+from authreg.domain.document_format import (
     AuthorisationSchema,
     OrganisationsDocumentSchema,
     TaxonomyDocumentSchema,
     prune,
 )
+from authreg.domain.errors import Invalid, Problem
 
 # A policy file is a few hundred lines; anything far larger is refused unread, before the YAML
 # parser spends minutes and gigabytes on it.
@@ -130,7 +130,7 @@ def read_file(path: Path) -> Document:
             [Problem(str(path), "", f"{size} bytes, more than the limit of {MAX_FILE_BYTES} bytes (5 MiB); not read")]
         )
     try:
-        data = yamlio.load(path.read_text(encoding="utf-8"))
+        data = yaml_input.load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise Invalid([Problem(str(path), "", f"cannot read: {exc}")]) from exc
     except yaml.YAMLError as exc:

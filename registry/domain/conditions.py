@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from registry.durations import parse_duration
-from registry.lifecycle import IN_FORCE, Timeline
+from authreg.domain.durations import parse_duration
+from authreg.domain.lifecycle import IN_FORCE, Timeline
 
 STATES = (
     "in-effect",

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from registry.models import ApiToken
+from authreg.storage.models import ApiToken
 
 
 def add(session: Session, *, name: str, role: str, token_hash: str, now: datetime) -> ApiToken:

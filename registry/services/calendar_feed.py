@@ -7,7 +7,7 @@ from datetime import datetime
 
 from icalendar import Calendar, Event
 
-from registry.conditions import ConditionState
+from authreg.domain.conditions import ConditionState
 
 
 def calendar(states: Iterable[ConditionState], *, generated_at: datetime) -> bytes:

@@ -16,14 +16,15 @@ from datetime import date
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from registry import fact_store, store
-from registry.clock import Clock
-from registry.conditions import Fulfilment
-from registry.db import transaction
-from registry.errors import Conflict, Invalid, NotFound, Problem
-from registry.insz import InvalidInsz
-from registry.lifecycle import RESULTING_STATUS, ChangeKind, StatusChange, check_change
-from registry.models import (
+from authreg.domain.clock import Clock
+from authreg.domain.conditions import Fulfilment
+from authreg.domain.document_format import MAX_ID_LENGTH, MAX_LINK_LENGTH, MAX_TEXT_LENGTH, SLUG, check_texts
+from authreg.domain.errors import Conflict, Invalid, NotFound, Problem
+from authreg.domain.insz import InvalidInsz
+from authreg.domain.lifecycle import RESULTING_STATUS, ChangeKind, StatusChange, check_change
+from authreg.domain.subjects import subject_hash
+from authreg.storage import fact_rows, registry_rows
+from authreg.storage.models import (
     Condition,
     ConditionEvent,
     ConditionFulfilment,
@@ -32,8 +33,7 @@ from registry.models import (
     Sample,
     SampleCommunication,
 )
-from registry.schemas import MAX_ID_LENGTH, MAX_LINK_LENGTH, MAX_TEXT_LENGTH, SLUG, check_texts
-from registry.subjects import subject_hash
+from authreg.storage.sessions import transaction
 
 
 @contextmanager
@@ -42,7 +42,7 @@ def _locked(engine: Engine, authorisation: str) -> Iterator[Session]:
     at the same moment (two suspensions, a suspension and a revocation) are checked one after
     the other on PostgreSQL too, never both against the state before either."""
     with transaction(engine) as session:
-        store.lock_authorisations(session, [authorisation])
+        registry_rows.lock_authorisations(session, [authorisation])
         yield session
 
 
@@ -73,7 +73,7 @@ def record_fulfilment(
         raise _problem("evidence", "required")
     _not_after_today("fulfilled_on", fulfilled_on, clock)
     with _locked(engine, authorisation) as session:
-        line = fact_store.timeline(session, authorisation)
+        line = fact_rows.timeline(session, authorisation)
         if fulfilled_on < line.decided_on:
             raise _problem("fulfilled_on", f"before the decision of {line.decided_on}")
         spec = session.get(Condition, (authorisation, condition))
@@ -84,7 +84,7 @@ def record_fulfilment(
         if spec.kind == "standing" and spec.every is None:
             raise _problem("condition", "a standing condition without every is in effect, not fulfilled")
         if supersedes is not None:
-            earlier = fact_store.get_fulfilment(session, supersedes)
+            earlier = fact_rows.get_fulfilment(session, supersedes)
             found = None if earlier is None else (earlier.authorisation_id, earlier.condition_id)
             _correctable(
                 session,
@@ -94,7 +94,7 @@ def record_fulfilment(
                 (authorisation, condition),
                 f"{authorisation}/{condition}",
             )
-        fulfilment = fact_store.add_fulfilment(
+        fulfilment = fact_rows.add_fulfilment(
             session,
             ConditionFulfilment(
                 authorisation_id=authorisation,
@@ -131,13 +131,13 @@ def _correctable(
     what = "fulfilment" if model is ConditionFulfilment else "declaration"
     if found != expected:
         raise NotFound(f"no {what} {number} of {label}")
-    if fact_store.is_superseded(session, model, number):
+    if fact_rows.is_superseded(session, model, number):
         raise Conflict(f"{what} {number} is already superseded; correct the latest one")
 
 
 def _count(session: Session, authorisation: str, summary: str, *, actor: str, clock: Clock) -> None:
     """Every recorded act is one registry change, scoped to its authorisation."""
-    store.record_change(session, authorisations=[authorisation], actor=actor, summary=summary, now=clock.now)
+    registry_rows.record_change(session, authorisations=[authorisation], actor=actor, summary=summary, now=clock.now)
 
 
 def _hashes(subjects: Sequence[str], secret: str) -> list[str]:
@@ -173,18 +173,18 @@ def register_sample(
     hashes = _hashes(subjects, secret)
     _not_after_today("drawn_on", drawn_on, clock)
     with _locked(engine, authorisation) as session:
-        line = fact_store.timeline(session, authorisation)
+        line = fact_rows.timeline(session, authorisation)
         if drawn_on < line.valid_from:
             raise _problem("drawn_on", f"before the authorisation is valid ({line.valid_from})")
-        if fact_store.get_sample(session, authorisation, sample) is not None:
+        if fact_rows.get_sample(session, authorisation, sample) is not None:
             raise Conflict(f"authorisation {authorisation} already has a sample {sample!r}")
-        fact_store.add_row(
+        fact_rows.add_row(
             session,
             Sample(
                 authorisation_id=authorisation, id=sample, drawn_on=drawn_on, recorded_by=actor, recorded_at=clock.now
             ),
         )
-        added = fact_store.add_subjects(session, authorisation, sample, hashes, drawn_on)
+        added = fact_rows.add_subjects(session, authorisation, sample, hashes, drawn_on)
         _count(session, authorisation, f"sample {authorisation}/{sample}", actor=actor, clock=clock)
     return added
 
@@ -209,7 +209,7 @@ def extend_sample(
         found = _sample(session, authorisation, sample)
         if on < found.drawn_on:
             raise _problem("on", f"before the sample was drawn ({found.drawn_on})")
-        added = fact_store.add_subjects(session, authorisation, sample, hashes, on)
+        added = fact_rows.add_subjects(session, authorisation, sample, hashes, on)
         if added:
             _count(session, authorisation, f"sample {authorisation}/{sample} extended", actor=actor, clock=clock)
     return added
@@ -234,10 +234,10 @@ def communicate_sample(
         found = _sample(session, authorisation, sample)
         if on < found.drawn_on:
             raise _problem("communicated_on", f"before the sample was drawn ({found.drawn_on})")
-        roles = fact_store.roles(session, authorisation)
+        roles = fact_rows.roles(session, authorisation)
         consultants = {party for party, held in roles.items() if "security-consultant" in held}
         # the parties the gate is owed to, which the document holds to be security consultants
-        owed = set(roles).intersection(fact_store.gate_owed_to(session, authorisation))
+        owed = set(roles).intersection(fact_rows.gate_owed_to(session, authorisation))
         problems = [
             Problem("", f"to[{index}]", f"{party!r} is not a security-consultant party of {authorisation}")
             if party not in consultants
@@ -249,7 +249,7 @@ def communicate_sample(
         ]
         if problems:
             raise Invalid(problems)
-        fact_store.add_row(
+        fact_rows.add_row(
             session,
             SampleCommunication(
                 authorisation_id=authorisation,
@@ -282,22 +282,22 @@ def record_declaration(
     check_texts(("user", user, MAX_ID_LENGTH), ("evidence", evidence, MAX_TEXT_LENGTH))
     _not_after_today("signed_on", signed_on, clock)
     with _locked(engine, authorisation) as session:
-        line = fact_store.timeline(session, authorisation)
+        line = fact_rows.timeline(session, authorisation)
         if signed_on < line.decided_on:
             raise _problem("signed_on", f"before the decision of {line.decided_on}: users sign once it is made (§78)")
-        listed = fact_store.listed_user(session, authorisation, user)
+        listed = fact_rows.listed_user(session, authorisation, user)
         if listed is None:
             raise NotFound(f"authorisation {authorisation} lists no user {user!r}")
         signatory = (authorisation, user, listed.name, listed.organisation_id)
         if supersedes is not None:  # only a declaration of the person the entry names now
-            earlier = fact_store.get_declaration(session, supersedes)
+            earlier = fact_rows.get_declaration(session, supersedes)
             found = (
                 None
                 if earlier is None
                 else (earlier.authorisation_id, earlier.user_id, earlier.user_name, earlier.organisation_id)
             )
             _correctable(session, Declaration, supersedes, found, signatory, f"{authorisation}/{user}")
-        if fact_store.declared_on(session, signatory, signed_on, besides=supersedes):
+        if fact_rows.declared_on(session, signatory, signed_on, besides=supersedes):
             raise Conflict(f"a declaration of {authorisation}/{user} signed on {signed_on} is recorded already")
         row = Declaration(
             authorisation_id=authorisation,
@@ -328,16 +328,16 @@ def record_event(
     check_texts(("event", event, MAX_ID_LENGTH), ("evidence", evidence, MAX_TEXT_LENGTH))
     _not_after_today("occurred_on", occurred_on, clock)
     with _locked(engine, authorisation) as session:
-        line = fact_store.timeline(session, authorisation)
+        line = fact_rows.timeline(session, authorisation)
         if occurred_on < line.decided_on:
             raise _problem("occurred_on", f"before the decision of {line.decided_on}")
-        triggers = fact_store.triggers(session, authorisation)
+        triggers = fact_rows.triggers(session, authorisation)
         if event not in triggers:
             waiting = ", ".join(sorted(triggers)) or "none"
             raise _problem(
                 "event", f"no on-event condition of {authorisation} waits for {event!r} (it waits for: {waiting})"
             )
-        if fact_store.occurred_on(session, authorisation, event, occurred_on):
+        if fact_rows.occurred_on(session, authorisation, event, occurred_on):
             raise Conflict(f"event {event} of {authorisation} on {occurred_on} is recorded already")
         row = ConditionEvent(authorisation_id=authorisation, event=event, occurred_on=occurred_on)
         _record_fact(session, row, evidence, f"event {event} of {authorisation}", actor=actor, clock=clock)
@@ -348,13 +348,13 @@ def _record_fact(
 ) -> None:
     """A declaration or an event with its evidence, who recorded it and when: one registry change."""
     row.evidence, row.recorded_by, row.recorded_at = (evidence or "").strip(), actor, clock.now
-    fact_store.add_row(session, row)
+    fact_rows.add_row(session, row)
     _count(session, row.authorisation_id, summary, actor=actor, clock=clock)
 
 
 def _sample(session: Session, authorisation: str, sample: str) -> Sample:
-    fact_store.timeline(session, authorisation)  # raises NotFound for an unknown authorisation
-    found = fact_store.get_sample(session, authorisation, sample)
+    fact_rows.timeline(session, authorisation)  # raises NotFound for an unknown authorisation
+    found = fact_rows.get_sample(session, authorisation, sample)
     if found is None:
         raise NotFound(f"authorisation {authorisation} has no sample {sample!r}")
     return found
@@ -370,9 +370,9 @@ def change_status(
     # date order, and so lock the authorisation; a planned change is recorded on its day.
     _not_after_today("on", on, clock)
     with _locked(engine, authorisation) as session:
-        check_change(fact_store.timeline(session, authorisation), change)
+        check_change(fact_rows.timeline(session, authorisation), change)
         note = f"{kind} from {on}: {change.reason}"
-        version = store.add_version(session, authorisation, actor=actor, note=note, now=clock.now)
-        fact_store.add_status_change(session, authorisation, change, version=version, actor=actor, now=clock.now)
+        version = registry_rows.add_version(session, authorisation, actor=actor, note=note, now=clock.now)
+        fact_rows.add_status_change(session, authorisation, change, version=version, actor=actor, now=clock.now)
         _count(session, authorisation, f"{kind} {authorisation}", actor=actor, clock=clock)
     return RESULTING_STATUS[kind], version

@@ -16,11 +16,11 @@ import hmac
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from registry import audit
-from registry.db import reading, transaction
-from registry.errors import Unavailable
-from registry.models import AuditHead, RegistryIdentity
-from registry.subjects import SecretUnusable
+from authreg.domain.errors import Unavailable
+from authreg.domain.subjects import SecretUnusable
+from authreg.storage import audit_log
+from authreg.storage.models import AuditHead, RegistryIdentity
+from authreg.storage.sessions import reading, transaction
 
 
 class KeyMismatch(SecretUnusable):
@@ -100,5 +100,5 @@ def _seal_head(session: Session, key: bytes) -> None:
     one: without it, moving ``keyed_from`` past the end would declare every entry unkeyed."""
     head = session.get(AuditHead, 1)
     if head is not None and head.head_mac is None:
-        head.head_mac = audit.head_mac(key, head)
+        head.head_mac = audit_log.head_mac(key, head)
         session.add(head)

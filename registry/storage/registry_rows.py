@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import delete, func
 from sqlmodel import Session, SQLModel, select
 
-from registry.documents import Context, Document
-from registry.errors import NotFound
-from registry.models import (
+from authreg.domain.documents import Context, Document
+from authreg.domain.errors import NotFound
+from authreg.storage.models import (
     Amendment,
     Authorisation,
     AuthorisationReplacement,

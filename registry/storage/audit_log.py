@@ -9,7 +9,7 @@ Three layers, each catching what the one before cannot:
    hash), carry an HMAC-SHA256 under a key derived from the server's secret key. With write
    access to the database alone one cannot recompute them, so a rewritten, forged or appended
    entry, and a head rewound after cutting off the end, are detected by whoever holds the key.
-3. **Signed checkpoints** (``registry.checkpoints``): the seq and head hash signed with Ed25519
+3. **Signed checkpoints** (``authreg.services.checkpoints``): the seq and head hash signed with Ed25519
    and kept outside the database. They expose what MACs cannot (a log wiped or rolled back to
    an older copy of itself) and let anyone holding only the public key check an export.
 
@@ -19,10 +19,8 @@ several hosts sharing PostgreSQL) form one chain.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
-import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,37 +30,10 @@ from typing import Any
 from sqlalchemy import Text, type_coerce, update
 from sqlmodel import Session, select
 
-from registry.decisions import Decision, DecisionRequest
-from registry.models import AuditEntry, AuditHead
+from authreg.domain.decisions import Decision, DecisionRequest
+from authreg.storage.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
-# What a security consultant looks at (§90-92, §100): persons outside the samples, requests that
-# name no person where the gate wants one, staff without a declaration, use outside validity.
-REVIEW_CODES = frozenset(
-    {
-        "subject-not-in-communicated-sample",
-        "data-subject-required",
-        "declaration-missing",
-        "not-yet-valid",
-        "expired",
-    }
-)
-EXPORT_FIELDS = (
-    "seq",
-    "decision_id",
-    "asked_at",
-    "asked_by",
-    "evaluated_at",
-    "decision",
-    "authorisation",
-    "flow",
-    "reasons",
-    "request",
-    "registry_version",
-    "previous_hash",
-    "entry_hash",
-    "entry_mac",
-)
 
 
 def _utc_text(moment: datetime) -> str:
@@ -357,27 +328,3 @@ def as_record(entry: AuditEntry | Unreadable) -> dict[str, Any]:
     if isinstance(entry, Unreadable):
         return {"seq": entry.seq, "unreadable": entry.problem}
     return {**content(entry), "entry_hash": entry.entry_hash, "entry_mac": entry.entry_mac}
-
-
-def to_review(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Decisions a security consultant should look at, allowed or not (and unreadable entries)."""
-    return [r for r in records if "unreadable" in r or REVIEW_CODES & {reason["code"] for reason in r["reasons"]}]
-
-
-def jsonl(records: Iterable[dict[str, Any]]) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
-
-
-def csv_text(records: Iterable[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        if "unreadable" in record:
-            writer.writerow({"seq": record["seq"], "decision": f"unreadable: {record['unreadable']}"})
-            continue
-        row = dict(record)
-        row["reasons"] = " ".join(reason["code"] for reason in record["reasons"])
-        row["request"] = json.dumps(record["request"], ensure_ascii=False, sort_keys=True)
-        writer.writerow(row)
-    return out.getvalue()

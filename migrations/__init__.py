@@ -1,0 +1,1 @@
+"""Alembic scripts, shipped inside the ``authreg`` package so that ``authreg init`` works from a wheel."""

@@ -1,0 +1,1 @@
+"""The registry in the database: tables, sessions and transactions, and every SQL query."""
