@@ -18,12 +18,9 @@ $(BIN)/authreg: pyproject.toml
 
 setup: $(BIN)/authreg
 
-# The key that hashes data subjects (INSZ); made once, kept out of git, readable by the owner only.
-var/secret.key: | $(BIN)/authreg
-	mkdir -p var
-	umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_hex(32))' > $@
-
-db: setup var/secret.key
+# `authreg init` migrates var/authreg.db and, the first time, writes the key that hashes data
+# subjects (var/secret.key: random, kept out of git, readable by the owner only).
+db: setup
 	$(BIN)/authreg init
 	$(BIN)/authreg apply policies
 

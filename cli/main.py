@@ -23,7 +23,7 @@ from authreg.domain.document_format import MAX_ID
 from authreg.domain.documents import collect_files, read_paths
 from authreg.domain.errors import Conflict, Invalid, NotFound, Problem, RegistryError
 from authreg.domain.messages import LANGUAGES
-from authreg.domain.subjects import SecretUnusable, load_secret
+from authreg.domain.subjects import SecretUnusable, load_secret, make_secret_file
 from authreg.services import checkpoints, tokens
 from authreg.services.apply import apply_documents
 from authreg.services.calendar_feed import calendar
@@ -157,9 +157,14 @@ def main(ctx: click.Context, database_url: str | None) -> None:
 @main.command()
 @pass_runtime
 def init(runtime: Runtime) -> None:
-    """Create or upgrade the database schema to the newest migration."""
+    """Create or upgrade the database schema to the newest migration; write a random secret key
+    to the key file when no key is set (AUTHREG_SECRET_KEY) and the file does not exist."""
     upgrade(runtime.settings.database_url)
     click.echo(f"database ready: {safe_url(runtime.settings.database_url)}")
+    if runtime.settings.secret_key is None and make_secret_file(runtime.settings.secret_key_file):
+        click.echo(
+            f"secret key written to {runtime.settings.secret_key_file} (keep it: the audit log is keyed with it)"
+        )
 
 
 @main.command()

@@ -27,14 +27,17 @@ FLOORS = {
     "api": ROOT / "registry" / "api",
     "cli": ROOT / "cli",
 }
-# what each floor must not import: registry floors above it, and libraries of other floors
+# what each floor must not import: the registry's floors above it, and the libraries of others
+ABOVE_DOMAIN = ("authreg.storage", "authreg.config")
+ABOVE_STORAGE = ("authreg.services", "authreg.api", "authreg.cli", "authreg.app")
+SQL = ("sqlalchemy", "sqlmodel", "alembic")
+WEB = ("flask", "flask_smorest")
 FORBIDDEN = {
-    "domain": ("authreg.storage", "authreg.services", "authreg.api", "authreg.cli", "authreg.app", "authreg.config")
-    + ("flask", "flask_smorest", "click", "sqlalchemy", "sqlmodel", "alembic"),
-    "storage": ("authreg.services", "authreg.api", "authreg.cli", "authreg.app", "flask", "flask_smorest", "click"),
-    "services": ("authreg.api", "authreg.cli", "authreg.app", "flask", "flask_smorest", "click"),
-    "api": ("authreg.storage", "authreg.cli", "sqlalchemy", "sqlmodel", "alembic", "click"),
-    "cli": ("authreg.storage", "authreg.api", "sqlalchemy", "sqlmodel", "alembic", "flask", "flask_smorest"),
+    "domain": (*ABOVE_DOMAIN, *ABOVE_STORAGE, "click", *WEB, *SQL),
+    "storage": (*ABOVE_STORAGE, "click", *WEB),
+    "services": (*ABOVE_STORAGE[1:], "click", *WEB),
+    "api": ("authreg.storage", "authreg.cli", "click", *SQL),
+    "cli": ("authreg.storage", "authreg.api", *WEB, *SQL),
 }
 SESSIONS = {"reading", "transaction", "Session"}
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import secrets
 from pathlib import Path
 
 from authreg.domain.errors import RegistryError
@@ -25,6 +27,19 @@ def load_secret(value: str | None, file: Path) -> str:
     secret = value if value is not None else (file.read_text(encoding="utf-8").strip() if file.exists() else "")
     check_secret(secret)
     return secret
+
+
+def make_secret_file(file: Path) -> bool:
+    """Write a new random key to ``file`` (owner-only) unless one is there; whether it wrote.
+    ``authreg init`` calls it, so a fresh install needs no step of its own to become usable."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(secrets.token_hex(32) + "\n")
+    return True
 
 
 def check_secret(secret: str) -> None:
