@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import stat
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
 from sqlalchemy import Engine
 
 from authreg.cli.main import main
-from tests.conftest import SEED_ID, dump_tables
+from tests.conftest import SEED_ID, TEST_SECRET, dump_tables
 
 
 def test_list_shows_the_seed(seeded: Engine, run_cli: Callable[..., Any]) -> None:
@@ -84,9 +86,30 @@ def test_init_creates_the_schema_and_is_repeatable(database_url: str, run_cli: C
 
 def test_database_url_comes_from_the_environment(sqlite_url: str, monkeypatch: Any) -> None:
     monkeypatch.setenv("AUTHREG_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("AUTHREG_SECRET_KEY", TEST_SECRET)
     result = CliRunner().invoke(main, ["init"])
     assert result.exit_code == 0
     assert result.stdout == f"database ready: {sqlite_url}\n"
+
+
+def test_init_writes_a_secret_key_once_and_only_where_none_is_set(tmp_path: Path, monkeypatch: Any) -> None:
+    """A fresh install is usable after ``authreg init`` alone; a key already there, or one given
+    in the environment, is never replaced (it keys the audit log and the subjects' hashes)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUTHREG_SECRET_KEY", raising=False)
+    monkeypatch.delenv("AUTHREG_SECRET_KEY_FILE", raising=False)
+    first = CliRunner().invoke(main, ["init"])
+    assert first.exit_code == 0
+    assert first.stdout.splitlines()[1].startswith("secret key written to var/secret.key")
+    key = tmp_path / "var" / "secret.key"
+    written = key.read_text()
+    assert len(written.strip()) == 64 and stat.S_IMODE(key.stat().st_mode) == 0o600
+    second = CliRunner().invoke(main, ["init"])
+    assert second.stdout.splitlines() == [second.stdout.splitlines()[0]] and key.read_text() == written
+    given = CliRunner().invoke(
+        main, ["init"], env={"AUTHREG_SECRET_KEY_FILE": "other.key", "AUTHREG_SECRET_KEY": TEST_SECRET}
+    )
+    assert "secret key" not in given.stdout and not (tmp_path / "other.key").exists()
 
 
 def test_token_create_list_revoke(seeded: Engine, run_cli: Callable[..., Any]) -> None:

@@ -44,7 +44,7 @@ def test_health_is_503_when_the_database_is_not_there(sqlite_url: str) -> None:
 def test_authreg_serve_answers_over_http(tmp_path: Path) -> None:
     """End to end as a user would: init, apply the policies, ``authreg serve`` (gunicorn)."""
     url = f"sqlite:///{tmp_path / 'authreg.db'}"
-    env = {**os.environ, "AUTHREG_DATABASE_URL": url}
+    env = {**os.environ, "AUTHREG_DATABASE_URL": url, "AUTHREG_SECRET_KEY": TEST_SECRET}
     authreg = [sys.executable, "-m", "authreg.cli.main"]
     subprocess.run([*authreg, "init"], check=True, cwd=ROOT, env=env, capture_output=True)
     subprocess.run([*authreg, "apply", "policies"], check=True, cwd=ROOT, env=env, capture_output=True)
