@@ -26,8 +26,9 @@ from typing import Any
 import casbin
 from casbin.model import Model
 
-from authreg.domain.decisions import decide, parse_request
+from authreg.domain.decisions import decide
 from authreg.domain.policy_engine import PolicyEngine
+from authreg.domain.requests import load_request, request_from
 from authreg.services.apply import apply_documents
 from authreg.storage import migrate
 from authreg.storage.sessions import make_engine, transaction
@@ -98,7 +99,7 @@ def run_authreg(url: str, asked: list[dict[str, Any]], limit: int, rounds: int =
     load = time.perf_counter() - started
     gc.freeze()  # as a server does once its snapshot is loaded: the collector skips it from now on
     parsed = [
-        (parse_request(_request(r), now=NOW, timezone="Europe/Brussels", secret=None), r["expect"])
+        (request_from(load_request(_request(r)), now=NOW, timezone="Europe/Brussels", secret=None), r["expect"])
         for r in asked[:limit]
     ]
     wrong = sum(decide(engine, request).decision != expect for request, expect in parsed)
@@ -146,7 +147,7 @@ def run_naive(url: str, asked: list[dict[str, Any]], budget_s: float) -> dict[st
     for raw in asked:
         if total > budget_s:
             break
-        request = parse_request(_request(raw), now=NOW, timezone="Europe/Brussels", secret=None)
+        request = request_from(load_request(_request(raw)), now=NOW, timezone="Europe/Brussels", secret=None)
         nrn = "yes" if snapshot.needs_national_register_number(request.data_category) else "no"
         rvals = (
             request.user,

@@ -18,11 +18,12 @@ from authreg.cli import render
 from authreg.config import Settings
 from authreg.domain import yaml_input
 from authreg.domain.clock import Clock, utcnow
-from authreg.domain.decisions import Verdict, parse_request
+from authreg.domain.decisions import Verdict
 from authreg.domain.document_format import MAX_ID
 from authreg.domain.documents import collect_files, read_paths
 from authreg.domain.errors import Conflict, Invalid, NotFound, Problem, RegistryError
 from authreg.domain.messages import LANGUAGES
+from authreg.domain.requests import load_request
 from authreg.domain.subjects import SecretUnusable, load_secret, make_secret_file
 from authreg.services import checkpoints, tokens
 from authreg.services.apply import apply_documents
@@ -427,12 +428,10 @@ _status_command("revoke", "Revoke an authorisation from a day on, for good.")
 @pass_runtime
 def check(runtime: Runtime, lang: str, fmt: str, **fields: str | None) -> None:
     """Ask for a decision; it is logged. Exit 0 allow, 1 deny, 2 invalid input."""
-    given = {key: value for key, value in fields.items() if value is not None}
-    now, timezone = utcnow(), runtime.settings.timezone
+    asked = load_request({key: value for key, value in fields.items() if value is not None})
     secret = runtime.secret  # hashes the subject and keys the audit entry
-    request = parse_request(given, now=now, timezone=timezone, secret=secret)
-    service = DecisionService.load(runtime.engine, timezone=timezone, secret=secret, language=lang)
-    (answer,) = service.answer([request], asked_by=runtime.actor, now=now)
+    service = DecisionService.load(runtime.engine, timezone=runtime.settings.timezone, secret=secret, language=lang)
+    answer = service.ask(asked, asked_by=runtime.actor, now=utcnow())
     click.echo(json.dumps(answer, indent=2, ensure_ascii=False) if fmt == "json" else render.decision_text(answer))
     sys.exit(0 if answer["decision"] == Verdict.ALLOW else EXIT_FAILURE)
 

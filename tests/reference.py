@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from authreg.domain.conditions import condition_state
-from authreg.domain.decisions import DecisionRequest
+from authreg.domain.requests import DecisionRequest
 from authreg.domain.snapshot import AuthorisationView, FlowView, Snapshot
 
 # (sample id, subject hash, day added), and (sample id, day communicated), per authorisation

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
+from authreg.domain.requests import load_request
 from authreg.services.decision_service import DecisionService
 from tests.conftest import SEED_ASK as ASK
 from tests.conftest import TEST_SECRET
@@ -28,11 +29,14 @@ def logged(seeded: Engine) -> Engine:
     service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
     service.ask_many(
         [
-            {**ASK, "at": "2018-01-01"},
-            {**ASK, "at": "2024-01-01"},
-            {**ASK, "at": "2018-01-01", "data_subject": "85073003328"},
-            {**ASK, "at": "2017-10-01"},
-            {**ASK, "organisation": "NOBODY"},
+            load_request(r)
+            for r in [
+                {**ASK, "at": "2018-01-01"},
+                {**ASK, "at": "2024-01-01"},
+                {**ASK, "at": "2018-01-01", "data_subject": "85073003328"},
+                {**ASK, "at": "2017-10-01"},
+                {**ASK, "organisation": "NOBODY"},
+            ]
         ],
         asked_by="case-app",
         now=NOW,
@@ -110,7 +114,7 @@ def test_appenders_in_parallel_form_one_chain(logged: Engine, run_cli: Cli) -> N
 
     def ask_many(service: DecisionService) -> None:
         for _ in range(10):
-            service.ask({**ASK, "at": "2018-01-01"}, asked_by="parallel", now=NOW)
+            service.ask(load_request({**ASK, "at": "2018-01-01"}), asked_by="parallel", now=NOW)
 
     threads = [threading.Thread(target=ask_many, args=(service,)) for service in services]
     for thread in threads:

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
 from authreg.app import create_app
+from authreg.domain.requests import load_request
 from authreg.services import checkpoints
 from authreg.services.decision_service import DecisionService
 from authreg.storage import audit_log, identity
@@ -37,7 +38,7 @@ OTHER_SECRET = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0
 
 def ask(engine: Engine, *days: str) -> None:
     service = DecisionService.load(engine, timezone="Europe/Brussels", secret=TEST_SECRET)
-    service.ask_many([{**ASK, "at": day} for day in days], asked_by="case-app", now=NOW)
+    service.ask_many([load_request(r) for r in [{**ASK, "at": day} for day in days]], asked_by="case-app", now=NOW)
 
 
 @pytest.fixture

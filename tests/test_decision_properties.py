@@ -18,9 +18,10 @@ from authreg.domain.conditions import (
     SampleRecord,
     condition_state,
 )
-from authreg.domain.decisions import DecisionRequest, decide
+from authreg.domain.decisions import decide
 from authreg.domain.lifecycle import StatusChange, Timeline
 from authreg.domain.policy_engine import PolicyEngine
+from authreg.domain.requests import DecisionRequest
 from authreg.domain.snapshot import AuthorisationView, Category, FlowView, Snapshot, UserView, sample_entry_days
 from tests.conftest import examples
 from tests.reference import RawSamples, reference_decide

@@ -15,11 +15,12 @@ from sqlmodel import Session, select
 
 from authreg.domain.clock import Clock
 from authreg.domain.errors import Invalid
+from authreg.domain.requests import load_request
 from authreg.domain.subjects import subject_hash
 from authreg.services import record_facts
 from authreg.services.decision_service import DecisionService
 from authreg.storage.models import AuditEntry
-from tests.conftest import POLICIES, SEED_ID, SEED_SUBJECT, TEST_SECRET, check_args, sqlite_only
+from tests.conftest import POLICIES, SEED_ID, SEED_SUBJECT, TEST_SECRET, check_args, dump_tables, sqlite_only
 from tests.conftest import SEED_ASK as ASK
 
 Cli = Callable[..., Any]
@@ -148,7 +149,9 @@ def test_check_malformed_input_is_an_error_not_a_decision(
 
 def test_a_data_subject_is_logged_only_as_its_keyed_hash(seeded: Engine) -> None:
     service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
-    answer = service.ask({**ASK, "at": "2018-03-01", "data_subject": "85.07.30-033.28"}, asked_by="app", now=NOW)
+    answer = service.ask(
+        load_request({**ASK, "at": "2018-03-01", "data_subject": "85.07.30-033.28"}), asked_by="app", now=NOW
+    )
     assert [r["code"] for r in answer["reasons"]] == ["subject-not-in-communicated-sample"]
     with Session(seeded) as session:
         entry = session.exec(select(AuditEntry)).one()
@@ -157,15 +160,22 @@ def test_a_data_subject_is_logged_only_as_its_keyed_hash(seeded: Engine) -> None
 
 
 def test_batch_problems_name_the_request(seeded: Engine) -> None:
-    service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
+    """The schema names a field as it loads it (``load_request``; the API's batch schema says
+    ``requests[i].field``); what only building the request finds, the service names the same way."""
     with pytest.raises(Invalid) as caught:
-        service.ask_many([ASK, {**ASK, "purpose": 3}, {"user": "x"}], asked_by="app", now=NOW)
+        load_request({"user": "x", "purpose": 3})
     assert sorted(str(p) for p in caught.value.problems) == [
-        "requests[1].purpose: not a text",
-        "requests[2].data_category: required",
-        "requests[2].organisation: required",
-        "requests[2].purpose: required",
+        "data_category: required",
+        "organisation: required",
+        "purpose: not a text",
     ]
+    service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
+    asked = [ASK, {**ASK, "at": "the first of May"}, {**ASK, "data_subject": "12345678901"}]
+    before = dump_tables(seeded)
+    with pytest.raises(Invalid) as caught:
+        service.ask_many([load_request(r) for r in asked], asked_by="app", now=NOW)
+    assert [p.path for p in caught.value.problems] == ["requests[1].at", "requests[2].data_subject"]
+    assert dump_tables(seeded) == before  # nothing decided, nothing logged
 
 
 def test_a_change_refreshes_only_that_authorisation_and_no_stale_allow_is_given(seeded: Engine, run_cli: Cli) -> None:
@@ -173,7 +183,7 @@ def test_a_change_refreshes_only_that_authorisation_and_no_stale_allow_is_given(
     service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
     other_lines = service.policy._lines["vtc-2018-voorbeeld-gemeenten"]
     version = service.policy.snapshot.version
-    assert service.ask({**ASK, "at": "2019-01-01"}, asked_by="app", now=NOW)["decision"] == "allow"
+    assert service.ask(load_request({**ASK, "at": "2019-01-01"}), asked_by="app", now=NOW)["decision"] == "allow"
     clock = Clock(now=NOW, today=NOW.date())
     with service.changing():
         record_facts.change_status(
@@ -185,7 +195,7 @@ def test_a_change_refreshes_only_that_authorisation_and_no_stale_allow_is_given(
             actor="dpo",
             clock=clock,
         )
-    answer = service.ask({**ASK, "at": "2019-01-01"}, asked_by="app", now=NOW)
+    answer = service.ask(load_request({**ASK, "at": "2019-01-01"}), asked_by="app", now=NOW)
     assert [r["code"] for r in answer["reasons"]] == ["authorisation-suspended"]
     assert service.policy._lines["vtc-2018-voorbeeld-gemeenten"] is other_lines  # untouched, not rebuilt
     assert service.policy.snapshot.version == version + 1
@@ -225,11 +235,11 @@ def test_a_registry_wide_change_recompiles_in_place(seeded: Engine, run_cli: Cli
     engine = service.policy
     gent = {"user": "gent-ambtenaar-1", "organisation": "GEM-GENT", "purpose": "lokaal-inburgeringsbeleid"}
     gent |= {"data_category": "naam"}
-    assert service.ask({**gent, "at": "2019-01-01"}, asked_by="app", now=NOW)["decision"] == "deny"
+    assert service.ask(load_request({**gent, "at": "2019-01-01"}), asked_by="app", now=NOW)["decision"] == "deny"
     run_cli("apply", str(POLICIES / "tests" / "fixtures" / "gemeenten.yaml"))
     service.refresh(None)
     assert service.policy is engine
-    assert service.ask({**gent, "at": "2019-01-01"}, asked_by="app", now=NOW)["decision"] == "allow"
+    assert service.ask(load_request({**gent, "at": "2019-01-01"}), asked_by="app", now=NOW)["decision"] == "allow"
     assert service.sync() is False  # already at the registry's version
 
 
@@ -237,7 +247,9 @@ def test_sync_catches_up_with_another_process(seeded: Engine, run_cli: Cli) -> N
     service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
     assert service.sync() is False
     run_cli("suspend", SEED_ID, "--on", "2019-01-01", "--reason", "elders beslist")
-    assert service.ask({**ASK, "at": "2019-06-01"}, asked_by="app", now=NOW)["decision"] == "allow"  # not synced yet
+    assert (
+        service.ask(load_request({**ASK, "at": "2019-06-01"}), asked_by="app", now=NOW)["decision"] == "allow"
+    )  # not synced yet
     assert service.sync() is True
-    answer = service.ask({**ASK, "at": "2019-06-01"}, asked_by="app", now=NOW)
+    answer = service.ask(load_request({**ASK, "at": "2019-06-01"}), asked_by="app", now=NOW)
     assert [r["code"] for r in answer["reasons"]] == ["authorisation-suspended"]

@@ -32,10 +32,10 @@ from sqlmodel import Session, select
 from authreg.domain import yaml_input
 from authreg.domain.clock import Clock
 from authreg.domain.conditions import AuthorisationFacts, ConditionSpec, Event, Fulfilment
-from authreg.domain.decisions import DecisionRequest, parse_request
 from authreg.domain.documents import parse
 from authreg.domain.errors import Conflict, Invalid, NotFound
 from authreg.domain.lifecycle import RESULTING_STATUS, ChangeKind, StatusChange, Timeline
+from authreg.domain.requests import DecisionRequest, load_request, request_from
 from authreg.domain.snapshot import AuthorisationView, Category, FlowView, Snapshot, UserView
 from authreg.domain.subjects import subject_hash
 from authreg.services import record_facts
@@ -604,7 +604,9 @@ class RegistryMachine(RuleBasedStateMachine):
         """Decisions from the long-lived engine (refreshed after every act, as a server's is) or
         from one loaded now (as ``authreg check`` does); each agrees with the reference."""
         service = DecisionService.load(self.engine, timezone=TIMEZONE, secret=TEST_SECRET) if fresh else self.service
-        requests = [parse_request(a, now=self.clock.now, timezone=TIMEZONE, secret=TEST_SECRET) for a in asked]
+        requests = [
+            request_from(load_request(a), now=self.clock.now, timezone=TIMEZONE, secret=TEST_SECRET) for a in asked
+        ]
         answers = service.answer(requests, asked_by="stateful", now=self.clock.now)
         self.answered += len(answers)
         snapshot, raw = self.reference()

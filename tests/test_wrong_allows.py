@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from authreg.app import create_app
 from authreg.domain.clock import Clock, utcnow
 from authreg.domain.documents import parse
+from authreg.domain.requests import load_request
 from authreg.services import record_facts
 from authreg.services.decision_service import DecisionService
 from tests.conftest import SEED_ASK, SEED_ID, TEST_SECRET, write_yaml
@@ -39,8 +40,8 @@ ASK = {**SEED_ASK, "at": "2018-06-01"}
 )
 def test_a_flows_key_is_no_category_purpose_or_kind_of_person(seeded: Engine, change: dict[str, str]) -> None:
     service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
-    assert service.ask(ASK, asked_by="t", now=utcnow())["decision"] == "allow"
-    assert service.ask({**ASK, **change}, asked_by="t", now=utcnow())["decision"] == "deny"
+    assert service.ask(load_request(ASK), asked_by="t", now=utcnow())["decision"] == "allow"
+    assert service.ask(load_request({**ASK, **change}), asked_by="t", now=utcnow())["decision"] == "deny"
 
 
 @pytest.fixture
@@ -94,7 +95,7 @@ def test_a_write_here_does_not_hide_a_revocation_made_elsewhere(
     other = {**seed_document, "id": "vtc-other", "reference": "een andere beraadslaging"}
     assert run_cli("apply", str(write_yaml(tmp_path, "other.yaml", other))).exit_code == 0
     service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
-    assert service.ask(ASK, asked_by="t", now=utcnow())["decision"] == "allow"
+    assert service.ask(load_request(ASK), asked_by="t", now=utcnow())["decision"] == "allow"
     assert run_cli("revoke", SEED_ID, "--on", "2018-06-01", "--reason", "elders beslist").exit_code == 0  # elsewhere
     with service.changing():  # this server's own write (to vtc-other), before its next sync
         record_facts.record_declaration(
@@ -105,6 +106,6 @@ def test_a_write_here_does_not_hide_a_revocation_made_elsewhere(
             actor="dpo",
             clock=Clock.current("Europe/Brussels"),
         )
-    answer = service.ask(ASK, asked_by="t", now=utcnow())
+    answer = service.ask(load_request(ASK), asked_by="t", now=utcnow())
     assert answer["decision"] == "deny" and "authorisation-revoked" in [r["code"] for r in answer["reasons"]]
     assert service.sync() is False  # and nothing is left to catch up with

@@ -1,5 +1,5 @@
-"""``POST /api/v1/decisions`` and ``/decisions/batch``: parse, decide, log, answer (thin: the
-decision service does everything)."""
+"""``POST /api/v1/decisions`` and ``/decisions/batch``: the body is loaded once (``RequestSchema``)
+and handed to the decision service, which builds, decides, logs and answers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from authreg.api.access import caller
 from authreg.api.bodies import Blueprint
 from authreg.api.context import service
 from authreg.domain.clock import utcnow
-from authreg.domain.decisions import RequestSchema, Verdict
+from authreg.domain.decisions import Verdict
+from authreg.domain.requests import RequestSchema
 
 blueprint = Blueprint("decisions", __name__, url_prefix="/api/v1/decisions", description="Allow or deny, with reasons")
 MAX_BATCH = 1000
@@ -51,7 +52,7 @@ class Decisions(MethodView):
     @blueprint.response(200, DecisionSchema)
     def post(self, asked: dict[str, Any]) -> dict[str, Any]:
         """Decide one request (DESIGN §3); the answer is logged before it is returned."""
-        return service().ask(_given(asked), asked_by=caller().name, now=utcnow())
+        return service().ask(asked, asked_by=caller().name, now=utcnow())
 
 
 @blueprint.route("/batch")
@@ -60,10 +61,5 @@ class DecisionBatch(MethodView):
     @blueprint.response(200, BatchAnswerSchema)
     def post(self, batch: dict[str, Any]) -> dict[str, Any]:
         """Decide up to 1000 requests, answered in request order."""
-        answers = service().ask_many([_given(r) for r in batch["requests"]], asked_by=caller().name, now=utcnow())
+        answers = service().ask_many(batch["requests"], asked_by=caller().name, now=utcnow())
         return {"decisions": answers}
-
-
-def _given(asked: dict[str, Any]) -> dict[str, Any]:
-    """The request as the client gave it (without the defaults the schema fills in)."""
-    return {key: value for key, value in asked.items() if value is not None}

@@ -28,6 +28,7 @@ from casbin.model.policy_fast import FastPolicy
 from authreg.domain.category_roles import WideRoleManager
 from authreg.domain.conditions import Interval
 from authreg.domain.lifecycle import RESULTING_STATUS
+from authreg.domain.requests import DecisionRequest, needs_number
 from authreg.domain.snapshot import AuthorisationView, FlowView, Snapshot, UserView
 
 MODEL = Path(str(files("authreg.policies") / "model.conf"))
@@ -207,6 +208,24 @@ class PolicyEngine:
                 if category.parent:
                     self.enforcer.categories.add_link(category.id, category.parent)
             self._add(snapshot.authorisations.values())
+
+    def grant(self, request: DecisionRequest) -> Granting | None:
+        """What Casbin allows the request through, or None. The request's order of fields, the
+        layout of a policy line and its "yes"/"no" stay here, with the model they belong to.
+        Callers hold ``lock`` so that the snapshot and the lines are of one version."""
+        allowed, line = self.enforcer.decide(
+            request.user,
+            request.organisation,
+            request.data_category,
+            request.purpose,
+            request.action,
+            request.day_text,
+            "yes" if needs_number(self.snapshot, request) else "no",
+            request.source,
+            request.subject,
+            request.subject_kind,
+        )
+        return self.flows[line[2]] if allowed else None
 
     def _sampled(self, subject: str, purpose: str, gate: str, day: str) -> bool:
         if not gate:

@@ -1,4 +1,5 @@
-"""Asking for decisions: parse, decide, append to the audit log, answer, in that order.
+"""Deciding requests for every surface: build the request, decide, append to the audit log,
+answer, in that order.
 
 ``DecisionService`` holds the policy engine of one process and refreshes it after a change:
 only the authorisations that changed are recompiled, and the change and the refresh happen
@@ -21,9 +22,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from authreg.domain.decisions import Decision, DecisionRequest, decide, parse_request
+from authreg.domain.decisions import Decision, decide
 from authreg.domain.errors import Invalid, Problem
 from authreg.domain.policy_engine import PolicyEngine
+from authreg.domain.requests import DecisionRequest, request_from
 from authreg.domain.subjects import SecretUnusable
 from authreg.services.checkpoints import Checkpointer
 from authreg.storage import audit_log, identity, registry_rows
@@ -84,18 +86,19 @@ class DecisionService:
             yield
             self.sync()
 
-    def ask(self, data: Any, *, asked_by: str, now: datetime) -> dict[str, Any]:
-        request = parse_request(data, now=now, timezone=self.timezone, secret=self.secret)
-        return self.answer([request], asked_by=asked_by, now=now)[0]
+    def ask(self, asked: dict[str, Any], *, asked_by: str, now: datetime) -> dict[str, Any]:
+        """Decide one request, given as the fields ``RequestSchema`` loaded: the one entry for
+        every surface (the API, ``authreg check``, decision tables). Logged before answered."""
+        return self.answer([self._request(asked, now)], asked_by=asked_by, now=now)[0]
 
-    def ask_many(self, items: list[Any], *, asked_by: str, now: datetime) -> list[dict[str, Any]]:
-        """Every request is parsed first (any malformed one rejects the batch, its problems
-        named ``requests[i].field``), then all are decided and logged."""
+    def ask_many(self, asked: list[dict[str, Any]], *, asked_by: str, now: datetime) -> list[dict[str, Any]]:
+        """Every request is built first (any malformed one rejects the batch, its problems
+        named ``requests[i].field``), then all are decided and logged in one transaction."""
         requests: list[DecisionRequest] = []
         problems: list[Problem] = []
-        for index, item in enumerate(items):
+        for index, fields in enumerate(asked):
             try:
-                requests.append(parse_request(item, now=now, timezone=self.timezone, secret=self.secret))
+                requests.append(self._request(fields, now))
             except Invalid as exc:
                 problems.extend(
                     Problem("", f"requests[{index}]" + (f".{p.path}" if p.path else ""), p.message)
@@ -104,6 +107,9 @@ class DecisionService:
         if problems:
             raise Invalid(problems)
         return self.answer(requests, asked_by=asked_by, now=now)
+
+    def _request(self, asked: dict[str, Any], now: datetime) -> DecisionRequest:
+        return request_from(asked, now=now, timezone=self.timezone, secret=self.secret)
 
     def answer(self, requests: list[DecisionRequest], *, asked_by: str, now: datetime) -> list[dict[str, Any]]:
         """Decide, log every decision in one transaction, and only then answer."""

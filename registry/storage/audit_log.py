@@ -30,7 +30,8 @@ from typing import Any
 from sqlalchemy import Text, type_coerce, update
 from sqlmodel import Session, select
 
-from authreg.domain.decisions import Decision, DecisionRequest
+from authreg.domain.decisions import Decision
+from authreg.domain.requests import DecisionRequest
 from authreg.storage.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
