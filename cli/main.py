@@ -26,6 +26,7 @@ from authreg.domain.messages import LANGUAGES
 from authreg.domain.requests import load_request
 from authreg.domain.subjects import SecretUnusable, load_secret, make_secret_file
 from authreg.services import checkpoints, tokens
+from authreg.services.answers import AuthorisationSummarySchema, ConditionStateSchema, DecisionSchema
 from authreg.services.apply import apply_documents
 from authreg.services.calendar_feed import calendar
 from authreg.services.database import Database, DatabaseFault, check_key, open_database, safe_url, upgrade
@@ -74,6 +75,11 @@ class Commands(click.Group):
             click.echo(f"error: database: {exc.__class__.__name__}: {str(exc).splitlines()[0]}", err=True)
             click.echo("(is the database reachable and migrated? run `authreg init`)", err=True)
             ctx.exit(EXIT_FAILURE)
+
+
+def _json(value: Any) -> str:
+    """JSON for a person at a terminal: indented, non-ASCII kept (names, paragraphs' words)."""
+    return json.dumps(value, indent=2, ensure_ascii=False)
 
 
 class Runtime:
@@ -189,7 +195,7 @@ def show(runtime: Runtime, authorisation_id: str, fmt: str) -> None:
     """Show one authorisation; json and yaml print the stored document itself."""
     document, timeline = authorisation_detail(runtime.engine, authorisation_id)
     if fmt == "json":
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        click.echo(_json(document))  # the stored document itself, as the API sends it
     elif fmt == "yaml":
         click.echo(yaml_input.dump(document), nl=False)
     else:
@@ -204,7 +210,7 @@ def list_(runtime: Runtime, at: date | None, fmt: str) -> None:
     """List the registered authorisations, with their status and whether they are in force."""
     rows = [summary.as_dict() for summary in authorisation_summaries(runtime.engine, at=at or runtime.clock.today)]
     if fmt == "json":
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        click.echo(_json(AuthorisationSummarySchema(many=True).dump(rows)))
     else:
         click.echo(render.table(rows, ["id", "status", "state", "version", "valid_from", "valid_until", "title"]))
 
@@ -225,7 +231,7 @@ def conditions(
     found = condition_states(runtime.engine, at=at or clock.today, window_days=window, authorisation=authorisation)
     shown = [state for state in found if state.overdue] if overdue else found
     if fmt == "json":
-        click.echo(json.dumps([state.as_dict() for state in shown], indent=2, ensure_ascii=False))
+        click.echo(_json(ConditionStateSchema(many=True).dump([state.as_dict() for state in shown])))
     elif fmt == "ics":
         click.echo(calendar(shown, generated_at=clock.now).decode(), nl=False)
     else:
@@ -342,7 +348,7 @@ def sample_add(runtime: Runtime, authorisation_id: str, sample_id: str, insz: tu
         actor=runtime.actor,
         clock=runtime.clock,
     )
-    click.echo(f"sample {authorisation_id}/{sample_id} drawn on {drawn_on}: {count} persons")
+    click.echo(f"sample {authorisation_id}/{sample_id} drawn on {drawn_on}: {render.persons(count)}")
 
 
 @sample.command(name="extend")
@@ -366,7 +372,7 @@ def sample_extend(
         actor=runtime.actor,
         clock=clock,
     )
-    click.echo(f"sample {authorisation_id}/{sample_id} extended on {on or clock.today}: {count} persons added")
+    click.echo(f"sample {authorisation_id}/{sample_id} extended on {on or clock.today}: {render.persons(count)} added")
 
 
 @sample.command(name="communicate")
@@ -432,7 +438,7 @@ def check(runtime: Runtime, lang: str, fmt: str, **fields: str | None) -> None:
     secret = runtime.secret  # hashes the subject and keys the audit entry
     service = DecisionService.load(runtime.engine, timezone=runtime.settings.timezone, secret=secret, language=lang)
     answer = service.ask(asked, asked_by=runtime.actor, now=utcnow())
-    click.echo(json.dumps(answer, indent=2, ensure_ascii=False) if fmt == "json" else render.decision_text(answer))
+    click.echo(_json(DecisionSchema().dump(answer)) if fmt == "json" else render.decision_text(answer))
     sys.exit(0 if answer["decision"] == Verdict.ALLOW else EXIT_FAILURE)
 
 

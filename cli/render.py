@@ -12,6 +12,10 @@ from authreg.services.apply import ApplyReport
 _TITLE_WIDTH = 60
 
 
+def persons(count: int) -> str:
+    return f"{count} person" if count == 1 else f"{count} persons"
+
+
 def apply_report(report: ApplyReport) -> str:
     """Per document its outcome, the stored authorisations it affects, then its diff."""
     lines: list[str] = []

@@ -107,7 +107,7 @@ def test_sample_not_communicated_is_overdue_and_communicated_is_not(seeded: Engi
     assert state_of(run_cli, "2018-03-01", "samples-communicated") == "due-soon"  # as of before the communication
 
     extended = run_cli("sample", "extend", SEED_ID, "controle-2018-1", "--on", "2018-03-10", "-", input="85273003371\n")
-    assert extended.stdout == f"sample {SEED_ID}/controle-2018-1 extended on 2018-03-10: 1 persons added\n"
+    assert extended.stdout == f"sample {SEED_ID}/controle-2018-1 extended on 2018-03-10: 1 person added\n"
     assert state_of(run_cli, "2018-03-11", "samples-communicated") == "overdue"
     run_cli("sample", "communicate", SEED_ID, "controle-2018-1", "--on", "2018-03-11", "--to", "AII-SC")
     assert state_of(run_cli, "2018-03-11", "samples-communicated") == "fulfilled"

@@ -19,6 +19,7 @@ from authreg.domain.decisions import Verdict
 from authreg.domain.document_format import MAX_ID
 from authreg.domain.errors import Invalid
 from authreg.services import checkpoints
+from authreg.services.answers import AuditPageSchema, CheckpointSchema, VerificationSchema
 from authreg.services.reports import audit_records
 
 log = logging.getLogger(__name__)
@@ -39,30 +40,10 @@ class AuditQuery(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
-class VerificationSchema(Schema):
-    intact = fields.Boolean()
-    entries = fields.Integer()
-    broken_at = fields.Integer(allow_none=True)
-    problem = fields.String()
-    legacy = fields.Integer(metadata={"description": "entries written before the chain was keyed"})
-    anchored_at = fields.Integer(allow_none=True, metadata={"description": "seq of the checkpoint held against"})
-
-
-class CheckpointSchema(Schema):
-    registry_id = fields.String()
-    seq = fields.Integer()
-    head_hash = fields.String()
-    keyed_from = fields.Integer(metadata={"description": "the first entry that carries a MAC"})
-    signed_at = fields.String()
-    key_id = fields.String(metadata={"description": "SHA-256 of the raw Ed25519 public key"})
-    signature = fields.String(metadata={"description": "Ed25519 over the other fields, hex"})
-    public_key = fields.String(metadata={"description": "PEM; pin it out of band, do not trust it from here"})
-
-
 @blueprint.route("")
 class AuditLog(MethodView):
     @blueprint.arguments(AuditQuery, location="query")
-    @blueprint.response(200)
+    @blueprint.response(200, AuditPageSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Entries after the cursor ``after`` (a seq), oldest first; ``next`` is the next cursor."""
         records = audit_records(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import request
+from flask import Response, jsonify, request
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
@@ -17,8 +17,14 @@ from authreg.domain.document_format import MAX_TEXT_LENGTH, STATUSES, AnyId, Aut
 from authreg.domain.documents import Document
 from authreg.domain.errors import Invalid, Problem
 from authreg.services import record_facts
+from authreg.services.answers import (
+    AuthorisationListSchema,
+    HistorySchema,
+    StatusChangedSchema,
+    WrittenSchema,
+)
 from authreg.services.apply import ApplyReport, apply_documents
-from authreg.services.reports import authorisation_summaries, history, parties_of, versioned_document
+from authreg.services.reports import authorisation_summaries, history, versioned_document
 
 _VERSION = re.compile(r"[0-9]{1,18}")
 blueprint = Blueprint(
@@ -78,22 +84,20 @@ def _apply(body: dict[str, Any], expected: int | None) -> dict[str, Any]:
 @blueprint.route("")
 class Authorisations(MethodView):
     @blueprint.arguments(ListQuery, location="query")
-    @blueprint.response(200)
+    @blueprint.response(200, AuthorisationListSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """The authorisations with their status on a day (today unless ``in_force_at``)."""
-        day = query.get("in_force_at") or today()
-        found = authorisation_summaries(engine(), at=day)
-        if "status" in query:
-            found = [s for s in found if s.status == query["status"]]
-        if "in_force_at" in query:
-            found = [s for s in found if s.state == "in-force"]
-        if "organisation" in query:
-            parties = parties_of(engine(), query["organisation"])
-            found = [s for s in found if s.id in parties]
+        found = authorisation_summaries(
+            engine(),
+            at=query.get("in_force_at") or today(),
+            status=query.get("status"),
+            organisation=query.get("organisation"),
+            in_force="in_force_at" in query,
+        )
         return {"authorisations": [s.as_dict() for s in found]}
 
     @blueprint.arguments(AuthorisationSchema)
-    @blueprint.response(201)
+    @blueprint.response(201, WrittenSchema)
     def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Register a new authorisation from its document."""
         written = _apply(body, None)
@@ -103,14 +107,19 @@ class Authorisations(MethodView):
 
 @blueprint.route("/<authorisation_id>")
 class OneAuthorisation(MethodView):
-    @blueprint.response(200)
-    def get(self, authorisation_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
-        """The stored document; its ETag is the version an update must name in If-Match."""
+    @blueprint.response(200, AuthorisationSchema)
+    def get(self, authorisation_id: str) -> Response:
+        """The stored document; its ETag is the version an update must name in If-Match.
+
+        Sent as stored (a Response is not dumped again): the canonical document, which applies
+        again as unchanged; the schema describes it."""
         version, document = versioned_document(engine(), authorisation_id)
-        return document, 200, _etag(version)
+        answer = jsonify(document)
+        answer.headers.update(_etag(version))
+        return answer
 
     @blueprint.arguments(AuthorisationSchema)
-    @blueprint.response(200)
+    @blueprint.response(200, WrittenSchema)
     def put(self, body: dict[str, Any], authorisation_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Replace the document with a new version; If-Match names the version it changes."""
         if body["id"] != authorisation_id:
@@ -122,7 +131,7 @@ class OneAuthorisation(MethodView):
 
 @blueprint.route("/<authorisation_id>/history")
 class History(MethodView):
-    @blueprint.response(200)
+    @blueprint.response(200, HistorySchema)
     def get(self, authorisation_id: str) -> dict[str, Any]:
         """Every version with who, when and why, and the dated status changes."""
         line, rows = history(engine(), authorisation_id)
@@ -144,7 +153,7 @@ class History(MethodView):
 @blueprint.route("/<authorisation_id>/<any(suspend, reinstate, revoke):kind>")
 class StatusChange(MethodView):
     @blueprint.arguments(StatusChangeSchema)
-    @blueprint.response(200)
+    @blueprint.response(200, StatusChangedSchema)
     def post(self, body: dict[str, Any], authorisation_id: str, kind: str) -> dict[str, Any]:
         """Suspend, reinstate or revoke from a day on (a new version with who, when and why)."""
         with changing():

@@ -15,6 +15,15 @@ from authreg.api.context import changing, clock, engine, subject_key, today
 from authreg.domain.conditions import STATES
 from authreg.domain.document_format import MAX_ID, MAX_LINK_LENGTH, MAX_TEXT_LENGTH, AnyId, BoundedText, Slug, Text
 from authreg.services import record_facts
+from authreg.services.answers import (
+    CommunicatedSchema,
+    ConditionListSchema,
+    DeclarationRecordedSchema,
+    EventRecordedSchema,
+    FulfilmentRecordedSchema,
+    SampleExtendedSchema,
+    SampleRegisteredSchema,
+)
 from authreg.services.calendar_feed import calendar
 from authreg.services.reports import condition_states
 
@@ -30,27 +39,6 @@ class ConditionQuery(Schema):
     status = fields.String(validate=validate.OneOf(STATES), metadata={"description": "only conditions in this state"})
     at = fields.Date(metadata={"description": "the day to judge on (default today)"})
     authorisation = AnyId()
-
-
-class ConditionStateSchema(Schema):
-    authorisation = fields.String()
-    condition = fields.String()
-    kind = fields.String()
-    state = fields.String()
-    due_on = fields.String(allow_none=True)
-    overdue_since = fields.String(allow_none=True)
-    paragraphs = fields.List(fields.Integer())
-    responsible = fields.List(fields.String())
-    owed_to = fields.List(fields.String())
-    trigger = fields.String(allow_none=True)
-    effect = fields.String()
-    description = fields.String()
-    fulfilled_on = fields.String(allow_none=True)
-    pending_samples = fields.List(fields.String())
-
-
-class ConditionListSchema(Schema):
-    conditions = fields.List(fields.Nested(ConditionStateSchema))
 
 
 class FulfilmentSchema(Schema):
@@ -138,7 +126,7 @@ class ConditionFeed(MethodView):
 @blueprint.route("/authorisations/<authorisation_id>/conditions/<condition_id>/fulfilments")
 class Fulfilments(MethodView):
     @blueprint.arguments(FulfilmentSchema)
-    @blueprint.response(201)
+    @blueprint.response(201, FulfilmentRecordedSchema)
     def post(self, body: dict[str, Any], authorisation_id: str, condition_id: str) -> dict[str, Any]:
         """Record a fulfilment with evidence; a correction names the one it supersedes."""
         with changing():
@@ -156,7 +144,7 @@ class Fulfilments(MethodView):
 @blueprint.route("/authorisations/<authorisation_id>/samples")
 class Samples(MethodView):
     @blueprint.arguments(SampleSchema)
-    @blueprint.response(201)
+    @blueprint.response(201, SampleRegisteredSchema)
     def post(self, body: dict[str, Any], authorisation_id: str) -> dict[str, Any]:
         """Register a sample (§90-91); its INSZ are stored only as keyed hashes."""
         with changing():
@@ -176,7 +164,7 @@ class Samples(MethodView):
 @blueprint.route("/authorisations/<authorisation_id>/samples/<sample_id>/subjects")
 class SampleSubjects(MethodView):
     @blueprint.arguments(SubjectsSchema)
-    @blueprint.response(200)
+    @blueprint.response(200, SampleExtendedSchema)
     def post(self, body: dict[str, Any], authorisation_id: str, sample_id: str) -> dict[str, Any]:
         """Extend a sample (§91); the added persons count once it is communicated again."""
         moment = clock()
@@ -198,7 +186,7 @@ class SampleSubjects(MethodView):
 @blueprint.route("/authorisations/<authorisation_id>/samples/<sample_id>/communications")
 class Communications(MethodView):
     @blueprint.arguments(CommunicationSchema)
-    @blueprint.response(201)
+    @blueprint.response(201, CommunicatedSchema)
     def post(self, body: dict[str, Any], authorisation_id: str, sample_id: str) -> dict[str, Any]:
         """Record that a sample went to security-consultant parties (§92, §100)."""
         with changing():
@@ -217,7 +205,7 @@ class Communications(MethodView):
 @blueprint.route("/authorisations/<authorisation_id>/users/<user_id>/declarations")
 class Declarations(MethodView):
     @blueprint.arguments(DeclarationSchema)
-    @blueprint.response(201)
+    @blueprint.response(201, DeclarationRecordedSchema)
     def post(self, body: dict[str, Any], authorisation_id: str, user_id: str) -> dict[str, Any]:
         """Record that a listed user signed the declaration of honour (§78)."""
         with changing():
@@ -231,7 +219,7 @@ class Declarations(MethodView):
 @blueprint.route("/authorisations/<authorisation_id>/events")
 class Events(MethodView):
     @blueprint.arguments(EventSchema)
-    @blueprint.response(201)
+    @blueprint.response(201, EventRecordedSchema)
     def post(self, body: dict[str, Any], authorisation_id: str) -> dict[str, Any]:
         """Record an event that starts the clock of on-event conditions (§88)."""
         with changing():

@@ -12,27 +12,11 @@ from authreg.api.access import caller
 from authreg.api.bodies import Blueprint
 from authreg.api.context import service
 from authreg.domain.clock import utcnow
-from authreg.domain.decisions import Verdict
 from authreg.domain.requests import RequestSchema
+from authreg.services.answers import BatchAnswerSchema, DecisionSchema
 
 blueprint = Blueprint("decisions", __name__, url_prefix="/api/v1/decisions", description="Allow or deny, with reasons")
 MAX_BATCH = 1000
-
-
-class ReasonSchema(Schema):
-    code = fields.String()
-    message = fields.String()
-    paragraphs = fields.List(fields.Integer())
-
-
-class DecisionSchema(Schema):
-    decision = fields.String(validate=validate.OneOf(list(Verdict)))
-    authorisation = fields.String(allow_none=True)
-    flow = fields.String(allow_none=True)
-    reasons = fields.List(fields.Nested(ReasonSchema))
-    warnings = fields.List(fields.Nested(ReasonSchema))
-    obligations = fields.List(fields.Nested(ReasonSchema))
-    decision_id = fields.String()
 
 
 class BatchSchema(Schema):
@@ -40,10 +24,6 @@ class BatchSchema(Schema):
         unknown = "raise"
 
     requests = fields.List(fields.Nested(RequestSchema), required=True, validate=validate.Length(min=1, max=MAX_BATCH))
-
-
-class BatchAnswerSchema(Schema):
-    decisions = fields.List(fields.Nested(DecisionSchema))
 
 
 @blueprint.route("")

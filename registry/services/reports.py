@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from authreg.domain.conditions import ConditionState, states
 from authreg.domain.errors import NotFound
-from authreg.domain.lifecycle import Timeline
+from authreg.domain.lifecycle import IN_FORCE, Timeline
 from authreg.storage import audit_log, fact_rows, identity, registry_rows
 from authreg.storage.models import AuthorisationVersion
 from authreg.storage.sessions import reading
@@ -87,13 +87,22 @@ class AuthorisationSummary:
         }
 
 
-def authorisation_summaries(engine: Engine, *, at: date) -> list[AuthorisationSummary]:
+def authorisation_summaries(
+    engine: Engine,
+    *,
+    at: date,
+    status: str | None = None,
+    organisation: str | None = None,
+    in_force: bool = False,
+) -> list[AuthorisationSummary]:
     """Every authorisation with its status as of ``at``, so a suspension recorded for that
-    day shows, whatever status the document was registered with."""
+    day shows, whatever status the document was registered with; narrowed to one status, to
+    those an organisation is a party of, or to those in force that day."""
     with reading(engine) as session:
         rows = registry_rows.authorisations(session)
         lines = fact_rows.timelines(session)
-    return [
+        parties = registry_rows.party_of(session, organisation) if organisation is not None else None
+    found = [
         AuthorisationSummary(
             id=row.id,
             title=row.title,
@@ -104,6 +113,13 @@ def authorisation_summaries(engine: Engine, *, at: date) -> list[AuthorisationSu
             state=lines[row.id].state_on(at),
         )
         for row in rows
+    ]
+    return [
+        summary
+        for summary in found
+        if (status is None or summary.status == status)
+        and (parties is None or summary.id in parties)
+        and (not in_force or summary.state == IN_FORCE)
     ]
 
 
@@ -124,12 +140,6 @@ def versioned_document(engine: Engine, authorisation: str) -> tuple[int, dict[st
     if authorisation not in found:
         raise NotFound(f"no authorisation {authorisation!r}")
     return found[authorisation]
-
-
-def parties_of(engine: Engine, organisation: str) -> set[str]:
-    """The authorisations an organisation is a party of."""
-    with reading(engine) as session:
-        return registry_rows.party_of(session, organisation)
 
 
 def history(engine: Engine, authorisation: str) -> tuple[Timeline, list[AuthorisationVersion]]:

@@ -1,0 +1,53 @@
+"""One shape per answer (issue 10): every endpoint of the API declares its response schema, so
+the OpenAPI document describes it and schemathesis checks it, and the CLI's ``--format json``
+gives what the API gives for the same question."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from tests.conftest import SEED_ASK, check_args
+
+Headers = dict[str, dict[str, str]]
+# the answers that are not JSON: the iCalendar feed
+NOT_JSON = {("get", "/api/v1/conditions.ics")}
+
+
+def test_every_operation_declares_the_schema_of_its_answer(client: FlaskClient, bearer: Headers) -> None:
+    document = client.get("/api/v1/openapi.json").json
+    undeclared = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters" or (method, path) in NOT_JSON:
+                continue
+            success = {code: answer for code, answer in operation["responses"].items() if code.startswith("2")}
+            if not success or not all(
+                "schema" in a.get("content", {}).get("application/json", {}) for a in success.values()
+            ):
+                undeclared.append(f"{method.upper()} {path}")
+    assert undeclared == []
+    assert len(document["paths"]) >= 15
+
+
+def test_the_cli_answers_in_the_shape_of_the_api(
+    client: FlaskClient, bearer: Headers, run_cli: Callable[..., Any]
+) -> None:
+    asked = {**SEED_ASK, "at": "2018-03-05"}
+    over_http = client.post("/api/v1/decisions", json=asked, headers=bearer["application"]).json
+    in_terminal = json.loads(run_cli(*check_args(asked), "--format", "json").stdout)
+    assert in_terminal.keys() == over_http.keys()
+    assert {**in_terminal, "decision_id": ""} == {**over_http, "decision_id": ""}
+
+    listed = client.get("/api/v1/authorisations?in_force_at=2018-03-05", headers=bearer["manager"]).json
+    assert json.loads(run_cli("list", "--at", "2018-03-05", "--format", "json").stdout) == listed["authorisations"]
+
+    states = client.get("/api/v1/conditions?at=2017-12-01", headers=bearer["manager"]).json
+    cli_states = json.loads(run_cli("conditions", "--at", "2017-12-01", "--format", "json").stdout)
+    assert cli_states == states["conditions"] and len(cli_states) >= 8
+
+    stored = client.get("/api/v1/authorisations/vtc-2017-amif-aii-wse", headers=bearer["manager"]).json
+    assert json.loads(run_cli("show", "vtc-2017-amif-aii-wse", "--format", "json").stdout) == stored
