@@ -220,6 +220,19 @@ def test_an_unstorable_query_value_is_422_not_a_database_error(web: FlaskClient,
     assert problem_paths(conditions) == ["authorisation"]
 
 
+def test_an_unknown_query_parameter_is_422_naming_it(web: FlaskClient, bearer: Headers) -> None:
+    """A misspelt filter must not answer as if there were none (``?statuss=`` listed every status)."""
+    for path, role in (
+        ("/api/v1/authorisations?statuss=revoked", "manager"),
+        ("/api/v1/conditions?stat=overdue", "manager"),
+        ("/api/v1/audit?limt=5", "auditor"),
+    ):
+        answer = web.get(path, headers=bearer[role])
+        assert answer.status_code == 422, path
+        assert problem_paths(answer) == [path.split("?")[1].split("=")[0]], path
+    assert web.get("/api/v1/authorisations?status=revoked", headers=bearer["manager"]).json == {"authorisations": []}
+
+
 @ONLY_SQLITE
 def test_the_limits_are_published_in_the_openapi_document(web: FlaskClient) -> None:
     schemas = web.get("/api/v1/openapi.json").get_json()["components"]["schemas"]

@@ -10,9 +10,9 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from authreg.api.bodies import Blueprint
 from authreg.api.context import engine, subject_key
 from authreg.domain.clock import utcnow
 from authreg.domain.decisions import Verdict

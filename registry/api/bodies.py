@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Any
+from typing import Any, ClassVar
 
 import flask_smorest
 from flask import Flask, Request, current_app, request
@@ -72,7 +72,16 @@ class StrictJSONProvider(DefaultJSONProvider):
 
 class BodyParser(FlaskParser):
     """webargs' Flask parser, reading JSON with the app's provider instead of ``json.loads``.
-    Bytes that are not UTF-8 and malformed JSON stay webargs' 400 "Invalid JSON body"."""
+    Bytes that are not UTF-8 and malformed JSON stay webargs' 400 "Invalid JSON body".
+
+    A query parameter the endpoint does not know is refused (422 naming it), as a body field
+    is: webargs drops them by default, and ``?statuss=active`` then answered every status."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION: ClassVar[dict[str, str | None]] = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": None,
+        "querystring": None,
+    }
 
     def _raw_load_json(self, req: Request) -> Any:
         if not is_json_request(req):
@@ -81,7 +90,7 @@ class BodyParser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest's blueprint with ``BodyParser``: every blueprint that takes a body is one."""
+    """flask-smorest's blueprint with ``BodyParser``: every blueprint of the API is one."""
 
     ARGUMENTS_PARSER = BodyParser()
 

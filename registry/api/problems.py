@@ -61,7 +61,7 @@ def init_problems(app: Flask) -> None:
 
     @app.errorhandler(DatabaseFault)
     def database(error: DatabaseFault) -> Response:
-        """Outside ``db.transaction`` too: a clash is 409, a refused value 422, only the rest 503."""
+        """Outside ``sessions.transaction`` too: a clash is 409, a refused value 422, only the rest 503."""
         if isinstance(error, Clash):
             return problem(409, "Conflict", "the change clashes with one made at the same time")
         if isinstance(error, RefusedValue):

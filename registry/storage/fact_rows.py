@@ -1,7 +1,7 @@
 """The recorded facts in the database: status changes, fulfilments, samples and their
 communications, and the read side that gathers them into ``conditions.AuthorisationFacts``.
 
-Like ``store``, every function takes a session that is already inside a transaction.
+Like ``registry_rows``, every function takes a session that is already inside a transaction.
 """
 
 from __future__ import annotations

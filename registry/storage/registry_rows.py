@@ -1,6 +1,6 @@
 """The registry in the database: the only module that writes SQL for documents.
 
-Callers pass a session that is already inside a transaction (``db.transaction``), so a batch
+Callers pass a session that is already inside a transaction (``sessions.transaction``), so a batch
 of documents is written all or nothing.
 """
 
