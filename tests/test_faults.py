@@ -4,7 +4,7 @@ write may remain, the caller is told (CLI exit 1, HTTP 503 problem+json), and no
 answered, least of all an allow, without its entry in the audit log.
 
 The fault is real: a ``before_cursor_execute`` listener on every engine raises the driver's own
-``OperationalError`` instead of sending the chosen statement, so SQLAlchemy, ``db.transaction``
+``OperationalError`` instead of sending the chosen statement, so SQLAlchemy, ``sessions.transaction``
 and the edges see exactly what a dropped connection or a full disk would give them."""
 
 from __future__ import annotations
