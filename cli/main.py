@@ -29,7 +29,15 @@ from authreg.services import checkpoints, tokens
 from authreg.services.answers import AuthorisationSummarySchema, ConditionStateSchema, DecisionSchema
 from authreg.services.apply import apply_documents
 from authreg.services.calendar_feed import calendar
-from authreg.services.database import Database, DatabaseFault, check_key, open_database, safe_url, upgrade
+from authreg.services.database import (
+    Database,
+    DatabaseFault,
+    check_key,
+    key_fingerprint,
+    open_database,
+    safe_url,
+    upgrade,
+)
 from authreg.services.decision_service import DecisionService
 from authreg.services.decision_tables import run_table
 from authreg.services.record_facts import (
@@ -164,14 +172,23 @@ def main(ctx: click.Context, database_url: str | None) -> None:
 @main.command()
 @pass_runtime
 def init(runtime: Runtime) -> None:
-    """Create or upgrade the database schema to the newest migration; write a random secret key
-    to the key file when no key is set (AUTHREG_SECRET_KEY) and the file does not exist."""
-    upgrade(runtime.settings.database_url)
-    click.echo(f"database ready: {safe_url(runtime.settings.database_url)}")
-    if runtime.settings.secret_key is None and make_secret_file(runtime.settings.secret_key_file):
-        click.echo(
-            f"secret key written to {runtime.settings.secret_key_file} (keep it: the audit log is keyed with it)"
-        )
+    """Create or upgrade the database schema to the newest migration, and make sure the secret
+    key is usable and this registry's: where none is set (AUTHREG_SECRET_KEY or the key file)
+    and the registry has none yet, a random one is written to the key file."""
+    settings = runtime.settings
+    upgrade(settings.database_url)
+    click.echo(f"database ready: {safe_url(settings.database_url)}")
+    if settings.secret_key is None and not settings.secret_key_file.exists():
+        recorded = key_fingerprint(runtime.engine)
+        if recorded is not None:  # a new key would not be this registry's: say where the old one belongs
+            raise SecretUnusable(
+                f"no secret key at {settings.secret_key_file}: this registry is used with one (its fingerprint "
+                f"starts {recorded[:12]}); put that key back there or set AUTHREG_SECRET_KEY"
+            )
+        if make_secret_file(settings.secret_key_file):
+            click.echo(f"secret key written to {settings.secret_key_file} (keep it: the audit log is keyed with it)")
+    # an empty or placeholder key is refused here, and so is one that is not this registry's
+    check_key(runtime.engine, load_secret(settings.secret_key, settings.secret_key_file))
 
 
 @main.command()

@@ -112,6 +112,33 @@ def test_init_writes_a_secret_key_once_and_only_where_none_is_set(tmp_path: Path
     assert "secret key" not in given.stdout and not (tmp_path / "other.key").exists()
 
 
+def test_init_never_writes_a_key_over_a_registry_that_has_one(tmp_path: Path, monkeypatch: Any) -> None:
+    """A registry used with a key from the environment, then ``init`` without it: a new key file
+    would not be its key (the log would stop verifying), so init refuses and says why."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUTHREG_SECRET_KEY_FILE", raising=False)
+    with_key = CliRunner().invoke(main, ["init"], env={"AUTHREG_SECRET_KEY": TEST_SECRET})
+    assert with_key.exit_code == 0 and "secret key" not in with_key.stdout
+    monkeypatch.delenv("AUTHREG_SECRET_KEY", raising=False)
+    without = CliRunner().invoke(main, ["init"], env={"AUTHREG_SECRET_KEY": None})
+    assert without.exit_code == 1
+    assert "this registry is used with one" in without.stderr and not (tmp_path / "var" / "secret.key").exists()
+
+
+def test_init_refuses_an_unusable_key_file(tmp_path: Path, monkeypatch: Any) -> None:
+    """An empty key file (a crash while it was written, a ``touch``) is said at init, not at the
+    first decision."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUTHREG_SECRET_KEY_FILE", raising=False)
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "secret.key").write_text("")
+    result = CliRunner().invoke(main, ["init"], env={"AUTHREG_SECRET_KEY": None})
+    assert result.exit_code == 1 and result.stderr.startswith("error: no secret key")
+    (tmp_path / "var" / "secret.key").write_text("change-me-change-me-change-me-change-me\n")
+    result = CliRunner().invoke(main, ["init"], env={"AUTHREG_SECRET_KEY": None})
+    assert result.exit_code == 1 and "placeholder" in result.stderr
+
+
 def test_token_create_list_revoke(seeded: Engine, run_cli: Callable[..., Any]) -> None:
     created = run_cli("token", "create", "--role", "application", "--name", "case-system")
     assert created.exit_code == 0

@@ -86,6 +86,7 @@ def authorisations(
         own_from = draw(st.none() | st.integers(0, 30).map(lambda n: valid_from + timedelta(days=n)))
         until = timeline.valid_until
         # a flow's own window lies inside its authorisation's, as the document schema demands
+        # (tests/test_documents.py: a flow starting after the authorisation ends is refused)
         start = own_from if own_from and (until is None or own_from <= until) else valid_from
         flows.append(
             FlowView(

@@ -4,18 +4,20 @@ policy kept current per authorisation."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from authreg.domain import denial_rules
 from authreg.domain.clock import Clock
 from authreg.domain.errors import Invalid
-from authreg.domain.requests import load_request
+from authreg.domain.requests import load_request, request_from
 from authreg.domain.subjects import subject_hash
 from authreg.services import record_facts
 from authreg.services.decision_service import DecisionService
@@ -58,6 +60,26 @@ def test_a_failing_table_case_is_reported(run_cli: Cli, tmp_path: Any) -> None:
         and "got      deny [data-subject-required, declaration-missing, expired]" in result.stdout
     )
     assert result.stdout.splitlines()[-1] == "0 passed, 1 failed"
+
+
+@sqlite_only
+def test_a_table_request_is_decided_on_its_own_day_first(run_cli: Cli, tmp_path: Any) -> None:
+    """The most specific day wins: the request's ``at``, then the case's, then the table's; a
+    request's own day is never overridden silently by the table's."""
+    (tmp_path / "tests").mkdir()
+    ask = "user: esf-controller-1, organisation: WSE-ESF, data_category: naam, purpose: amif-eligibility"
+    (tmp_path / "tests" / "days.yaml").write_text(
+        f"name: days\npolicies: [{POLICIES}]\nat: 2018-01-01\ncases:\n"
+        f"  - name: the request's day\n    request: {{{ask}, at: '2024-01-01'}}\n"
+        "    expect: {decision: deny, reasons: [data-subject-required, declaration-missing, expired]}\n"
+        f"  - name: the case's day\n    at: 2024-01-01\n    request: {{{ask}}}\n"
+        "    expect: {decision: deny, reasons: [data-subject-required, declaration-missing, expired]}\n"
+        f"  - name: the table's day\n    request: {{{ask}}}\n"
+        "    expect: {decision: deny, reasons: [data-subject-required, declaration-missing]}\n",
+        encoding="utf-8",
+    )
+    result = run_cli("test", str(tmp_path / "tests"))
+    assert result.stdout.splitlines()[-1] == "3 passed, 0 failed", result.stdout
 
 
 def test_check_json_is_logged_before_it_is_answered(seeded: Engine, run_cli: Cli) -> None:
@@ -253,3 +275,21 @@ def test_sync_catches_up_with_another_process(seeded: Engine, run_cli: Cli) -> N
     assert service.sync() is True
     answer = service.ask(load_request({**ASK, "at": "2019-06-01"}), asked_by="app", now=NOW)
     assert [r["code"] for r in answer["reasons"]] == ["authorisation-suspended"]
+
+
+def test_a_day_before_a_flows_start_and_after_its_end_is_only_not_yet_valid(seeded: Engine) -> None:
+    """A flow stored before its start had to lie inside the authorisation's window can start after
+    the authorisation ends; a day in that gap is one reason (not-yet-valid), as before the rules
+    became one function per code."""
+    snapshot = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET).policy.snapshot
+    view = snapshot.authorisations[SEED_ID]
+    flow = dataclasses.replace(view.flows[0], valid_from=date(2024, 1, 1))
+    asked = {**ASK, "at": "2023-10-01"}
+    request = request_from(load_request(asked), now=NOW, timezone="Europe/Brussels", secret=TEST_SECRET)
+    codes = [failure.code for failure in denial_rules.failing(denial_rules.asked(snapshot, request), view, flow)]
+    assert "not-yet-valid" in codes and "expired" not in codes
+    later = request_from(
+        load_request({**ASK, "at": "2024-02-01"}), now=NOW, timezone="Europe/Brussels", secret=TEST_SECRET
+    )
+    codes = [failure.code for failure in denial_rules.failing(denial_rules.asked(snapshot, later), view, flow)]
+    assert "expired" in codes and "not-yet-valid" not in codes

@@ -90,6 +90,11 @@ INVALID_SEEDS = {
         "flows[0].valid_until",
         "after the authorisation's valid_until 2023-06-30",
     ),
+    "flow starting after the authorisation ends": (
+        _set("flows[0].valid_from", "2024-01-01"),
+        "flows[0].valid_from",
+        "after the authorisation's valid_until 2023-06-30: the flow would never be valid",
+    ),
     "upper-case slug": (_set("id", "VTC-2017"), "id", "not a lower-case id"),
     "lower-case organisation": (_set("parties[0].id", "vtc"), "parties[0].id", "not an upper-case organisation code"),
     "unknown status": (_set("status", "paused"), "status", "must be one of active, suspended, revoked"),

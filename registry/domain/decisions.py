@@ -21,7 +21,6 @@ from authreg.domain.requests import DecisionRequest
 from authreg.domain.snapshot import AuthorisationView, FlowView, Snapshot
 
 log = logging.getLogger(__name__)
-READ = "read"
 
 
 class Verdict(StrEnum):

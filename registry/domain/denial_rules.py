@@ -123,8 +123,10 @@ def not_yet_valid(asked: Asked, candidate: Candidate) -> Found:
 
 
 def expired(asked: Asked, candidate: Candidate) -> Found:
-    until = candidate.flow.valid_until
-    if until is not None and asked.request.day > until:
+    """Past the flow's end; a day also before its start is only ``not-yet-valid`` (documents
+    stored before a flow had to start within its authorisation's window can hold such a flow)."""
+    flow, day = candidate.flow, asked.request.day
+    if flow.valid_until is not None and day > flow.valid_until and day >= flow.valid_from:
         return (Failure(Code.EXPIRED, candidate.view.cites("valid_until")),)
     return NONE
 

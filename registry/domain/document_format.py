@@ -595,6 +595,12 @@ class AuthorisationSchema(StrictSchema):
                     ("flows", index, "valid_from"),
                     f"before the authorisation's valid_from {data['valid_from']}",
                 )
+            elif "valid_until" in data and start > data["valid_until"]:
+                put(
+                    errors,
+                    ("flows", index, "valid_from"),
+                    f"after the authorisation's valid_until {data['valid_until']}: the flow would never be valid",
+                )
             end_day = flow.get("valid_until")
             if end_day is not None:
                 if end_day < start:

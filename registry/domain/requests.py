@@ -1,8 +1,9 @@
 """A decision request (DESIGN §3): the input every surface takes, checked once, and the
 ``DecisionRequest`` the engine decides, with the day it is about and the data subject hashed.
 
-A surface loads its input with ``RequestSchema`` (the HTTP API through flask-smorest, the CLI and
-the decision tables through ``load_request``) and hands the loaded fields to ``request_from``;
+A surface loads its input with ``RequestSchema`` (the HTTP API through flask-smorest, the CLI
+through ``load_request``, the decision tables as a nested field of a case) and hands the loaded
+fields to the decision service, which builds the request with ``request_from``;
 malformed input is an error (``Invalid``, naming the field), never a decision.
 """
 

@@ -34,6 +34,11 @@ def check_key(database: Database, secret: str) -> None:
     identity.check_key(database, secret)
 
 
+def key_fingerprint(database: Database) -> str | None:
+    """The fingerprint of the secret key the registry is used with, None while it has none."""
+    return identity.recorded_fingerprint(database)
+
+
 def probe(database: Database, expected_registry: str | None) -> None:
     """Could a decision be logged now, in the registry this process loaded? ``Unavailable`` when
     not (lock held too long, another or no registry), ``DatabaseFault`` when it cannot be reached."""

@@ -60,6 +60,12 @@ def expect_same(found: str, expected: str) -> None:
         )
 
 
+def recorded_fingerprint(engine: Engine) -> str | None:
+    """The fingerprint of the key this registry is used with; None before its first use."""
+    with reading(engine) as session:
+        return _identity(session).key_fingerprint
+
+
 def check_key(engine: Engine, secret: str) -> None:
     """Record the key's fingerprint on first use; refuse another key afterwards. Every command
     and server start checks, so the check reads; only the first use writes."""
