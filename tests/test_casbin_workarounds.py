@@ -6,6 +6,9 @@ property tests, which compare it with pycasbin's own ``enforce``.)"""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from casbin.model import FastModel, Model
 from casbin.model.policy_fast import FastPolicy
 
@@ -28,3 +31,30 @@ def test_pycasbins_fast_policy_keeps_its_index_where_decide_reads_it() -> None:
     policy = FastPolicy([0, 1])
     policy.append(["user", "ORG", "flow"])
     assert list(policy._cache["user"]["ORG"]) == [("user", "ORG", "flow")]
+
+
+def test_pycasbins_fast_policy_still_counts_by_listing_every_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Model.add_policy`` asks ``len(policy)`` after every line; FastPolicy answers by listing
+    every line, so loading n lines is O(n²). When the first half fails, upstream counts: drop
+    ``authreg.domain.policy_engine._CountedPolicy``."""
+    listed: list[int] = []
+    lister = FastPolicy._FastPolicy__get_policy
+
+    def counting(self: FastPolicy) -> Any:
+        listed.append(1)
+        return lister(self)
+
+    monkeypatch.setattr(FastPolicy, "_FastPolicy__get_policy", counting)
+    stock = FastPolicy([0, 1])
+    stock.append(["user", "ORG", "flow"])
+    assert len(stock) == 1 and listed == [1]
+
+    listed.clear()
+    ours = DecisionEnforcer()
+    ours.add_policies([["u1", "ORG", "f1"], ["u2", "ORG", "f2"], ["u1", "ORG", "f3"]])
+    ours.add_policies([["u1", "ORG", "f1"]])  # already there: counted once
+    ours.remove_policies([["u2", "ORG", "f2"]])
+    ours.remove_policy("u9", "ORG", "f9")  # not there: nothing to uncount
+    policy = ours.model["p"]["p"].policy
+    assert listed == []  # adding and removing never listed the lines
+    assert len(policy) == 2 == len(list(lister(policy)))
