@@ -8,10 +8,9 @@ The request is built in ``requests``; why a flow does not grant is one rule per 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from authreg.domain.conditions import ConditionSpec
 from authreg.domain.denial_rules import Failure, asked, failing
@@ -28,8 +27,10 @@ class Verdict(StrEnum):
     DENY = "deny"
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(NamedTuple):
+    """A reason, warning or obligation, worded. Decisions are made on every data access: a
+    named tuple is built several times faster than a frozen dataclass, and is as immutable."""
+
     code: Code
     message: str
     paragraphs: tuple[int, ...] = ()
@@ -38,8 +39,7 @@ class Reason:
         return {"code": self.code, "message": self.message, "paragraphs": list(self.paragraphs)}
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     decision: Verdict
     authorisation: str | None
     flow: str | None
