@@ -25,7 +25,7 @@ from authreg.domain.errors import Conflict, Invalid, NotFound, Problem, Registry
 from authreg.domain.messages import LANGUAGES
 from authreg.domain.requests import load_request
 from authreg.domain.subjects import SecretUnusable, load_secret, make_secret_file
-from authreg.services import checkpoints, tokens
+from authreg.services import checkpoints, people, tokens
 from authreg.services.answers import AuthorisationSummarySchema, ConditionStateSchema, DecisionSchema
 from authreg.services.apply import apply_documents
 from authreg.services.calendar_feed import calendar
@@ -609,6 +609,29 @@ def serve(runtime: Runtime, host: str, port: int, workers: int) -> None:
         check_key(runtime.engine, secret)  # another key than the registry's: refuse to start
     sys.argv = ["authreg serve", "--bind", f"{host}:{port}", "--workers", str(workers), "authreg:create_app()"]
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
+
+
+@main.group()
+def user() -> None:
+    """People who sign in to the web pages."""
+
+
+@user.command(name="create")
+@click.option("--role", required=True, type=click.Choice(tokens.ROLES))
+@click.option("--name", required=True, help="The name to sign in with.")
+@click.password_option(help="Asked for twice, without echo, when not given [at least 12 characters].")
+@pass_runtime
+def user_create(runtime: Runtime, role: str, name: str, password: str) -> None:
+    """Make a person who may sign in to the web pages with one of the API's roles."""
+    made = people.create(runtime.engine, name=name, role=role, password=password, now=utcnow())
+    click.echo(f"user {made.name} ({made.role}) created; sign in at /")
+
+
+@user.command(name="list")
+@pass_runtime
+def user_list(runtime: Runtime) -> None:
+    """The people who may sign in, and their roles."""
+    click.echo(render.table(people.listing(runtime.engine), ["name", "role", "created_at"]))
 
 
 @main.group()

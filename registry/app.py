@@ -1,4 +1,5 @@
-"""The Flask application factory: configuration, the database engine, the API and its guards."""
+"""The Flask application factory: configuration, the database engine, the API and its guards,
+the web pages."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from authreg.services import checkpoints
 from authreg.services.decision_service import DecisionService
 from authreg.storage import identity
 from authreg.storage.sessions import make_engine
+from authreg.web.pages import init_web
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         },
     )
     app.config.from_prefixed_env("AUTHREG")
-    app.config["SECRET_KEY"] = None  # AUTHREG_SECRET_KEY hashes data subjects; authreg keeps no sessions
+    # AUTHREG_SECRET_KEY hashes data subjects; the web pages' sessions are signed with a key
+    # derived from it (the same in every worker), never with the secret itself
+    app.config["SECRET_KEY"] = None
     if test_config:
         app.config.update(test_config)
     engine = make_engine(app.config["DATABASE_URL"])
@@ -71,6 +75,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         except RegistryError:
             engine.dispose()
             raise
+        secret = _secret()
+        if secret is not None and app.config["SECRET_KEY"] is None:
+            app.config["SECRET_KEY"] = identity.derived_key(secret, "web-sessions").hex()
     app.extensions["authreg.decisions"] = _LazyService(app)
     init_access(app)
     init_bodies(app)
@@ -82,6 +89,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(conditions.blueprint)
     api.register_blueprint(audit.blueprint)
     init_problems(app)  # after Api(), whose own handler for HTTP errors this replaces
+    init_web(app)
     return app
 
 

@@ -17,7 +17,6 @@ from authreg.api.context import engine, subject_key
 from authreg.domain.clock import utcnow
 from authreg.domain.decisions import Verdict
 from authreg.domain.document_format import MAX_ID
-from authreg.domain.errors import Invalid
 from authreg.services import checkpoints
 from authreg.services.answers import AuditPageSchema, CheckpointSchema, VerificationSchema
 from authreg.services.reports import audit_records
@@ -64,25 +63,12 @@ class AuditVerify(MethodView):
     @blueprint.response(200, VerificationSchema)
     def get(self) -> dict[str, Any]:
         """Walk the chain, check its MACs, hold it against the newest checkpoint of this server."""
-        try:
-            result = checkpoints.verify_log(
-                engine(),
-                secret=subject_key(),
-                checkpoint=checkpoints.latest(Path(current_app.config["CHECKPOINT_DIR"])),
-                public=_signing_key().public_key(),
-            )
-        except (checkpoints.CheckpointInvalid, Invalid) as error:
-            log.error("audit verify: the newest checkpoint cannot be trusted: %s", error)
-            problem = "the newest checkpoint of this server is unreadable, of another registry or not signed by it"
-            return {"intact": False, "entries": 0, "broken_at": None, "problem": problem, "legacy": 0}
-        return {
-            "intact": result.intact,
-            "entries": result.entries,
-            "broken_at": result.broken_at,
-            "problem": result.problem,
-            "legacy": result.legacy,
-            "anchored_at": result.anchored_at,
-        }
+        return checkpoints.verify_server_log(
+            engine(),
+            secret=subject_key(),
+            folder=Path(current_app.config["CHECKPOINT_DIR"]),
+            signing_key_file=Path(current_app.config["SIGNING_KEY_FILE"]),
+        )
 
 
 @blueprint.route("/checkpoint")

@@ -258,3 +258,25 @@ def verify_log(
             raise CheckpointInvalid(f"the checkpoint of entry {found.seq} is of another registry")
         anchor = found.anchor() if found is not None else None
         return audit_log.verify(session, key=identity.chain_key(secret), anchor=anchor)
+
+
+def verify_server_log(engine: Engine, *, secret: str, folder: Path, signing_key_file: Path) -> dict[str, Any]:
+    """The check an auditor asks of a running server (the API's ``/audit/verify``, the web
+    pages' button): every hash and MAC, held against the newest checkpoint in the server's
+    folder, signed by the server's key. A checkpoint that cannot be trusted is a broken log."""
+    try:
+        result = verify_log(
+            engine, secret=secret, checkpoint=latest(folder), public=signing_key(signing_key_file).public_key()
+        )
+    except (CheckpointInvalid, Invalid) as error:
+        log.error("audit verify: the newest checkpoint cannot be trusted: %s", error)
+        problem = "the newest checkpoint of this server is unreadable, of another registry or not signed by it"
+        return {"intact": False, "entries": 0, "broken_at": None, "problem": problem, "legacy": 0, "anchored_at": None}
+    return {
+        "intact": result.intact,
+        "entries": result.entries,
+        "broken_at": result.broken_at,
+        "problem": result.problem,
+        "legacy": result.legacy,
+        "anchored_at": result.anchored_at,
+    }

@@ -342,6 +342,21 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = _moment(default=None)
 
 
+class WebUser(SQLModel, table=True):
+    """A person who signs in to the web pages: a name, one of the API's roles, the password as
+    an Argon2 hash only. Failed sign-ins are counted per name, so that guessing slows down in
+    every process alike."""
+
+    __tablename__ = "web_user"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=64)
+    role: str = Field(max_length=32)
+    password_hash: str = Field(max_length=256)
+    created_at: datetime = _moment()
+    failed_sign_ins: int = Field(default=0)
+    last_failed_at: datetime | None = _moment(default=None)
+
+
 class RegistryChange(SQLModel, table=True):
     """One row per committed change of the registry; the highest ``seq`` is the registry's
     version, which decisions record and other processes watch to refresh their snapshot."""

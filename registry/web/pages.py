@@ -1,0 +1,244 @@
+"""The pages: each view checks who is signed in, calls one service, renders a template.
+
+A person signs in with a name and password made from the CLI; the session cookie (HttpOnly,
+SameSite=Lax, Secure where configured) holds their name and role. The role decides what a page
+shows and which forms it offers, and every POST checks the role again (a forged form is 403)
+and carries a CSRF token (a form without one is refused with 400).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from authreg.api.context import changing, clock, engine, service, subject_key, today
+from authreg.domain.clock import utcnow
+from authreg.domain.errors import Conflict, Invalid, NotFound, Problem
+from authreg.domain.requests import load_request
+from authreg.services import checkpoints, people, record_facts
+from authreg.services.reports import audit_records, authorisation_detail, authorisation_summaries, condition_states
+from authreg.web.words import DEFAULT, LANGUAGES, word
+
+blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
+csrf = CSRFProtect()
+READERS = ("privacy-officer", "manager")
+View = TypeVar("View", bound=Callable[..., Any])
+HOME = {
+    "privacy-officer": "web.overview",
+    "manager": "web.overview",
+    "auditor": "web.audit",
+    "application": "web.tester",
+}
+
+
+def init_web(app: Any) -> None:
+    """The pages at ``/``; CSRF is checked on the pages' forms only (the API takes tokens)."""
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    # Secure (HTTPS only) where the server is reached over HTTPS: AUTHREG_SESSION_COOKIE_SECURE=true
+    csrf.init_app(app)
+    app.register_blueprint(blueprint)
+
+
+@blueprint.before_request
+def _guard_forms() -> Any:
+    if not current_app.secret_key:  # no secret key: no session can be signed, so no one signs in
+        return _page("error.html", message="no secret key: sign-in is not possible; see the server log"), 503
+    if request.method == "POST":
+        csrf.protect()
+    return None
+
+
+@blueprint.errorhandler(CSRFError)
+def _no_token(error: CSRFError) -> tuple[str, int]:
+    return _page("error.html", message=error.description), 400
+
+
+@blueprint.app_context_processor
+def _words() -> dict[str, Any]:
+    language = session.get("language", DEFAULT)
+    return {"t": lambda key: word(language, key), "language": language, "who": session.get("who")}
+
+
+def signed_in(*roles: str) -> Callable[[View], View]:
+    """Only for these roles: not signed in goes to the sign-in page, another role gets 403."""
+
+    def wrap(view: View) -> View:
+        @wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            who = session.get("who")
+            if not who:
+                return redirect(url_for("web.sign_in", next=request.path))
+            if who["role"] not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return checked  # type: ignore[return-value]
+
+    return wrap
+
+
+def _page(template: str, **values: Any) -> str:
+    return render_template(template, **values)
+
+
+@blueprint.get("/sign-in")
+def sign_in() -> str:
+    return _page("sign_in.html", error=None, name="")
+
+
+@blueprint.post("/sign-in")
+def sign_in_post() -> Any:
+    name = request.form.get("name", "")
+    try:
+        person = people.sign_in(engine(), name=name, password=request.form.get("password", ""), now=utcnow())
+    except people.SignInRefused as refused:
+        return _page("sign_in.html", error=str(refused), name=name), 401
+    language = session.get("language", DEFAULT)
+    session.clear()  # a new session for the signed-in person (no fixation)
+    session["who"] = {"name": person.name, "role": person.role}
+    session["language"] = language
+    target = request.args.get("next", "")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for(HOME[person.role]))
+
+
+@blueprint.post("/sign-out")
+def sign_out() -> Response:
+    session.clear()
+    return redirect(url_for("web.sign_in"))
+
+
+@blueprint.post("/language")
+def language() -> Response:
+    chosen = request.form.get("language", DEFAULT)
+    session["language"] = chosen if chosen in LANGUAGES else DEFAULT
+    back = request.form.get("back", "/")
+    return redirect(back if back.startswith("/") and not back.startswith("//") else "/")
+
+
+@blueprint.get("/")
+def home() -> Response:
+    who = session.get("who")
+    return redirect(url_for(HOME[who["role"]]) if who else url_for("web.sign_in"))
+
+
+def _day(name: str = "at") -> date:
+    """A day from the query (``?at=2017-12-01``), today when none is given; 400 when it is not one."""
+    text = request.args.get(name, "")
+    if not text:
+        return today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        abort(400, f"{name}: not a day (YYYY-MM-DD): {text[:20]!r}")
+
+
+@blueprint.get("/authorisations")
+@signed_in(*READERS)
+def overview() -> str:
+    day = _day()
+    status = request.args.get("status") or None
+    found = authorisation_summaries(engine(), at=day, status=status)
+    states = condition_states(engine(), at=day, window_days=int(current_app.config["DUE_SOON_DAYS"]))
+    counted: dict[str, dict[str, int]] = {}
+    for state in states:
+        counted.setdefault(state.authorisation, {}).setdefault(state.state, 0)
+        counted[state.authorisation][state.state] += 1
+    return _page("overview.html", day=day, status=status, found=found, counted=counted)
+
+
+@blueprint.get("/authorisations/<authorisation_id>")
+@signed_in(*READERS)
+def authorisation(authorisation_id: str) -> str:
+    day = _day()
+    try:
+        document, timeline = authorisation_detail(engine(), authorisation_id)
+    except NotFound:
+        abort(404)
+    window = int(current_app.config["DUE_SOON_DAYS"])
+    states = condition_states(engine(), at=day, window_days=window, authorisation=authorisation_id)
+    return _page("authorisation.html", day=day, document=document, timeline=timeline, states=states)
+
+
+@blueprint.get("/conditions")
+@signed_in(*READERS)
+def conditions() -> str:
+    day = _day()
+    states = condition_states(engine(), at=day, window_days=int(current_app.config["DUE_SOON_DAYS"]))
+    return _page("conditions.html", day=day, states=states, problems=[], done=request.args.get("done"))
+
+
+@blueprint.post("/conditions/<authorisation_id>/<condition_id>/fulfilments")
+@signed_in("privacy-officer")
+def fulfil(authorisation_id: str, condition_id: str) -> Any:
+    form = request.form
+    try:
+        fulfilled_on = _form_day(form.get("fulfilled_on", ""), "fulfilled_on")
+        with changing():
+            record_facts.record_fulfilment(
+                engine(),
+                authorisation=authorisation_id,
+                condition=condition_id,
+                fulfilled_on=fulfilled_on,
+                evidence=form.get("evidence", ""),
+                actor=f"web:{session['who']['name']}",
+                clock=clock(),
+            )
+    except (Invalid, NotFound, Conflict) as error:
+        problems = error.problems if isinstance(error, Invalid) else [Problem("", "", str(error))]
+        day = _day()
+        states = condition_states(engine(), at=day, window_days=int(current_app.config["DUE_SOON_DAYS"]))
+        return _page("conditions.html", day=day, states=states, problems=problems, done=None), 422
+    return redirect(url_for("web.conditions", at=request.args.get("at", ""), done=condition_id))
+
+
+def _form_day(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise Invalid([Problem("", field, "not a day (YYYY-MM-DD)")]) from error
+
+
+FIELDS = ("user", "organisation", "data_category", "purpose", "source", "data_subject", "at")
+
+
+@blueprint.route("/tester", methods=["GET", "POST"])
+@signed_in("privacy-officer", "application")
+def tester() -> Any:
+    asked = {key: request.form.get(key, "").strip() for key in FIELDS}
+    answer, problems = None, []
+    if request.method == "POST":
+        try:
+            loaded = load_request({key: value for key, value in asked.items() if value})
+            answer = service().ask(loaded, asked_by=f"web:{session['who']['name']}", now=utcnow())
+        except Invalid as error:
+            problems = error.problems
+    status = 422 if problems else 200
+    return _page("tester.html", asked=asked, answer=answer, problems=problems), status
+
+
+@blueprint.get("/audit")
+@signed_in("auditor")
+def audit() -> str:
+    entries = audit_records(engine(), decision=request.args.get("decision") or None, after=0, limit=200)
+    return _page("audit.html", entries=entries, verified=None)
+
+
+@blueprint.post("/audit/verify")
+@signed_in("auditor")
+def audit_verify() -> str:
+    verified = checkpoints.verify_server_log(
+        engine(),
+        secret=subject_key(),
+        folder=Path(current_app.config["CHECKPOINT_DIR"]),
+        signing_key_file=Path(current_app.config["SIGNING_KEY_FILE"]),
+    )
+    entries = audit_records(engine(), after=0, limit=200)
+    return _page("audit.html", entries=entries, verified=verified)

@@ -1,0 +1,183 @@
+"""The web pages through the real WSGI app: sign-in (Argon2, slowed down), the role of each page,
+CSRF on every form, the conditions board as of a day with a fulfilment recorded, the decision
+tester, the audit log, and a crawl of every link from the overview (issue 11)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+
+from authreg.domain.clock import utcnow
+from authreg.services import people
+from tests.conftest import SEED_ID, dump_tables
+
+PASSWORD = "correct horse battery staple"
+ROLES = {"officer": "privacy-officer", "manager": "manager", "auditor": "auditor", "app": "application"}
+
+
+@pytest.fixture
+def web(api: Flask, seeded: Engine) -> FlaskClient:
+    for name, role in ROLES.items():
+        people.create(seeded, name=name, role=role, password=PASSWORD, now=utcnow())
+    return api.test_client()
+
+
+def token(page: Any) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert found, "a form without a CSRF token"
+    return found.group(1)
+
+
+def sign_in(web: FlaskClient, name: str) -> None:
+    form = web.get("/sign-in")
+    answer = web.post("/sign-in", data={"name": name, "password": PASSWORD, "csrf_token": token(form)})
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+
+
+def test_sign_in_lands_each_role_on_its_page_and_sign_out_ends_it(web: FlaskClient) -> None:
+    assert web.get("/").headers["Location"].endswith("/sign-in")
+    assert web.get("/authorisations").status_code == 302  # not signed in
+    for name, home in (("officer", "/authorisations"), ("auditor", "/audit"), ("app", "/tester")):
+        form = web.get("/sign-in")
+        answer = web.post("/sign-in", data={"name": name, "password": PASSWORD, "csrf_token": token(form)})
+        assert answer.headers["Location"] == home
+        cookie = answer.headers["Set-Cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        page = web.get(home)
+        out = web.post("/sign-out", data={"csrf_token": token(page)})
+        assert out.status_code == 302 and web.get(home).status_code == 302
+
+
+def test_a_wrong_password_is_refused_and_guessing_slows_down(web: FlaskClient, seeded: Engine) -> None:
+    form = web.get("/sign-in")
+    wrong = web.post("/sign-in", data={"name": "officer", "password": "not it", "csrf_token": token(form)})
+    assert wrong.status_code == 401 and "wrong name or password" in wrong.get_data(as_text=True)
+    unknown = web.post("/sign-in", data={"name": "nobody", "password": "not it", "csrf_token": token(form)})
+    assert unknown.status_code == 401 and "wrong name or password" in unknown.get_data(as_text=True)
+    now = utcnow()
+    for _ in range(2):
+        with pytest.raises(people.SignInRefused):
+            people.sign_in(seeded, name="officer", password="still not", now=now)
+    with pytest.raises(people.SignInRefused, match="try again in 1 s"):  # the right password, too soon
+        people.sign_in(seeded, name="officer", password=PASSWORD, now=now)
+    assert people.sign_in(seeded, name="officer", password=PASSWORD, now=now + timedelta(seconds=2)).role
+    assert people.wait_after(2) == timedelta(0) and people.wait_after(20) == timedelta(seconds=60)
+
+
+def test_a_form_without_its_csrf_token_is_refused(web: FlaskClient, seeded: Engine) -> None:
+    no_token = web.post("/sign-in", data={"name": "officer", "password": PASSWORD})
+    assert no_token.status_code == 400
+    sign_in(web, "officer")
+    before = dump_tables(seeded)
+    forged = web.post(
+        f"/conditions/{SEED_ID}/security-plan/fulfilments", data={"fulfilled_on": "2017-12-04", "evidence": "x"}
+    )
+    assert forged.status_code == 400 and dump_tables(seeded) == before
+
+
+def test_a_manager_sees_no_form_and_a_forged_post_is_403(web: FlaskClient, seeded: Engine) -> None:
+    sign_in(web, "manager")
+    board = web.get("/conditions?at=2017-12-01")
+    assert board.status_code == 200 and "fulfilled_on" not in board.get_data(as_text=True)
+    before = dump_tables(seeded)
+    forged = web.post(
+        f"/conditions/{SEED_ID}/security-plan/fulfilments?at=2017-12-01",
+        data={"fulfilled_on": "2017-12-04", "evidence": "forged", "csrf_token": token(board)},
+    )
+    assert forged.status_code == 403 and dump_tables(seeded) == before
+    assert web.get("/audit").status_code == 403 and web.get("/tester").status_code == 403
+
+
+def test_the_security_plan_is_overdue_then_fulfilled_late(web: FlaskClient) -> None:
+    sign_in(web, "officer")
+    overview = web.get("/authorisations?at=2017-12-01").get_data(as_text=True)
+    assert "1 te laat" in overview  # Dutch by default: one condition overdue
+    board = web.get("/conditions?at=2017-12-01")
+    row = re.search(r'<tr id="vtc-2017-amif-aii-wse-security-plan">.*?</tr>', board.get_data(as_text=True), re.S)
+    assert row and 'class="state overdue"' in row.group(0)
+    bad = web.post(
+        f"/conditions/{SEED_ID}/security-plan/fulfilments?at=2017-12-01",
+        data={"fulfilled_on": "the fourth", "evidence": "plan", "csrf_token": token(board)},
+    )
+    assert bad.status_code == 422 and "fulfilled_on: not a day" in bad.get_data(as_text=True)
+    done = web.post(
+        f"/conditions/{SEED_ID}/security-plan/fulfilments?at=2017-12-05",
+        data={"fulfilled_on": "2017-12-04", "evidence": "brief VTC 2017/412", "csrf_token": token(board)},
+    )
+    assert done.status_code == 302
+    later = web.get(done.headers["Location"]).get_data(as_text=True)
+    row = re.search(r'<tr id="vtc-2017-amif-aii-wse-security-plan">.*?</tr>', later, re.S)
+    assert row and 'class="state fulfilled-late"' in row.group(0)
+
+
+def test_the_tester_shows_every_reason_and_names_a_wrong_field(web: FlaskClient) -> None:
+    sign_in(web, "app")
+    page = web.get("/tester")
+    asked = {
+        "user": "esf-controller-1",
+        "organisation": "WSE-ESF",
+        "data_category": "naam",
+        "purpose": "amif-eligibility",
+        "data_subject": "85.07.30-033.28",
+        "at": "2018-03-05",
+        "csrf_token": token(page),
+    }
+    answer = web.post("/tester", data=asked).get_data(as_text=True)
+    assert 'class="verdict deny"' in answer and "subject-not-in-communicated-sample" in answer  # §90-92
+    assert "§90 §91 §92 §100" in answer
+    wrong = web.post("/tester", data={**asked, "at": "the fifth"})
+    assert wrong.status_code == 422 and "at: not an ISO 8601" in wrong.get_data(as_text=True)
+
+
+def test_the_auditor_reads_and_verifies_the_log(web: FlaskClient) -> None:
+    sign_in(web, "app")
+    page = web.get("/tester")
+    web.post("/tester", data={"user": "x", "organisation": "X", "data_category": "naam", "purpose": "p",
+                              "csrf_token": token(page)})  # fmt: skip
+    web.post("/sign-out", data={"csrf_token": token(page)})
+    sign_in(web, "auditor")
+    log = web.get("/audit")
+    assert "web:app" in log.get_data(as_text=True)
+    verified = web.post("/audit/verify", data={"csrf_token": token(log)}).get_data(as_text=True)
+    assert "ongeschonden" in verified and "1 regels" in verified
+
+
+def test_no_link_from_the_overview_answers_a_server_error(web: FlaskClient) -> None:
+    """A crawl: every page a link of the overview reaches, and every link on those, as an officer."""
+    sign_in(web, "officer")
+    seen: set[str] = set()
+    queue = ["/authorisations?at=2017-12-01"]
+    while queue:
+        path = queue.pop()
+        if path in seen or len(seen) > 200:
+            continue
+        seen.add(path)
+        answer = web.get(path)
+        assert answer.status_code < 500, path
+        if answer.status_code == 200 and answer.mimetype == "text/html":
+            for link in re.findall(r'href="(/[^"]*)"', answer.get_data(as_text=True)):
+                queue.append(link.replace("&amp;", "&"))
+    assert len(seen) >= 5
+
+
+def test_a_bad_day_in_the_query_is_400_not_500(web: FlaskClient) -> None:
+    sign_in(web, "officer")
+    assert web.get("/conditions?at=2017-13-45").status_code == 400
+    assert web.get("/authorisations/no-such-thing").status_code == 404
+
+
+def test_user_create_from_the_cli(run_cli: Callable[..., Any], seeded: Engine) -> None:
+    made = run_cli("user", "create", "--role", "manager", "--name", "bob", input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert made.exit_code == 0 and made.stdout.strip().endswith("user bob (manager) created; sign in at /")
+    short = run_cli("user", "create", "--role", "manager", "--name", "eve", input="short\nshort\n")
+    assert short.exit_code == 2 and "password: must be 12" in short.stderr
+    again = run_cli("user", "create", "--role", "auditor", "--name", "bob", input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert again.exit_code == 2 and "exists already" in again.stderr
+    assert "$argon2id$" in repr(dump_tables(seeded)["web_user"]) and PASSWORD not in repr(dump_tables(seeded))
