@@ -25,7 +25,7 @@ from authreg.services import checkpoints, people, record_facts
 from authreg.services.reports import audit_records, authorisation_detail, authorisation_summaries, condition_states
 from authreg.web.words import DEFAULT, LANGUAGES, word
 
-blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
+blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
 csrf = CSRFProtect()
 READERS = ("privacy-officer", "manager")
 View = TypeVar("View", bound=Callable[..., Any])

@@ -1,0 +1,162 @@
+"""The web pages in a real browser (issue 11): Debian's chromium driven by Playwright against
+``authreg serve`` on a registry made as a user makes one (init, apply, user create).
+
+Every page is checked with axe-core (vendored in ``tests/vendor``, MPL-2.0): no serious or
+critical violation. Screenshots of every page at 1280x800 and 390x844 are written to
+``docs/screenshots/`` for the README.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import ROOT, TEST_SECRET
+from tests.serving import served
+
+PASSWORD = "correct horse battery staple"
+AXE = ROOT / "tests" / "vendor" / "axe.min.js"
+SHOTS = ROOT / "docs" / "screenshots"
+SIZES = {"wide": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+
+def chromium() -> str:
+    found = os.environ.get("AUTHREG_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.fail("no chromium: install Debian's (apt-get install chromium; .ci/run does) or set AUTHREG_CHROMIUM")
+    return found
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("web")
+    url = f"sqlite:///{folder / 'authreg.db'}"
+    env = {**os.environ, "AUTHREG_DATABASE_URL": url, "AUTHREG_SECRET_KEY": TEST_SECRET}
+    authreg = [sys.executable, "-m", "authreg.cli.main"]
+    subprocess.run([*authreg, "init"], check=True, env=env, capture_output=True)
+    subprocess.run([*authreg, "apply", str(ROOT / "policies")], check=True, env=env, capture_output=True)
+    for name, role in (("officer", "privacy-officer"), ("manager", "manager"), ("auditor", "auditor")):
+        subprocess.run(
+            [*authreg, "user", "create", "--role", role, "--name", name],
+            check=True,
+            env=env,
+            input=f"{PASSWORD}\n{PASSWORD}\n",
+            text=True,
+            capture_output=True,
+        )
+    with served(url, AUTHREG_SECRET_KEY=TEST_SECRET) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium(), chromium_sandbox=False, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def signed_in(browser: Browser, site: str, name: str, size: str = "wide") -> Page:
+    page = browser.new_context(viewport=SIZES[size]).new_page()  # type: ignore[arg-type]
+    page.goto(f"{site}/sign-in")
+    page.get_by_label("Naam").fill(name)
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_role("button", name="Aanmelden").click()
+    return page
+
+
+def accessible(page: Page) -> None:
+    page.add_script_tag(path=str(AXE))
+    found: list[dict[str, Any]] = page.evaluate("async () => (await axe.run()).violations")
+    serious = [f"{v['id']}: {v['help']}" for v in found if v["impact"] in ("serious", "critical")]
+    assert serious == [], page.url
+
+
+def shoot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for size, viewport in SIZES.items():
+        page.set_viewport_size(viewport)  # type: ignore[arg-type]
+        page.screenshot(path=str(SHOTS / f"{name}-{size}.png"), full_page=True)
+    page.set_viewport_size(SIZES["wide"])  # type: ignore[arg-type]
+
+
+def test_the_security_plan_overdue_then_fulfilled_late_in_a_browser(browser: Browser, site: str) -> None:
+    page = signed_in(browser, site, "officer")
+    expect(page.get_by_role("heading", name="Machtigingen")).to_be_visible()
+    page.get_by_label("Op datum").fill("2017-12-01")
+    page.get_by_role("button", name="Toon").click()
+    expect(page.locator(".badge.overdue")).to_have_text("1 te laat")
+    accessible(page)
+    shoot(page, "overview")
+
+    page.get_by_role("link", name="vtc-2017-amif-aii-wse").click()
+    expect(page.locator("h1")).to_contain_text("Mededeling van persoonsgegevens")
+    accessible(page)
+    shoot(page, "authorisation")
+
+    page.goto(f"{site}/conditions?at=2017-12-01")
+    row = page.locator("#vtc-2017-amif-aii-wse-security-plan")
+    expect(row.locator(".state")).to_have_text("overdue")
+    accessible(page)
+    shoot(page, "conditions")
+    row.get_by_label("Vervuld op").fill("2017-12-04")
+    row.get_by_label("Bewijs").fill("veiligheidsplan ontvangen, brief VTC 2017/412")
+    row.get_by_role("button", name="Registreren").click()
+    page.goto(f"{site}/conditions?at=2017-12-05")
+    expect(page.locator("#vtc-2017-amif-aii-wse-security-plan .state")).to_have_text("fulfilled-late")
+
+
+def test_the_tester_and_the_audit_log_in_a_browser(browser: Browser, site: str) -> None:
+    page = signed_in(browser, site, "officer")
+    page.goto(f"{site}/tester")
+    for label, value in (
+        ("Gebruiker", "esf-controller-1"),
+        ("Organisatie", "WSE-ESF"),
+        ("Gegevenscategorie", "naam"),
+        ("Doeleinde", "amif-eligibility"),
+        ("INSZ van de persoon (optioneel)", "85.07.30-033.28"),
+        ("Dag", "2018-03-05"),
+    ):
+        page.get_by_label(label, exact=True).fill(value)
+    page.get_by_role("button", name="Vraag").click()
+    expect(page.locator("#answer")).to_contain_text("deny")
+    expect(page.locator("ul.reasons")).to_contain_text("declaration-missing")
+    expect(page.locator("ul.reasons")).to_contain_text("§78")
+    accessible(page)
+    shoot(page, "tester")
+
+    auditor = signed_in(browser, site, "auditor")
+    expect(auditor.get_by_role("heading", name="Auditlog")).to_be_visible()
+    auditor.get_by_role("button", name="Keten controleren").click()
+    expect(auditor.locator("#verified")).to_contain_text("Het log is ongeschonden")
+    accessible(auditor)
+    shoot(auditor, "audit")
+
+
+def test_a_manager_sees_no_form_and_a_forged_post_is_refused(browser: Browser, site: str) -> None:
+    page = signed_in(browser, site, "manager")
+    page.goto(f"{site}/conditions?at=2017-12-01")
+    expect(page.locator("#vtc-2017-amif-aii-wse-security-plan")).to_be_visible()
+    expect(page.get_by_label("Vervuld op")).to_have_count(0)
+    token = page.locator('input[name="csrf_token"]').first.get_attribute("value")
+    forged = page.request.post(
+        f"{site}/conditions/vtc-2017-amif-aii-wse/security-plan/fulfilments",
+        form={"fulfilled_on": "2017-12-04", "evidence": "forged", "csrf_token": token or ""},
+    )
+    assert forged.status == 403
+    without = page.request.post(
+        f"{site}/conditions/vtc-2017-amif-aii-wse/security-plan/fulfilments",
+        form={"fulfilled_on": "2017-12-04", "evidence": "forged"},
+    )
+    assert without.status == 400
+    sign_in = browser.new_context(viewport=SIZES["phone"]).new_page()  # type: ignore[arg-type]
+    sign_in.goto(f"{site}/sign-in")
+    accessible(sign_in)
+    shoot(sign_in, "sign-in")
