@@ -4,6 +4,7 @@ tester, the audit log, and a crawl of every link from the overview (issue 11).""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -183,3 +184,49 @@ def test_user_create_from_the_cli(run_cli: Callable[..., Any], seeded: Engine) -
     again = run_cli("user", "create", "--role", "auditor", "--name", "bob", input=f"{PASSWORD}\n{PASSWORD}\n")
     assert again.exit_code == 2 and "exists already" in again.stderr
     assert "$argon2id$" in repr(dump_tables(seeded)["web_user"]) and PASSWORD not in repr(dump_tables(seeded))
+
+
+def test_amending_previews_the_diff_and_two_people_cannot_overwrite_each_other(
+    web: FlaskClient, api: Flask, seeded: Engine
+) -> None:
+    sign_in(web, "officer")
+    other = api.test_client()
+    sign_in(other, "officer")
+    mine, theirs = web.get(f"/authorisations/{SEED_ID}/edit"), other.get(f"/authorisations/{SEED_ID}/edit")
+    text = re.search(r'<textarea id="text" name="text"[^>]*>(.*?)</textarea>', mine.get_data(as_text=True), re.S)
+    assert text and 'name="version" value="1"' in mine.get_data(as_text=True)
+    original = html.unescape(text.group(1))
+    changed = original.replace("max_users: 2", "max_users: 3")
+    before = dump_tables(seeded)
+    shown = web.post(
+        "/authorisations/preview",
+        data={"text": changed, "version": "1", "current": SEED_ID, "csrf_token": token(mine)},
+    )
+    assert shown.status_code == 200 and "-max_users: 2" in html.unescape(shown.get_data(as_text=True))
+    assert dump_tables(seeded) == before  # a preview writes nothing
+    saved = other.post(
+        "/authorisations/save",
+        data={"text": original.replace("max_users: 2", "max_users: 4"), "version": "1", "current": SEED_ID,
+              "csrf_token": token(theirs)},
+    )  # fmt: skip
+    assert saved.status_code == 302
+    late = web.post(
+        "/authorisations/save", data={"text": changed, "version": "1", "current": SEED_ID, "csrf_token": token(mine)}
+    )
+    assert late.status_code == 409 and "someone saved it since you opened it" in late.get_data(as_text=True)
+    assert "max_users: 3" in html.unescape(late.get_data(as_text=True))  # nothing lost: the text is kept
+    stored = web.get(f"/authorisations/{SEED_ID}/edit").get_data(as_text=True)
+    assert "max_users: 4" in stored and 'name="version" value="2"' in stored
+
+
+def test_a_wrong_document_is_shown_beside_its_field(web: FlaskClient, seeded: Engine) -> None:
+    sign_in(web, "officer")
+    page = web.get("/authorisations/new")
+    before = dump_tables(seeded)
+    wrong = web.post("/authorisations/preview", data={"text": "id: x\nflows: []\n", "csrf_token": token(page)})
+    assert wrong.status_code == 422 and "<code>reference</code>" in wrong.get_data(as_text=True)
+    broken = web.post("/authorisations/preview", data={"text": "id: [x\n", "csrf_token": token(page)})
+    assert broken.status_code == 422 and "not valid YAML" in broken.get_data(as_text=True)
+    assert dump_tables(seeded) == before
+    sign_in(web, "manager")
+    assert web.get("/authorisations/new").status_code == 403

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -160,3 +161,36 @@ def test_a_manager_sees_no_form_and_a_forged_post_is_refused(browser: Browser, s
     sign_in.goto(f"{site}/sign-in")
     accessible(sign_in)
     shoot(sign_in, "sign-in")
+
+
+def test_register_by_upload_and_two_browsers_amending_at_once(browser: Browser, site: str, tmp_path: Path) -> None:
+    seed = (ROOT / "policies" / "authorisations" / "vtc-2017-amif-aii-wse.yaml").read_text(encoding="utf-8")
+    upload = tmp_path / "kopie.yaml"
+    upload.write_text(seed.replace("id: vtc-2017-amif-aii-wse", "id: vtc-2017-amif-kopie", 1), encoding="utf-8")
+    page = signed_in(browser, site, "officer")
+    page.get_by_role("link", name="Machtiging registreren").click()
+    page.get_by_label("Een YAML-bestand opladen").set_input_files(str(upload))
+    page.get_by_role("button", name="Controleren en voorbeeld tonen").click()
+    expect(page.locator("#report")).to_contain_text("created authorisation vtc-2017-amif-kopie")
+    accessible(page)
+    shoot(page, "register")
+    page.get_by_role("button", name="Opslaan").click()
+    expect(page.locator("h1")).to_contain_text("Mededeling van persoonsgegevens")
+    assert page.url.endswith("/authorisations/vtc-2017-amif-kopie")
+
+    first, second = signed_in(browser, site, "officer"), signed_in(browser, site, "officer")
+    for one in (first, second):
+        one.goto(f"{site}/authorisations/vtc-2017-amif-kopie/edit")
+    first.get_by_label("of het document plakken of bewerken (YAML)").fill(
+        first.get_by_label("of het document plakken of bewerken (YAML)")
+        .input_value()
+        .replace("max_users: 2", "max_users: 3")
+    )
+    first.get_by_role("button", name="Controleren en voorbeeld tonen").click()
+    first.get_by_role("button", name="Opslaan").click()
+    expect(first.locator("h1")).to_contain_text("Mededeling van persoonsgegevens")
+    box = second.get_by_label("of het document plakken of bewerken (YAML)")
+    box.fill(box.input_value().replace("max_users: 2", "max_users: 5"))
+    second.get_by_role("button", name="Controleren en voorbeeld tonen").click()
+    expect(second.locator("#problems")).to_contain_text("someone saved it since you opened it")
+    assert "max_users: 5" in second.get_by_label("of het document plakken of bewerken (YAML)").input_value()

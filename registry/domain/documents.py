@@ -130,12 +130,21 @@ def read_file(path: Path) -> Document:
             [Problem(str(path), "", f"{size} bytes, more than the limit of {MAX_FILE_BYTES} bytes (5 MiB); not read")]
         )
     try:
-        data = yaml_input.load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise Invalid([Problem(str(path), "", f"cannot read: {exc}")]) from exc
+    return read_text(text, str(path))
+
+
+def read_text(text: str, source: str) -> Document:
+    """One document from YAML text (a file's, or one pasted or uploaded in the web pages)."""
+    if len(text.encode("utf-8", errors="replace")) > MAX_FILE_BYTES:
+        raise Invalid([Problem(source, "", f"more than the limit of {MAX_FILE_BYTES} bytes (5 MiB); not read")])
+    try:
+        data = yaml_input.load(text)
     except yaml.YAMLError as exc:
-        raise Invalid([Problem(str(path), "", f"not valid YAML: {exc}")]) from exc
-    return parse(data, str(path))
+        raise Invalid([Problem(source, "", f"not valid YAML: {exc}")]) from exc
+    return parse(data, source)
 
 
 def collect_files(paths: Iterable[str | Path], *, within_tests: bool = False) -> list[Path]:

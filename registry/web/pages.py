@@ -18,11 +18,20 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from authreg.api.context import changing, clock, engine, service, subject_key, today
+from authreg.domain import yaml_input
 from authreg.domain.clock import utcnow
+from authreg.domain.documents import read_text
 from authreg.domain.errors import Conflict, Invalid, NotFound, Problem
 from authreg.domain.requests import load_request
 from authreg.services import checkpoints, people, record_facts
-from authreg.services.reports import audit_records, authorisation_detail, authorisation_summaries, condition_states
+from authreg.services.apply import apply_documents
+from authreg.services.reports import (
+    audit_records,
+    authorisation_detail,
+    authorisation_summaries,
+    condition_states,
+    versioned_document,
+)
 from authreg.web.words import DEFAULT, LANGUAGES, word
 
 blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
@@ -165,6 +174,72 @@ def authorisation(authorisation_id: str) -> str:
     window = int(current_app.config["DUE_SOON_DAYS"])
     states = condition_states(engine(), at=day, window_days=window, authorisation=authorisation_id)
     return _page("authorisation.html", day=day, document=document, timeline=timeline, states=states)
+
+
+@blueprint.get("/authorisations/new")
+@signed_in("privacy-officer")
+def register() -> str:
+    return _page("edit.html", text="", version="", problems=[], report=None, current=None)
+
+
+@blueprint.get("/authorisations/<authorisation_id>/edit")
+@signed_in("privacy-officer")
+def amend(authorisation_id: str) -> str:
+    try:
+        version, document = versioned_document(engine(), authorisation_id)
+    except NotFound:
+        abort(404)
+    text = yaml_input.dump(document)
+    return _page("edit.html", text=text, version=str(version), problems=[], report=None, current=authorisation_id)
+
+
+@blueprint.post("/authorisations/preview")
+@signed_in("privacy-officer")
+def preview() -> Any:
+    """What saving would change (the diff, and the stored authorisations a change of categories
+    affects), written nowhere; the form to save it carries the text and the version it changes."""
+    return _apply_form(dry_run=True)
+
+
+@blueprint.post("/authorisations/save")
+@signed_in("privacy-officer")
+def save() -> Any:
+    return _apply_form(dry_run=False)
+
+
+def _apply_form(*, dry_run: bool) -> Any:
+    form = request.form
+    upload = request.files.get("upload")
+    text = upload.read().decode("utf-8", errors="replace") if upload and upload.filename else form.get("text", "")
+    version = form.get("version", "")
+    current = form.get("current") or None
+    try:
+        document = read_text(text, "the document")
+        if document.kind != "authorisation":
+            raise Invalid([Problem("the document", "", "only an authorisation can be registered here")])
+        key = document.body["id"]
+        if current is not None and key != current:
+            raise Invalid([Problem("the document", "id", f"{key!r} is not the authorisation being amended")])
+        expected = int(version) if version.isdigit() else None
+        with changing():
+            report = apply_documents(
+                engine(),
+                [document],
+                actor=f"web:{session['who']['name']}",
+                now=clock().now,
+                dry_run=dry_run,
+                expected_versions={key: expected},
+            )
+    except Invalid as error:
+        return _page(
+            "edit.html", text=text, version=version, problems=error.problems, report=None, current=current
+        ), 422
+    except Conflict as error:
+        problems = [Problem("", "version", f"{error}: someone saved it since you opened it; your text is kept here")]
+        return _page("edit.html", text=text, version=version, problems=problems, report=None, current=current), 409
+    if dry_run:
+        return _page("edit.html", text=text, version=version, problems=[], report=report, current=current)
+    return redirect(url_for("web.authorisation", authorisation_id=key))
 
 
 @blueprint.get("/conditions")
