@@ -230,3 +230,47 @@ def test_a_wrong_document_is_shown_beside_its_field(web: FlaskClient, seeded: En
     assert dump_tables(seeded) == before
     sign_in(web, "manager")
     assert web.get("/authorisations/new").status_code == 403
+
+
+def test_facts_recorded_from_the_authorisation_page(web: FlaskClient, seeded: Engine) -> None:
+    sign_in(web, "officer")
+    page = web.get(f"/authorisations/{SEED_ID}")
+    body = page.get_data(as_text=True)
+    assert 'name="subjects"' in body and 'value="AII-SC"' in body and 'value="VTC"' not in body
+    data = {"csrf_token": token(page)}
+    drawn = web.post(
+        f"/authorisations/{SEED_ID}/sample",
+        data={**data, "sample": "web-2018", "drawn_on": "2018-03-01", "subjects": "85.07.30-033.28\n\n00.01.01-001.05"},
+    )
+    assert drawn.status_code == 302 and drawn.headers["Location"].endswith("done=sample")
+    told = web.post(
+        f"/authorisations/{SEED_ID}/communication",
+        data={**data, "sample": "web-2018", "communicated_on": "2018-03-02", "to": ["AII-SC"]},
+    )
+    assert told.status_code == 302
+    before = dump_tables(seeded)
+    wrong = web.post(
+        f"/authorisations/{SEED_ID}/communication",
+        data={**data, "sample": "web-2018", "communicated_on": "2018-03-03", "to": ["VTC"]},
+    )
+    assert wrong.status_code == 422 and "security" in wrong.get_data(as_text=True)
+    again = web.post(
+        f"/authorisations/{SEED_ID}/sample",
+        data={**data, "sample": "web-2018", "drawn_on": "2018-03-01", "subjects": "85.07.30-033.28"},
+    )
+    assert again.status_code == 422 and dump_tables(seeded) == before  # a duplicate changes nothing
+    signed = web.post(
+        f"/authorisations/{SEED_ID}/declaration",
+        data={**data, "user": "esf-controller-2", "signed_on": "2018-02-01", "evidence": "map AMIF-2018"},
+    )
+    assert signed.status_code == 302
+    stored = repr(dump_tables(seeded))
+    assert "85073003328" not in stored and "85.07.30-033.28" not in stored  # only keyed hashes
+    sign_in(web, "manager")
+    manager_page = web.get(f"/authorisations/{SEED_ID}")
+    assert 'name="subjects"' not in manager_page.get_data(as_text=True)
+    forged = web.post(
+        f"/authorisations/{SEED_ID}/declaration",
+        data={"csrf_token": token(manager_page), "user": "esf-controller-1", "signed_on": "2018-02-01"},
+    )
+    assert forged.status_code == 403

@@ -115,6 +115,7 @@ def test_the_security_plan_overdue_then_fulfilled_late_in_a_browser(browser: Bro
 
 
 def test_the_tester_and_the_audit_log_in_a_browser(browser: Browser, site: str) -> None:
+    """Denied first (no declaration, no sample); allowed once both are recorded in the pages."""
     page = signed_in(browser, site, "officer")
     page.goto(f"{site}/tester")
     for label, value in (
@@ -132,6 +133,38 @@ def test_the_tester_and_the_audit_log_in_a_browser(browser: Browser, site: str) 
     expect(page.locator("ul.reasons")).to_contain_text("§78")
     accessible(page)
     shoot(page, "tester")
+
+    page.goto(f"{site}/authorisations/vtc-2017-amif-aii-wse")
+    page.get_by_label("Gebruiker").select_option("esf-controller-1")
+    page.get_by_label("Ondertekend op").fill("2017-10-02")
+    page.get_by_label("Bewijs").first.fill("getekende verklaring")
+    page.locator("form", has=page.get_by_label("Ondertekend op")).get_by_role("button", name="Registreren").click()
+    expect(page.get_by_role("status")).to_contain_text("declaration")
+    page.get_by_label("Steekproef").first.fill("controle-2018-03")
+    page.get_by_label("Getrokken op").fill("2018-03-01")
+    page.get_by_label("INSZ van de personen, één per regel").fill("85.07.30-033.28")
+    page.locator("form", has=page.get_by_label("Getrokken op")).get_by_role("button", name="Registreren").click()
+    expect(page.get_by_role("status")).to_contain_text("sample")
+    communication = page.locator("form", has=page.get_by_label("Meegedeeld op"))
+    communication.get_by_label("Steekproef").fill("controle-2018-03")
+    communication.get_by_label("Meegedeeld op").fill("2018-03-02")
+    communication.get_by_label("AII-SC").check()
+    communication.get_by_role("button", name="Registreren").click()
+    expect(page.get_by_role("status")).to_contain_text("communication")
+    accessible(page)
+    page.goto(f"{site}/tester")
+    for label, value in (
+        ("Gebruiker", "esf-controller-1"),
+        ("Organisatie", "WSE-ESF"),
+        ("Gegevenscategorie", "naam"),
+        ("Doeleinde", "amif-eligibility"),
+        ("INSZ van de persoon (optioneel)", "85.07.30-033.28"),
+        ("Dag", "2018-03-05"),
+    ):
+        page.get_by_label(label, exact=True).fill(value)
+    page.get_by_role("button", name="Vraag").click()
+    expect(page.locator("#answer")).to_contain_text("allow")
+    expect(page.locator("ul.obligations")).to_contain_text("retention")
 
     auditor = signed_in(browser, site, "auditor")
     expect(auditor.get_by_role("heading", name="Auditlog")).to_be_visible()

@@ -166,6 +166,10 @@ def overview() -> str:
 @blueprint.get("/authorisations/<authorisation_id>")
 @signed_in(*READERS)
 def authorisation(authorisation_id: str) -> str:
+    return _authorisation_page(authorisation_id, problems=[], done=request.args.get("done"))
+
+
+def _authorisation_page(authorisation_id: str, *, problems: list[Problem], done: str | None) -> str:
     day = _day()
     try:
         document, timeline = authorisation_detail(engine(), authorisation_id)
@@ -173,7 +177,58 @@ def authorisation(authorisation_id: str) -> str:
         abort(404)
     window = int(current_app.config["DUE_SOON_DAYS"])
     states = condition_states(engine(), at=day, window_days=window, authorisation=authorisation_id)
-    return _page("authorisation.html", day=day, document=document, timeline=timeline, states=states)
+    return _page(
+        "authorisation.html", day=day, document=document, timeline=timeline, states=states, problems=problems, done=done
+    )
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+# What each form of the authorisation page records: the service it calls with the form's fields.
+FACTS: dict[str, Callable[[str, Any, str], object]] = {
+    "sample": lambda auth, form, actor: record_facts.register_sample(
+        engine(),
+        authorisation=auth,
+        sample=form.get("sample", ""),
+        drawn_on=_form_day(form.get("drawn_on", ""), "drawn_on"),
+        subjects=_lines(form.get("subjects", "")),
+        secret=subject_key(),
+        actor=actor,
+        clock=clock(),
+    ),
+    "communication": lambda auth, form, actor: record_facts.communicate_sample(
+        engine(),
+        authorisation=auth,
+        sample=form.get("sample", ""),
+        on=_form_day(form.get("communicated_on", ""), "communicated_on"),
+        to=form.getlist("to"),
+        actor=actor,
+        clock=clock(),
+    ),
+    "declaration": lambda auth, form, actor: record_facts.record_declaration(
+        engine(),
+        authorisation=auth,
+        user=form.get("user", ""),
+        signed_on=_form_day(form.get("signed_on", ""), "signed_on"),
+        evidence=form.get("evidence") or None,
+        actor=actor,
+        clock=clock(),
+    ),
+}
+
+
+@blueprint.post("/authorisations/<authorisation_id>/<any(sample, communication, declaration):act>")
+@signed_in("privacy-officer")
+def record(authorisation_id: str, act: str) -> Any:
+    try:
+        with changing():
+            FACTS[act](authorisation_id, request.form, f"web:{session['who']['name']}")
+    except (Invalid, NotFound, Conflict) as error:
+        problems = error.problems if isinstance(error, Invalid) else [Problem("", act, str(error))]
+        return _authorisation_page(authorisation_id, problems=problems, done=None), 422
+    return redirect(url_for("web.authorisation", authorisation_id=authorisation_id, done=act))
 
 
 @blueprint.get("/authorisations/new")
