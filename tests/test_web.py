@@ -274,3 +274,29 @@ def test_facts_recorded_from_the_authorisation_page(web: FlaskClient, seeded: En
         data={"csrf_token": token(manager_page), "user": "esf-controller-1", "signed_on": "2018-02-01"},
     )
     assert forged.status_code == 403
+
+
+def test_the_audit_log_filtered_and_exported(web: FlaskClient) -> None:
+    sign_in(web, "app")
+    page = web.get("/tester")
+    base = {"organisation": "WSE-ESF", "data_category": "naam", "purpose": "amif-eligibility", "at": "2018-03-05"}
+    for user in ("esf-controller-1", "nobody"):
+        web.post("/tester", data={**base, "user": user, "csrf_token": token(page)})
+    dutch = web.post("/tester", data={**base, "user": "nobody", "csrf_token": token(page)}).get_data(as_text=True)
+    assert "gebruiker nobody" in dutch.lower()  # the reasons in the page's language
+    sign_in(web, "auditor")
+    everyone = web.get("/audit").get_data(as_text=True)
+    one = web.get("/audit?user=nobody").get_data(as_text=True)
+    assert everyone.count("<tr><td>") == 3 and one.count("<tr><td>") == 2
+    exported = web.get("/audit.csv?user=esf-controller-1&decision=deny")
+    rows = exported.get_data(as_text=True).splitlines()
+    assert exported.mimetype == "text/csv" and rows[0].startswith("seq,decision_id") and len(rows) == 2
+    assert web.get("/audit?from=2017-02-30").status_code == 400
+
+
+def test_the_board_links_its_calendar(web: FlaskClient) -> None:
+    sign_in(web, "manager")
+    board = web.get("/conditions?at=2017-12-01").get_data(as_text=True)
+    assert 'href="/conditions.ics"' in board
+    feed = web.get("/conditions.ics?at=2017-12-01")
+    assert feed.mimetype == "text/calendar" and "security-plan" in feed.get_data(as_text=True)

@@ -86,10 +86,12 @@ class DecisionService:
             yield
             self.sync()
 
-    def ask(self, asked: dict[str, Any], *, asked_by: str, now: datetime) -> dict[str, Any]:
+    def ask(
+        self, asked: dict[str, Any], *, asked_by: str, now: datetime, language: str | None = None
+    ) -> dict[str, Any]:
         """Decide one request, given as the fields ``RequestSchema`` loaded: the one entry for
         every surface (the API, ``authreg check``, decision tables). Logged before answered."""
-        return self.answer([self._request(asked, now)], asked_by=asked_by, now=now)[0]
+        return self.answer([self._request(asked, now)], asked_by=asked_by, now=now, language=language)[0]
 
     def ask_many(self, asked: list[dict[str, Any]], *, asked_by: str, now: datetime) -> list[dict[str, Any]]:
         """Every request is built first (any malformed one rejects the batch, its problems
@@ -111,13 +113,16 @@ class DecisionService:
     def _request(self, asked: dict[str, Any], now: datetime) -> DecisionRequest:
         return request_from(asked, now=now, timezone=self.timezone, secret=self.secret)
 
-    def answer(self, requests: list[DecisionRequest], *, asked_by: str, now: datetime) -> list[dict[str, Any]]:
+    def answer(
+        self, requests: list[DecisionRequest], *, asked_by: str, now: datetime, language: str | None = None
+    ) -> list[dict[str, Any]]:
         """Decide, log every decision in one transaction, and only then answer."""
         if self.secret is None:
             raise SecretUnusable("no usable secret key: decisions cannot be logged with the chain key")
         key = identity.chain_key(self.secret)
         decided: list[tuple[DecisionRequest, Decision, str]] = [
-            (request, decide(self.policy, request, self.language), str(uuid.uuid4())) for request in requests
+            (request, decide(self.policy, request, language or self.language), str(uuid.uuid4()))
+            for request in requests
         ]
         with transaction(self.db) as session:
             identity.expect_registry(session, self.registry_id)

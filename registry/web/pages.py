@@ -25,11 +25,13 @@ from authreg.domain.errors import Conflict, Invalid, NotFound, Problem
 from authreg.domain.requests import load_request
 from authreg.services import checkpoints, people, record_facts
 from authreg.services.apply import apply_documents
+from authreg.services.calendar_feed import calendar
 from authreg.services.reports import (
     audit_records,
     authorisation_detail,
     authorisation_summaries,
     condition_states,
+    csv_text,
     versioned_document,
 )
 from authreg.web.words import DEFAULT, LANGUAGES, word
@@ -347,18 +349,53 @@ def tester() -> Any:
     if request.method == "POST":
         try:
             loaded = load_request({key: value for key, value in asked.items() if value})
-            answer = service().ask(loaded, asked_by=f"web:{session['who']['name']}", now=utcnow())
+            asked_by, language = f"web:{session['who']['name']}", session.get("language", DEFAULT)
+            answer = service().ask(loaded, asked_by=asked_by, now=utcnow(), language=language)
         except Invalid as error:
             problems = error.problems
     status = 422 if problems else 200
     return _page("tester.html", asked=asked, answer=answer, problems=problems), status
 
 
+def _audit_entries() -> list[dict[str, Any]]:
+    """The log's entries the filters ask for: verdict, authorisation and days through the query
+    of the log; user and organisation (inside each logged request) on the entries found."""
+    query = request.args
+    found = audit_records(
+        engine(),
+        decision=query.get("decision") or None,
+        authorisation=query.get("authorisation") or None,
+        since=_optional_day("from"),
+        until=_optional_day("to"),
+        after=0,
+        limit=AUDIT_PAGE,
+    )
+    for key in ("user", "organisation"):
+        wanted = query.get(key)
+        if wanted:
+            found = [entry for entry in found if entry.get("request", {}).get(key) == wanted]
+    return found
+
+
+AUDIT_PAGE = 1000
+
+
+def _optional_day(name: str) -> date | None:
+    return _day(name) if request.args.get(name) else None
+
+
 @blueprint.get("/audit")
 @signed_in("auditor")
 def audit() -> str:
-    entries = audit_records(engine(), decision=request.args.get("decision") or None, after=0, limit=200)
-    return _page("audit.html", entries=entries, verified=None)
+    return _page("audit.html", entries=_audit_entries(), verified=None, query=request.args)
+
+
+@blueprint.get("/audit.csv")
+@signed_in("auditor")
+def audit_csv() -> Response:
+    answer = Response(csv_text(_audit_entries()), mimetype="text/csv")
+    answer.headers["Content-Disposition"] = "attachment; filename=audit.csv"
+    return answer
 
 
 @blueprint.post("/audit/verify")
@@ -370,5 +407,11 @@ def audit_verify() -> str:
         folder=Path(current_app.config["CHECKPOINT_DIR"]),
         signing_key_file=Path(current_app.config["SIGNING_KEY_FILE"]),
     )
-    entries = audit_records(engine(), after=0, limit=200)
-    return _page("audit.html", entries=entries, verified=verified)
+    return _page("audit.html", entries=_audit_entries(), verified=verified, query=request.args)
+
+
+@blueprint.get("/conditions.ics")
+@signed_in(*READERS)
+def conditions_feed() -> Response:
+    states = condition_states(engine(), at=_day(), window_days=int(current_app.config["DUE_SOON_DAYS"]))
+    return Response(calendar(states, generated_at=clock().now), mimetype="text/calendar")

@@ -83,6 +83,10 @@ WORDS: dict[str, dict[str, str]] = {
         "communication": "A sample communicated (§92, §100)",
         "communicated-on": "Communicated on",
         "to": "To the security consultants",
+        "from": "From",
+        "to-day": "To",
+        "export-csv": "Export as CSV",
+        "calendar": "Due dates as a calendar (iCalendar)",
     },
     "nl": {
         "sign-in": "Aanmelden",
@@ -159,6 +163,10 @@ WORDS: dict[str, dict[str, str]] = {
         "communication": "Een steekproef meegedeeld (§92, §100)",
         "communicated-on": "Meegedeeld op",
         "to": "Aan de veiligheidsconsulenten",
+        "from": "Van",
+        "to-day": "Tot",
+        "export-csv": "Als CSV exporteren",
+        "calendar": "Vervaldagen als agenda (iCalendar)",
     },
 }
 
