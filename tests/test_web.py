@@ -300,3 +300,27 @@ def test_the_board_links_its_calendar(web: FlaskClient) -> None:
     assert 'href="/conditions.ics"' in board
     feed = web.get("/conditions.ics?at=2017-12-01")
     assert feed.mimetype == "text/calendar" and "security-plan" in feed.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("query", "listed"),
+    [
+        ("organisation=WSE-ESF", True),
+        ("organisation=GEM-GENT", False),
+        ("purpose=amif-eligibility", True),
+        ("purpose=something-else", False),
+        ("category=naam", True),  # granted through officiele-personalia
+        ("category=no-such-category", False),
+        ("status=suspended", False),
+    ],
+)
+def test_the_overview_filters(web: FlaskClient, query: str, listed: bool) -> None:
+    sign_in(web, "manager")
+    page = web.get(f"/authorisations?at=2018-03-05&{query}").get_data(as_text=True)
+    assert (f'href="/authorisations/{SEED_ID}?at=2018-03-05"' in page) is listed
+
+
+def test_the_overview_names_what_ends_within_90_days(web: FlaskClient) -> None:
+    sign_in(web, "manager")
+    assert "Loopt af binnen 90 dagen" in web.get("/authorisations?at=2023-05-01").get_data(as_text=True)
+    assert "Loopt af binnen 90 dagen" not in web.get("/authorisations?at=2023-01-01").get_data(as_text=True)

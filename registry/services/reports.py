@@ -93,15 +93,24 @@ def authorisation_summaries(
     at: date,
     status: str | None = None,
     organisation: str | None = None,
+    purpose: str | None = None,
+    category: str | None = None,
     in_force: bool = False,
 ) -> list[AuthorisationSummary]:
     """Every authorisation with its status as of ``at``, so a suspension recorded for that
     day shows, whatever status the document was registered with; narrowed to one status, to
-    those an organisation is a party of, or to those in force that day."""
+    those an organisation is a party of, with a flow for a purpose or granting a data category
+    (or a broader one), or to those in force that day."""
     with reading(engine) as session:
         rows = registry_rows.authorisations(session)
         lines = fact_rows.timelines(session)
-        parties = registry_rows.party_of(session, organisation) if organisation is not None else None
+        wanted: list[set[str]] = []
+        if organisation is not None:
+            wanted.append(registry_rows.party_of(session, organisation))
+        if purpose is not None:
+            wanted.append(registry_rows.with_purpose(session, purpose))
+        if category is not None:
+            wanted.append(registry_rows.granting_category(session, category))
     found = [
         AuthorisationSummary(
             id=row.id,
@@ -118,7 +127,7 @@ def authorisation_summaries(
         summary
         for summary in found
         if (status is None or summary.status == status)
-        and (parties is None or summary.id in parties)
+        and all(summary.id in ids for ids in wanted)
         and (not in_force or summary.state == IN_FORCE)
     ]
 

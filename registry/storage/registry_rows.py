@@ -408,3 +408,21 @@ def versions(session: Session, authorisation_id: str) -> list[AuthorisationVersi
 def party_of(session: Session, organisation: str) -> set[str]:
     """The authorisations an organisation is a party of."""
     return set(session.exec(select(Party.authorisation_id).where(Party.organisation_id == organisation)))
+
+
+def with_purpose(session: Session, purpose: str) -> set[str]:
+    """The authorisations with a flow for this purpose."""
+    return set(session.exec(select(FlowPurpose.authorisation_id).where(FlowPurpose.purpose_id == purpose)))
+
+
+def granting_category(session: Session, category: str) -> set[str]:
+    """The authorisations with a flow that grants the category: one that names it, or a broader
+    category it falls under (a flow granting ``officiele-personalia`` grants ``naam``)."""
+    chain: list[str] = []
+    current: str | None = category
+    while current is not None and current not in chain:
+        chain.append(current)
+        row = session.get(DataCategory, current)
+        current = row.parent_id if row is not None else None
+    query = select(FlowCategory.authorisation_id).where(FlowCategory.category_id.in_(chain))  # type: ignore[attr-defined]
+    return set(session.exec(query))

@@ -9,7 +9,7 @@ and carries a CSRF token (a form without one is refused with 400).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -155,14 +155,23 @@ def _day(name: str = "at") -> date:
 @signed_in(*READERS)
 def overview() -> str:
     day = _day()
-    status = request.args.get("status") or None
-    found = authorisation_summaries(engine(), at=day, status=status)
+    query = request.args
+    status = query.get("status") or None
+    found = authorisation_summaries(
+        engine(),
+        at=day,
+        status=status,
+        organisation=query.get("organisation") or None,
+        purpose=query.get("purpose") or None,
+        category=query.get("category") or None,
+    )
+    ending = [s for s in found if s.valid_until is not None and day <= s.valid_until <= day + timedelta(days=90)]
     states = condition_states(engine(), at=day, window_days=int(current_app.config["DUE_SOON_DAYS"]))
     counted: dict[str, dict[str, int]] = {}
     for state in states:
         counted.setdefault(state.authorisation, {}).setdefault(state.state, 0)
         counted[state.authorisation][state.state] += 1
-    return _page("overview.html", day=day, status=status, found=found, counted=counted)
+    return _page("overview.html", day=day, status=status, found=found, counted=counted, ending=ending, query=query)
 
 
 @blueprint.get("/authorisations/<authorisation_id>")

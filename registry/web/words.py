@@ -87,6 +87,7 @@ WORDS: dict[str, dict[str, str]] = {
         "to-day": "To",
         "export-csv": "Export as CSV",
         "calendar": "Due dates as a calendar (iCalendar)",
+        "ending": "Ending within 90 days",
     },
     "nl": {
         "sign-in": "Aanmelden",
@@ -167,6 +168,7 @@ WORDS: dict[str, dict[str, str]] = {
         "to-day": "Tot",
         "export-csv": "Als CSV exporteren",
         "calendar": "Vervaldagen als agenda (iCalendar)",
+        "ending": "Loopt af binnen 90 dagen",
     },
 }
 
