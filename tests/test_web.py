@@ -15,9 +15,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
+from authreg.app import create_app
 from authreg.domain.clock import utcnow
 from authreg.services import people
-from tests.conftest import SEED_ID, dump_tables
+from tests.conftest import SEED_ID, TEST_SECRET, dump_tables
 
 PASSWORD = "correct horse battery staple"
 ROLES = {"officer": "privacy-officer", "manager": "manager", "auditor": "auditor", "app": "application"}
@@ -324,3 +325,17 @@ def test_the_overview_names_what_ends_within_90_days(web: FlaskClient) -> None:
     sign_in(web, "manager")
     assert "Loopt af binnen 90 dagen" in web.get("/authorisations?at=2023-05-01").get_data(as_text=True)
     assert "Loopt af binnen 90 dagen" not in web.get("/authorisations?at=2023-01-01").get_data(as_text=True)
+
+
+def test_the_cookie_is_secure_where_configured(
+    seeded: Engine, database_url: str, outside: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AUTHREG_SESSION_COOKIE_SECURE=true, as behind HTTPS: the cookie is sent over HTTPS only."""
+    monkeypatch.setenv("AUTHREG_SESSION_COOKIE_SECURE", "true")
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "SUBJECT_KEY": TEST_SECRET, **outside})
+    people.create(seeded, name="officer", role="privacy-officer", password=PASSWORD, now=utcnow())
+    client = app.test_client()
+    form = client.get("/sign-in")
+    answer = client.post("/sign-in", data={"name": "officer", "password": PASSWORD, "csrf_token": token(form)})
+    assert "Secure" in answer.headers["Set-Cookie"]
+    app.extensions["authreg.engine"].dispose()
