@@ -218,6 +218,12 @@ def test_amending_previews_the_diff_and_two_people_cannot_overwrite_each_other(
     assert "max_users: 3" in html.unescape(late.get_data(as_text=True))  # nothing lost: the text is kept
     stored = web.get(f"/authorisations/{SEED_ID}/edit").get_data(as_text=True)
     assert "max_users: 4" in stored and 'name="version" value="2"' in stored
+    page = web.get(f"/authorisations/{SEED_ID}").get_data(as_text=True)
+    assert "Vergelijken" in page and "web:officer" in page  # the versions, who made them
+    diff = html.unescape(web.get(f"/authorisations/{SEED_ID}/diff?from=1&to=2").get_data(as_text=True))
+    assert "-max_users: 2" in diff and "+max_users: 4" in diff
+    assert web.get(f"/authorisations/{SEED_ID}/diff?from=1&to=9").status_code == 404
+    assert web.get(f"/authorisations/{SEED_ID}/diff?from=one&to=2").status_code == 400
 
 
 def test_a_wrong_document_is_shown_beside_its_field(web: FlaskClient, seeded: Engine) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from authreg.domain.conditions import ConditionState, states
 from authreg.domain.errors import NotFound
 from authreg.domain.lifecycle import IN_FORCE, Timeline
+from authreg.services.apply import diff_text
 from authreg.storage import audit_log, fact_rows, identity, registry_rows
 from authreg.storage.models import AuthorisationVersion
 from authreg.storage.sessions import reading
@@ -155,6 +156,26 @@ def history(engine: Engine, authorisation: str) -> tuple[Timeline, list[Authoris
     """Every version of an authorisation (who, when, why) and its dated status changes."""
     with reading(engine) as session:
         return fact_rows.timeline(session, authorisation), registry_rows.versions(session, authorisation)
+
+
+def version_diff(engine: Engine, authorisation: str, before: int, after: int) -> str:
+    """What changed between two versions of an authorisation, as a unified diff of their YAML."""
+    with reading(engine) as session:
+        found = {row.version: row.document for row in registry_rows.versions(session, authorisation)}
+    if not found:
+        raise NotFound(f"no authorisation {authorisation!r}")
+    missing = [version for version in (before, after) if version not in found]
+    if missing:
+        raise NotFound(f"{authorisation!r} has no version {missing[0]} (it has 1 to {max(found)})")
+    return diff_text(found[before], found[after], f"version {before}", f"version {after}")
+
+
+def declared_on(engine: Engine, authorisation: str) -> dict[str, date]:
+    """Per user of an authorisation, the day of the declaration of honour that counts (recorded
+    for the person the user entry names)."""
+    with reading(engine) as session:
+        found = fact_rows.declarations(session, [authorisation])
+    return {user: day for (_, user, _, _), day in found.items()}
 
 
 def audit_records(engine: Engine, **filters: Any) -> list[dict[str, Any]]:

@@ -32,6 +32,9 @@ from authreg.services.reports import (
     authorisation_summaries,
     condition_states,
     csv_text,
+    declared_on,
+    history,
+    version_diff,
     versioned_document,
 )
 from authreg.web.words import DEFAULT, LANGUAGES, word
@@ -188,9 +191,32 @@ def _authorisation_page(authorisation_id: str, *, problems: list[Problem], done:
         abort(404)
     window = int(current_app.config["DUE_SOON_DAYS"])
     states = condition_states(engine(), at=day, window_days=window, authorisation=authorisation_id)
+    _, versions = history(engine(), authorisation_id)
     return _page(
-        "authorisation.html", day=day, document=document, timeline=timeline, states=states, problems=problems, done=done
+        "authorisation.html",
+        day=day,
+        document=document,
+        timeline=timeline,
+        states=states,
+        problems=problems,
+        done=done,
+        versions=versions,
+        declared=declared_on(engine(), authorisation_id),
     )
+
+
+@blueprint.get("/authorisations/<authorisation_id>/diff")
+@signed_in(*READERS)
+def version_changes(authorisation_id: str) -> str:
+    try:
+        before, after = int(request.args.get("from", "")), int(request.args.get("to", ""))
+    except ValueError:
+        abort(400, "from and to: two version numbers")
+    try:
+        diff = version_diff(engine(), authorisation_id, before, after)
+    except NotFound as error:
+        abort(404, str(error))
+    return _page("diff.html", authorisation_id=authorisation_id, before=before, after=after, diff=diff)
 
 
 def _lines(text: str) -> list[str]:

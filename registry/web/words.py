@@ -88,6 +88,8 @@ WORDS: dict[str, dict[str, str]] = {
         "export-csv": "Export as CSV",
         "calendar": "Due dates as a calendar (iCalendar)",
         "ending": "Ending within 90 days",
+        "no-declaration": "no declaration of honour recorded",
+        "compare": "Compare",
     },
     "nl": {
         "sign-in": "Aanmelden",
@@ -169,6 +171,8 @@ WORDS: dict[str, dict[str, str]] = {
         "export-csv": "Als CSV exporteren",
         "calendar": "Vervaldagen als agenda (iCalendar)",
         "ending": "Loopt af binnen 90 dagen",
+        "no-declaration": "geen verklaring op erewoord geregistreerd",
+        "compare": "Vergelijken",
     },
 }
 
