@@ -618,13 +618,23 @@ def user() -> None:
 
 @user.command(name="create")
 @click.option("--role", required=True, type=click.Choice(tokens.ROLES))
-@click.option("--name", required=True, help="The name to sign in with.")
-@click.password_option(help="Asked for twice, without echo, when not given [at least 12 characters].")
+@click.option("--name", required=True, help="The name to sign in with (lower case, no spaces).")
 @pass_runtime
-def user_create(runtime: Runtime, role: str, name: str, password: str) -> None:
-    """Make a person who may sign in to the web pages with one of the API's roles."""
+def user_create(runtime: Runtime, role: str, name: str) -> None:
+    """Make a person who may sign in to the web pages with one of the API's roles. The password
+    is asked twice, without echo; it is never an option (shell history, the process list)."""
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     made = people.create(runtime.engine, name=name, role=role, password=password, now=utcnow())
     click.echo(f"user {made.name} ({made.role}) created; sign in at /")
+
+
+@user.command(name="remove")
+@click.argument("name")
+@pass_runtime
+def user_remove(runtime: Runtime, name: str) -> None:
+    """Withdraw a person's access to the web pages; their sessions end at their next request."""
+    people.remove(runtime.engine, name=name)
+    click.echo(f"user {name} removed")
 
 
 @user.command(name="list")

@@ -3,13 +3,15 @@ each (the API's four), the password kept only as an Argon2 hash.
 
 Guessing is slowed down per name, in the database, so every server process counts the same
 failures: from the third failure in a row, a name must wait 1, 2, 4, ... seconds (at most a
-minute) after its last failure before a password is even checked. A name that does not exist
-costs the same Argon2 work as one that does, so the answer's time does not tell which names
-exist.
+minute) after its last failure before a password is even checked. The refusal reads the same
+whether the name exists, the password is wrong or the name must wait, and costs the same
+Argon2 work. Someone guessing at a person's name can keep that person waiting, at most a
+minute after the guessing stops: the price of slowing guesses per name.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -17,8 +19,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine
 
-from authreg.domain.document_format import MAX_ID_LENGTH, check_texts
-from authreg.domain.errors import Conflict, Invalid, Problem, RegistryError
+from authreg.domain.document_format import MAX_ID_LENGTH
+from authreg.domain.errors import Conflict, Invalid, NotFound, Problem, RegistryError
 from authreg.services.tokens import ROLES
 from authreg.storage import web_user_rows
 from authreg.storage.sessions import reading, transaction
@@ -35,6 +37,7 @@ _DECOY = _HASHER.hash("a password no one has: it only makes an unknown name cost
 class Person:
     name: str
     role: str
+    created_at: datetime  # a session of an earlier person of the same name is not theirs
 
 
 class SignInRefused(RegistryError):
@@ -42,25 +45,36 @@ class SignInRefused(RegistryError):
     two without saying whether the name exists."""
 
 
+NAME = re.compile(r"[a-z0-9][a-z0-9._@-]*")
+
+
 def create(engine: Engine, *, name: str, role: str, password: str, now: datetime) -> Person:
     problems = []
     if role not in ROLES:
         problems.append(Problem("", "role", f"must be one of {', '.join(ROLES)}"))
-    if not name.strip():
-        problems.append(Problem("", "name", "required"))
+    if not NAME.fullmatch(name) or len(name) > MAX_ID_LENGTH:
+        # lower case, no spaces: "officer", "Officer" and "officer " would be three people who
+        # look like one in the pages and in the audit log
+        problems.append(Problem("", "name", f"lower-case letters, digits and ._@- only, at most {MAX_ID_LENGTH}"))
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         problems.append(
             Problem("", "password", f"must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters long")
         )
     if problems:
         raise Invalid(problems)
-    check_texts(("name", name, MAX_ID_LENGTH))
     hashed = _HASHER.hash(password)
     with transaction(engine) as session:
         if web_user_rows.by_name(session, name) is not None:
             raise Conflict(f"a user named {name!r} exists already")
         web_user_rows.add(session, name=name, role=role, password_hash=hashed, now=now)
-    return Person(name, role)
+    return Person(name, role, now)
+
+
+def remove(engine: Engine, *, name: str) -> None:
+    """Withdraw a person's access: their sessions stop working at their next request."""
+    with transaction(engine) as session:
+        if not web_user_rows.remove(session, name):
+            raise NotFound(f"no user named {name!r}")
 
 
 def wait_after(failures: int) -> timedelta:
@@ -70,36 +84,55 @@ def wait_after(failures: int) -> timedelta:
     return timedelta(seconds=min(2 ** (failures - FREE_FAILURES - 1), MAX_WAIT_SECONDS))
 
 
+REFUSED = "wrong name or password (after several failures, wait up to a minute before the next try)"
+
+
 def sign_in(engine: Engine, *, name: str, password: str, now: datetime) -> Person:
-    """The person, or ``SignInRefused``. One transaction: a failure is counted (and committed)
-    before the refusal is raised, so a rollback never forgets it."""
+    """The person, or ``SignInRefused`` with one message whatever the reason, so that it does
+    not tell which names exist.
+
+    The try is claimed first, in a short write that counts it as a failure; the password is
+    checked outside any transaction (Argon2 takes a tenth of a second, and on SQLite a write
+    transaction holds the lock every decision's audit entry needs); a right password then
+    clears the count. Parallel guesses thus claim their tries one by one and most are refused
+    without a check. A throttled or unknown name costs the same Argon2 work as a checked one."""
     if len(password) > MAX_PASSWORD_LENGTH or len(name) > MAX_ID_LENGTH:
-        raise SignInRefused("wrong name or password")
-    refusal = "wrong name or password"
+        raise SignInRefused(REFUSED)
     with transaction(engine) as session:
         person = web_user_rows.for_update(session, name)
-        if person is None:
-            _verifies(_DECOY, password)
-            raise SignInRefused(refusal)
-        if person.last_failed_at is not None:
-            last = person.last_failed_at  # SQLite gives it back without its zone: it is UTC
-            ready = (last if last.tzinfo else last.replace(tzinfo=UTC)) + wait_after(person.failed_sign_ins)
-            if now < ready:
-                seconds = max(1, int((ready - now).total_seconds() + 0.999))
-                raise SignInRefused(f"too many failed sign-ins: try again in {seconds} s")
-        if _verifies(person.password_hash, password):
-            if _HASHER.check_needs_rehash(person.password_hash):
-                person.password_hash = _HASHER.hash(password)
-            person.failed_sign_ins, person.last_failed_at = 0, None
-            refusal = ""
-        else:
+        allowed = person is not None and _ready(person.last_failed_at, person.failed_sign_ins, now)
+        if person is not None and allowed:
             person.failed_sign_ins += 1
             person.last_failed_at = now
+            session.add(person)
+        hashed = person.password_hash if person is not None else _DECOY
+    right = _verifies(hashed if allowed else _DECOY, password) and allowed
+    if not right:
+        raise SignInRefused(REFUSED)
+    with transaction(engine) as session:
+        person = web_user_rows.for_update(session, name)
+        if person is None:  # removed in the meantime
+            raise SignInRefused(REFUSED)
+        if _HASHER.check_needs_rehash(person.password_hash):
+            person.password_hash = _HASHER.hash(password)
+        person.failed_sign_ins, person.last_failed_at = 0, None
         session.add(person)
-        found = Person(person.name, person.role)
-    if refusal:
-        raise SignInRefused(refusal)
-    return found
+        return Person(person.name, person.role, person.created_at)
+
+
+def _ready(last_failed_at: datetime | None, failures: int, now: datetime) -> bool:
+    if last_failed_at is None:
+        return True
+    last = last_failed_at if last_failed_at.tzinfo else last_failed_at.replace(tzinfo=UTC)  # SQLite drops the zone
+    return now >= last + wait_after(failures)
+
+
+def current(engine: Engine, name: str) -> Person | None:
+    """The person as stored now (None when removed): a session is checked against it on every
+    request, so removing a person or changing their role takes effect at once."""
+    with reading(engine) as session:
+        person = web_user_rows.by_name(session, name)
+    return None if person is None else Person(person.name, person.role, person.created_at)
 
 
 def _verifies(hashed: str, password: str) -> bool:

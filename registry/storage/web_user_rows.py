@@ -26,5 +26,13 @@ def for_update(session: Session, name: str) -> WebUser | None:
     return session.exec(select(WebUser).where(WebUser.name == name).with_for_update()).first()
 
 
+def remove(session: Session, name: str) -> bool:
+    person = by_name(session, name)
+    if person is None:
+        return False
+    session.delete(person)
+    return True
+
+
 def all_people(session: Session) -> list[WebUser]:
     return list(session.exec(select(WebUser).order_by(WebUser.name)))  # type: ignore[arg-type]

@@ -8,11 +8,13 @@ and carries a CSRF token (a form without one is refused with 400).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -56,6 +58,10 @@ def init_web(app: Any) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
+    # a session cookie is refused after 8 hours, whatever the browser keeps; the form tokens
+    # live as long as their session (an edit takes longer than Flask-WTF's default hour)
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=8)
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     # Secure (HTTPS only) where the server is reached over HTTPS: AUTHREG_SESSION_COOKIE_SECURE=true
     csrf.init_app(app)
     app.register_blueprint(blueprint)
@@ -68,6 +74,26 @@ def _guard_forms() -> Any:
     if request.method == "POST":
         csrf.protect()
     return None
+
+
+@blueprint.after_request
+def _private(answer: Response) -> Response:
+    """Pages show personal data: kept by no cache, framed by no other site, never sniffed."""
+    answer.headers["Cache-Control"] = "no-store"
+    answer.headers["X-Frame-Options"] = "DENY"
+    answer.headers["X-Content-Type-Options"] = "nosniff"
+    answer.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'none'"
+    return answer
+
+
+LOCAL = re.compile(r"/(?![/\\])[A-Za-z0-9/_.~%&=?+-]*")
+
+
+def _local(target: str, fallback: str) -> str:
+    """A path on this site to go back to, else the fallback: no scheme, no host, no ``//``,
+    backslash, whitespace or control character (a tab in ``/\t/evil`` is dropped on the way
+    and leaves ``//evil``)."""
+    return target if LOCAL.fullmatch(target) else fallback
 
 
 @blueprint.errorhandler(CSRFError)
@@ -88,7 +114,9 @@ def signed_in(*roles: str) -> Callable[[View], View]:
         @wraps(view)
         def checked(*args: Any, **kwargs: Any) -> Any:
             who = session.get("who")
-            if not who:
+            person = people.current(engine(), who["name"]) if who else None
+            if person is None or [person.role, person.created_at.isoformat()] != [who["role"], who["since"]]:
+                session.clear()  # removed, or another role now: the old session is no longer theirs
                 return redirect(url_for("web.sign_in", next=request.path))
             if who["role"] not in roles:
                 abort(403)
@@ -117,10 +145,9 @@ def sign_in_post() -> Any:
         return _page("sign_in.html", error=str(refused), name=name), 401
     language = session.get("language", DEFAULT)
     session.clear()  # a new session for the signed-in person (no fixation)
-    session["who"] = {"name": person.name, "role": person.role}
+    session["who"] = {"name": person.name, "role": person.role, "since": person.created_at.isoformat()}
     session["language"] = language
-    target = request.args.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for(HOME[person.role]))
+    return redirect(_local(request.args.get("next", ""), url_for(HOME[person.role])))
 
 
 @blueprint.post("/sign-out")
@@ -133,8 +160,7 @@ def sign_out() -> Response:
 def language() -> Response:
     chosen = request.form.get("language", DEFAULT)
     session["language"] = chosen if chosen in LANGUAGES else DEFAULT
-    back = request.form.get("back", "/")
-    return redirect(back if back.startswith("/") and not back.startswith("//") else "/")
+    return redirect(_local(request.form.get("back", "/"), "/"))
 
 
 @blueprint.get("/")
@@ -180,7 +206,8 @@ def overview() -> str:
 @blueprint.get("/authorisations/<authorisation_id>")
 @signed_in(*READERS)
 def authorisation(authorisation_id: str) -> str:
-    return _authorisation_page(authorisation_id, problems=[], done=request.args.get("done"))
+    done = request.args.get("done")
+    return _authorisation_page(authorisation_id, problems=[], done=done if done in FACTS else None)
 
 
 def _authorisation_page(authorisation_id: str, *, problems: list[Problem], done: str | None) -> str:
@@ -268,7 +295,7 @@ def record(authorisation_id: str, act: str) -> Any:
     return redirect(url_for("web.authorisation", authorisation_id=authorisation_id, done=act))
 
 
-@blueprint.get("/authorisations/new")
+@blueprint.get("/register")
 @signed_in("privacy-officer")
 def register() -> str:
     return _page("edit.html", text="", version="", problems=[], report=None, current=None)
@@ -285,7 +312,7 @@ def amend(authorisation_id: str) -> str:
     return _page("edit.html", text=text, version=str(version), problems=[], report=None, current=authorisation_id)
 
 
-@blueprint.post("/authorisations/preview")
+@blueprint.post("/register/preview")
 @signed_in("privacy-officer")
 def preview() -> Any:
     """What saving would change (the diff, and the stored authorisations a change of categories
@@ -293,7 +320,7 @@ def preview() -> Any:
     return _apply_form(dry_run=True)
 
 
-@blueprint.post("/authorisations/save")
+@blueprint.post("/register/save")
 @signed_in("privacy-officer")
 def save() -> Any:
     return _apply_form(dry_run=False)
@@ -312,7 +339,7 @@ def _apply_form(*, dry_run: bool) -> Any:
         key = document.body["id"]
         if current is not None and key != current:
             raise Invalid([Problem("the document", "id", f"{key!r} is not the authorisation being amended")])
-        expected = int(version) if version.isdigit() else None
+        expected = int(version) if re.fullmatch(r"[0-9]{1,18}", version) else None
         with changing():
             report = apply_documents(
                 engine(),
@@ -339,7 +366,9 @@ def _apply_form(*, dry_run: bool) -> Any:
 def conditions() -> str:
     day = _day()
     states = condition_states(engine(), at=day, window_days=int(current_app.config["DUE_SOON_DAYS"]))
-    return _page("conditions.html", day=day, states=states, problems=[], done=request.args.get("done"))
+    done = request.args.get("done")
+    known = {state.condition for state in states}
+    return _page("conditions.html", day=day, states=states, problems=[], done=done if done in known else None)
 
 
 @blueprint.post("/conditions/<authorisation_id>/<condition_id>/fulfilments")
@@ -389,30 +418,49 @@ def tester() -> Any:
         except Invalid as error:
             problems = error.problems
     status = 422 if problems else 200
+    asked["data_subject"] = ""  # asked once, never shown again (it is logged only as a keyed hash)
     return _page("tester.html", asked=asked, answer=answer, problems=problems), status
 
 
+AUDIT_FILTERS = ("user", "organisation", "authorisation", "decision", "from", "to")
+AUDIT_SHOWN = 500
+AUDIT_BATCH = 1000
+
+
 def _audit_entries() -> list[dict[str, Any]]:
-    """The log's entries the filters ask for: verdict, authorisation and days through the query
-    of the log; user and organisation (inside each logged request) on the entries found."""
+    """Every entry of the log the filters ask for, oldest first: verdict, authorisation and days
+    through the log's query, user and organisation (inside each logged request) on the entries,
+    read in batches over the whole log, so a filter never stops at the first thousand."""
     query = request.args
-    found = audit_records(
-        engine(),
-        decision=query.get("decision") or None,
-        authorisation=query.get("authorisation") or None,
-        since=_optional_day("from"),
-        until=_optional_day("to"),
-        after=0,
-        limit=AUDIT_PAGE,
+    filters = {
+        "decision": query.get("decision") or None,
+        "authorisation": query.get("authorisation") or None,
+        "since": _optional_day("from"),
+        "until": _optional_day("to"),
+    }
+    wanted = {key: query[key] for key in ("user", "organisation") if query.get(key)}
+    found: list[dict[str, Any]] = []
+    after = 0
+    while True:
+        batch = audit_records(engine(), after=after, limit=AUDIT_BATCH, **filters)
+        found += [e for e in batch if all(e.get("request", {}).get(k) == v for k, v in wanted.items())]
+        if len(batch) < AUDIT_BATCH:
+            return found
+        after = batch[-1]["seq"]
+
+
+def _audit_page(verified: dict[str, Any] | None) -> str:
+    found = _audit_entries()
+    kept = {key: request.args[key] for key in AUDIT_FILTERS if request.args.get(key)}
+    return _page(
+        "audit.html",
+        entries=list(reversed(found[-AUDIT_SHOWN:])),  # the newest first
+        total=len(found),
+        shown=min(len(found), AUDIT_SHOWN),
+        verified=verified,
+        query=kept,
+        csv_link=url_for("web.audit_csv") + ("?" + urlencode(kept) if kept else ""),
     )
-    for key in ("user", "organisation"):
-        wanted = query.get(key)
-        if wanted:
-            found = [entry for entry in found if entry.get("request", {}).get(key) == wanted]
-    return found
-
-
-AUDIT_PAGE = 1000
 
 
 def _optional_day(name: str) -> date | None:
@@ -422,7 +470,7 @@ def _optional_day(name: str) -> date | None:
 @blueprint.get("/audit")
 @signed_in("auditor")
 def audit() -> str:
-    return _page("audit.html", entries=_audit_entries(), verified=None, query=request.args)
+    return _audit_page(None)
 
 
 @blueprint.get("/audit.csv")
@@ -442,7 +490,7 @@ def audit_verify() -> str:
         folder=Path(current_app.config["CHECKPOINT_DIR"]),
         signing_key_file=Path(current_app.config["SIGNING_KEY_FILE"]),
     )
-    return _page("audit.html", entries=_audit_entries(), verified=verified, query=request.args)
+    return _audit_page(verified)
 
 
 @blueprint.get("/conditions.ics")

@@ -90,6 +90,7 @@ WORDS: dict[str, dict[str, str]] = {
         "ending": "Ending within 90 days",
         "no-declaration": "no declaration of honour recorded",
         "compare": "Compare",
+        "showing": "the newest shown:",
     },
     "nl": {
         "sign-in": "Aanmelden",
@@ -173,6 +174,7 @@ WORDS: dict[str, dict[str, str]] = {
         "ending": "Loopt af binnen 90 dagen",
         "no-declaration": "geen verklaring op erewoord geregistreerd",
         "compare": "Vergelijken",
+        "showing": "de nieuwste getoond:",
     },
 }
 
