@@ -115,9 +115,8 @@ def test_the_security_plan_overdue_then_fulfilled_late_in_a_browser(browser: Bro
     expect(page.locator("#vtc-2017-amif-aii-wse-security-plan .state")).to_have_text("fulfilled-late")
 
 
-def test_the_tester_and_the_audit_log_in_a_browser(browser: Browser, site: str) -> None:
-    """Denied first (no declaration, no sample); allowed once both are recorded in the pages."""
-    page = signed_in(browser, site, "officer")
+def ask_the_seeds_question(page: Page, site: str) -> None:
+    """The tour's request, asked in the tester: may ESF's controller read a name on 5 March 2018?"""
     page.goto(f"{site}/tester")
     for label, value in (
         ("Gebruiker", "esf-controller-1"),
@@ -129,6 +128,12 @@ def test_the_tester_and_the_audit_log_in_a_browser(browser: Browser, site: str) 
     ):
         page.get_by_label(label, exact=True).fill(value)
     page.get_by_role("button", name="Vraag").click()
+
+
+def test_the_tester_and_the_audit_log_in_a_browser(browser: Browser, site: str) -> None:
+    """Denied first (no declaration, no sample); allowed once both are recorded in the pages."""
+    page = signed_in(browser, site, "officer")
+    ask_the_seeds_question(page, site)
     expect(page.locator("#answer")).to_contain_text("deny")
     expect(page.locator("ul.reasons")).to_contain_text("declaration-missing")
     expect(page.locator("ul.reasons")).to_contain_text("§78")
@@ -153,17 +158,7 @@ def test_the_tester_and_the_audit_log_in_a_browser(browser: Browser, site: str) 
     communication.get_by_role("button", name="Registreren").click()
     expect(page.get_by_role("status")).to_contain_text("communication")
     accessible(page)
-    page.goto(f"{site}/tester")
-    for label, value in (
-        ("Gebruiker", "esf-controller-1"),
-        ("Organisatie", "WSE-ESF"),
-        ("Gegevenscategorie", "naam"),
-        ("Doeleinde", "amif-eligibility"),
-        ("INSZ van de persoon (optioneel)", "85.07.30-033.28"),
-        ("Dag", "2018-03-05"),
-    ):
-        page.get_by_label(label, exact=True).fill(value)
-    page.get_by_role("button", name="Vraag").click()
+    ask_the_seeds_question(page, site)
     expect(page.locator("#answer")).to_contain_text("allow")
     expect(page.locator("ul.obligations")).to_contain_text("retention")
 
