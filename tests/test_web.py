@@ -418,3 +418,17 @@ def test_the_cookie_is_secure_where_configured(
     answer = client.post("/sign-in", data={"name": "officer", "password": PASSWORD, "csrf_token": token(form)})
     assert "Secure" in answer.headers["Set-Cookie"]
     app.extensions["authreg.engine"].dispose()
+
+
+def test_signing_out_ends_every_copy_of_the_session(web: FlaskClient, api: Flask) -> None:
+    """A cookie copied before sign-out (a shared computer, a stolen cookie) no longer works."""
+    sign_in(web, "officer")
+    page = web.get("/authorisations")
+    copied = web.get_cookie("session")
+    assert copied is not None
+    web.post("/sign-out", data={"csrf_token": token(page)})
+    thief = api.test_client()
+    thief.set_cookie("session", copied.value)
+    assert thief.get("/authorisations").status_code == 302
+    sign_in(web, "officer")  # signing in again begins a new session
+    assert web.get("/authorisations").status_code == 200

@@ -1,4 +1,5 @@
-"""People who sign in to the web pages: name, role, Argon2 password hash, failed sign-ins.
+"""People who sign in to the web pages: name, role, Argon2 password hash, failed sign-ins, and
+when they last signed out (every session begun before then has ended).
 
 Revision ID: 0008
 Revises: 0007
@@ -28,6 +29,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("failed_sign_ins", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("last_failed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("signed_out_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name"),
     )

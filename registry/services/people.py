@@ -38,6 +38,16 @@ class Person:
     name: str
     role: str
     created_at: datetime  # a session of an earlier person of the same name is not theirs
+    signed_out_at: datetime | None = None  # a session begun before it has ended
+
+    def holds(self, role: str, since: str, began: str) -> bool:
+        """Whether a session (its role, the person's creation, when it began) is still theirs."""
+        try:
+            start = _utc(datetime.fromisoformat(began))
+        except ValueError:
+            return False
+        ended = self.signed_out_at is not None and start <= _utc(self.signed_out_at)
+        return self.role == role and utc_text(self.created_at) == since and not ended
 
 
 class SignInRefused(RegistryError):
@@ -123,8 +133,7 @@ def sign_in(engine: Engine, *, name: str, password: str, now: datetime) -> Perso
 def _ready(last_failed_at: datetime | None, failures: int, now: datetime) -> bool:
     if last_failed_at is None:
         return True
-    last = last_failed_at if last_failed_at.tzinfo else last_failed_at.replace(tzinfo=UTC)  # SQLite drops the zone
-    return now >= last + wait_after(failures)
+    return now >= _utc(last_failed_at) + wait_after(failures)
 
 
 def current(engine: Engine, name: str) -> Person | None:
@@ -132,7 +141,24 @@ def current(engine: Engine, name: str) -> Person | None:
     request, so removing a person or changing their role takes effect at once."""
     with reading(engine) as session:
         person = web_user_rows.by_name(session, name)
-    return None if person is None else Person(person.name, person.role, person.created_at)
+    return None if person is None else Person(person.name, person.role, person.created_at, person.signed_out_at)
+
+
+def sign_out(engine: Engine, *, name: str, now: datetime) -> None:
+    """End every session of the person, this one and any copy of its cookie."""
+    with transaction(engine) as session:
+        person = web_user_rows.for_update(session, name)
+        if person is not None:
+            person.signed_out_at = now
+            session.add(person)
+
+
+def utc_text(moment: datetime) -> str:
+    return _utc(moment).isoformat()
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite gives moments back without a zone
 
 
 def _verifies(hashed: str, password: str) -> bool:

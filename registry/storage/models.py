@@ -355,6 +355,7 @@ class WebUser(SQLModel, table=True):
     created_at: datetime = _moment()
     failed_sign_ins: int = Field(default=0)
     last_failed_at: datetime | None = _moment(default=None)
+    signed_out_at: datetime | None = _moment(default=None)  # sessions begun before it have ended
 
 
 class RegistryChange(SQLModel, table=True):

@@ -113,10 +113,10 @@ def signed_in(*roles: str) -> Callable[[View], View]:
     def wrap(view: View) -> View:
         @wraps(view)
         def checked(*args: Any, **kwargs: Any) -> Any:
-            who = session.get("who")
-            person = people.current(engine(), who["name"]) if who else None
-            if person is None or [person.role, person.created_at.isoformat()] != [who["role"], who["since"]]:
-                session.clear()  # removed, or another role now: the old session is no longer theirs
+            who = session.get("who") or {}
+            person = people.current(engine(), who["name"]) if who.get("name") else None
+            if person is None or not person.holds(who.get("role", ""), who.get("since", ""), who.get("began", "")):
+                session.clear()  # removed, another role now, or signed out: the session has ended
                 return redirect(url_for("web.sign_in", next=request.path))
             if who["role"] not in roles:
                 abort(403)
@@ -145,13 +145,21 @@ def sign_in_post() -> Any:
         return _page("sign_in.html", error=str(refused), name=name), 401
     language = session.get("language", DEFAULT)
     session.clear()  # a new session for the signed-in person (no fixation)
-    session["who"] = {"name": person.name, "role": person.role, "since": person.created_at.isoformat()}
+    session["who"] = {
+        "name": person.name,
+        "role": person.role,
+        "since": people.utc_text(person.created_at),
+        "began": utcnow().isoformat(),
+    }
     session["language"] = language
     return redirect(_local(request.args.get("next", ""), url_for(HOME[person.role])))
 
 
 @blueprint.post("/sign-out")
 def sign_out() -> Response:
+    who = session.get("who") or {}
+    if who.get("name"):
+        people.sign_out(engine(), name=who["name"], now=utcnow())
     session.clear()
     return redirect(url_for("web.sign_in"))
 
