@@ -121,7 +121,7 @@ def sign_in(engine: Engine, *, name: str, password: str, now: datetime) -> Perso
         raise SignInRefused(REFUSED)
     with transaction(engine) as session:
         person = web_user_rows.for_update(session, name)
-        if person is None:  # removed in the meantime
+        if person is None or person.password_hash != hashed:  # removed, re-made or given a new password meanwhile
             raise SignInRefused(REFUSED)
         if _HASHER.check_needs_rehash(person.password_hash):
             person.password_hash = _HASHER.hash(password)
