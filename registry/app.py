@@ -70,12 +70,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["authreg.engine"] = engine
     with app.app_context():
+        secret = _secret()
         try:
-            _refuse_another_key(engine)
+            _refuse_another_key(engine, secret)
         except RegistryError:
             engine.dispose()
             raise
-        secret = _secret()
         if secret is not None and app.config["SECRET_KEY"] is None:
             app.config["SECRET_KEY"] = identity.derived_key(secret, "web-sessions").hex()
     app.extensions["authreg.decisions"] = _LazyService(app)
@@ -136,10 +136,9 @@ def _checkpointer(app: Flask, registry_id: str) -> checkpoints.Checkpointer | No
     )
 
 
-def _refuse_another_key(engine: Engine) -> None:
+def _refuse_another_key(engine: Engine, secret: str | None) -> None:
     """A server started with another secret key than its registry's does not start (the
     error names both fingerprints). An unreachable database is checked later, on first use."""
-    secret = _secret()
     if secret is None:
         return
     try:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from authreg.api.access import caller
 from authreg.api.bodies import Blueprint
-from authreg.api.context import changing, clock, engine, subject_key, today
+from authreg.api.context import changing, clock, due_soon_days, engine, subject_key, today
 from authreg.domain.conditions import STATES
 from authreg.domain.document_format import MAX_ID, MAX_LINK_LENGTH, MAX_TEXT_LENGTH, AnyId, BoundedText, Slug, Text
 from authreg.services import record_facts
@@ -99,7 +99,7 @@ class CommunicationSchema(Schema):
 
 
 def _states(query: dict[str, Any]) -> list[Any]:
-    window = int(current_app.config["DUE_SOON_DAYS"])
+    window = due_soon_days()
     found = condition_states(
         engine(), at=query.get("at") or today(), window_days=window, authorisation=query.get("authorisation")
     )

@@ -30,6 +30,11 @@ def clock() -> Clock:
     return Clock.current(current_app.config["TIMEZONE"])
 
 
+def due_soon_days() -> int:
+    """How many days before its due date a condition is ``due-soon`` (AUTHREG_DUE_SOON_DAYS)."""
+    return int(current_app.config["DUE_SOON_DAYS"])
+
+
 def today() -> date:
     return clock().today
 

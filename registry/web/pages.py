@@ -19,9 +19,10 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from authreg.api.context import changing, clock, engine, service, subject_key, today
+from authreg.api.context import changing, clock, due_soon_days, engine, service, subject_key, today
 from authreg.domain import yaml_input
 from authreg.domain.clock import utcnow
+from authreg.domain.conditions import ConditionState
 from authreg.domain.documents import read_text
 from authreg.domain.errors import Conflict, Invalid, NotFound, Problem
 from authreg.domain.requests import load_request
@@ -203,7 +204,7 @@ def overview() -> str:
         category=query.get("category") or None,
     )
     ending = [s for s in found if s.valid_until is not None and day <= s.valid_until <= day + timedelta(days=90)]
-    states = condition_states(engine(), at=day, window_days=int(current_app.config["DUE_SOON_DAYS"]))
+    states = _states(day)
     counted: dict[str, dict[str, int]] = {}
     for state in states:
         counted.setdefault(state.authorisation, {}).setdefault(state.state, 0)
@@ -224,8 +225,7 @@ def _authorisation_page(authorisation_id: str, *, problems: list[Problem], done:
         document, timeline = authorisation_detail(engine(), authorisation_id)
     except NotFound:
         abort(404)
-    window = int(current_app.config["DUE_SOON_DAYS"])
-    states = condition_states(engine(), at=day, window_days=window, authorisation=authorisation_id)
+    states = _states(day, authorisation_id)
     _, versions = history(engine(), authorisation_id)
     return _page(
         "authorisation.html",
@@ -373,7 +373,7 @@ def _apply_form(*, dry_run: bool) -> Any:
 @signed_in(*READERS)
 def conditions() -> str:
     day = _day()
-    states = condition_states(engine(), at=day, window_days=int(current_app.config["DUE_SOON_DAYS"]))
+    states = _states(day)
     done = request.args.get("done")
     known = {state.condition for state in states}
     return _page("conditions.html", day=day, states=states, problems=[], done=done if done in known else None)
@@ -398,9 +398,14 @@ def fulfil(authorisation_id: str, condition_id: str) -> Any:
     except (Invalid, NotFound, Conflict) as error:
         problems = error.problems if isinstance(error, Invalid) else [Problem("", "", str(error))]
         day = _day()
-        states = condition_states(engine(), at=day, window_days=int(current_app.config["DUE_SOON_DAYS"]))
+        states = _states(day)
         return _page("conditions.html", day=day, states=states, problems=problems, done=None), 422
     return redirect(url_for("web.conditions", at=request.args.get("at", ""), done=condition_id))
+
+
+def _states(day: date, authorisation: str | None = None) -> list[ConditionState]:
+    """Every condition's state on the day (of one authorisation, or of all)."""
+    return condition_states(engine(), at=day, window_days=due_soon_days(), authorisation=authorisation)
 
 
 def _form_day(text: str, field: str) -> date:
@@ -504,5 +509,5 @@ def audit_verify() -> str:
 @blueprint.get("/conditions.ics")
 @signed_in(*READERS)
 def conditions_feed() -> Response:
-    states = condition_states(engine(), at=_day(), window_days=int(current_app.config["DUE_SOON_DAYS"]))
+    states = _states(_day())
     return Response(calendar(states, generated_at=clock().now), mimetype="text/calendar")
