@@ -197,7 +197,7 @@ def test_register_by_upload_and_two_browsers_amending_at_once(browser: Browser, 
     upload = tmp_path / "kopie.yaml"
     upload.write_text(seed.replace("id: vtc-2017-amif-aii-wse", "id: vtc-2017-amif-kopie", 1), encoding="utf-8")
     page = signed_in(browser, site, "officer")
-    page.get_by_role("link", name="Machtiging registreren").click()
+    page.get_by_role("link", name="Machtiging registreren (YAML)").click()
     page.get_by_label("Een YAML-bestand opladen").set_input_files(str(upload))
     page.get_by_role("button", name="Controleren en voorbeeld tonen").click()
     expect(page.locator("#report")).to_contain_text("created authorisation vtc-2017-amif-kopie")
@@ -223,3 +223,35 @@ def test_register_by_upload_and_two_browsers_amending_at_once(browser: Browser, 
     second.get_by_role("button", name="Controleren en voorbeeld tonen").click()
     expect(second.locator("#problems")).to_contain_text("someone saved it since you opened it")
     assert "max_users: 5" in second.get_by_label("of het document plakken of bewerken (YAML)").input_value()
+
+
+def test_register_by_form_with_a_mistake_shown_beside_its_field(browser: Browser, site: str) -> None:
+    page = signed_in(browser, site, "officer")
+    page.get_by_role("link", name="Machtiging registreren met een formulier").click()
+    for label, value in (
+        ("Id (gebruikt in links)", "vtc-2026-formulier"),
+        ("Referentie", "VTC beraadslaging 2026/1"),
+        ("Titel", "Mededeling van contactgegevens door AII aan WSE-ESF"),
+        ("Beslist op", "2026-01-15"),
+        ("Geldig vanaf", "2026-02-01"),
+        ("Instantie (id van de organisatie)", "VTC"),
+        ("Verstrekker (id van de organisatie)", "AII"),
+        ("Ontvanger (id van de organisatie)", "WSE-ESF"),
+        ("Doeleinden", "amif-eligibility: controle van de subsidiabiliteit"),
+        ("Gebruikers", "esf-lezer | ONBEKEND | Lezer van afdeling ESF"),
+    ):
+        page.get_by_label(label, exact=True).fill(value)
+    page.get_by_label("Contactgegevens contactgegevens").check()
+    accessible(page)
+    shoot(page, "form")
+    page.get_by_role("button", name="Controleren en voorbeeld tonen").click()
+    users = page.get_by_label("Gebruikers", exact=True)
+    expect(users).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#problem-users")).to_contain_text("authorised_users[0].organisation")
+    accessible(page)
+    users.fill("esf-lezer | WSE-ESF | Lezer van afdeling ESF")
+    page.get_by_role("button", name="Controleren en voorbeeld tonen").click()
+    expect(page.locator("#report")).to_contain_text("created authorisation vtc-2026-formulier")
+    page.get_by_role("button", name="Opslaan").click()
+    expect(page.locator("h1")).to_contain_text("Mededeling van contactgegevens door AII aan WSE-ESF")
+    accessible(page)

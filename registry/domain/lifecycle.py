@@ -15,6 +15,8 @@ from authreg.domain.errors import Conflict, Invalid, Problem
 
 ChangeKind = Literal["suspend", "reinstate", "revoke"]
 IN_FORCE = "in-force"
+# what ``Timeline.state_on`` answers: in force, or why not
+STATES = (IN_FORCE, "suspended", "not-yet-valid", "expired", "replaced", "revoked")
 RESULTING_STATUS: dict[str, str] = {"suspend": "suspended", "reinstate": "active", "revoke": "revoked"}
 _ALLOWED_FROM: dict[str, tuple[str, ...]] = {
     "suspend": ("active",),
@@ -78,3 +80,41 @@ def check_change(timeline: Timeline, change: StatusChange) -> None:
     current = timeline.status_on(date.max)
     if current not in _ALLOWED_FROM[change.kind]:
         raise Conflict(f"{timeline.authorisation} is {current}: cannot {change.kind}")
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A dated point in an authorisation's life: ``kind`` is decided, valid-from, suspend,
+    reinstate, revoke, replaced, valid-until or retention-until; ``detail`` says why or by what."""
+
+    on: date
+    kind: str
+    detail: str = ""
+
+
+def milestones(timeline: Timeline, retention_until: date | None = None) -> list[Milestone]:
+    """The life of an authorisation in date order, for a reader who wants to see it at a
+    glance: when it was decided, in force, changed status, replaced, ends, and until when the
+    recipient may keep the data (for the same day, in the order things happen)."""
+    points = [Milestone(timeline.decided_on, "decided"), Milestone(timeline.valid_from, "valid-from")]
+    points += [Milestone(change.on, change.kind, change.reason) for change in timeline.changes]
+    if timeline.replaced_from is not None:
+        points.append(Milestone(timeline.replaced_from, "replaced", ", ".join(timeline.replaced_by)))
+    if timeline.valid_until is not None:
+        points.append(Milestone(timeline.valid_until, "valid-until"))
+    if retention_until is not None:
+        points.append(Milestone(retention_until, "retention-until"))
+    return sorted(points, key=lambda point: (point.on, _SAME_DAY_ORDER[point.kind]))  # stable: changes in turn
+
+
+_SAME_DAY_ORDER = {
+    "decided": 0,
+    "valid-from": 1,
+    "suspend": 2,
+    "reinstate": 2,
+    "revoke": 2,
+    "replaced": 3,
+    "valid-until": 4,
+    "retention-until": 5,
+}
+MILESTONE_KINDS = tuple(_SAME_DAY_ORDER)

@@ -37,8 +37,9 @@ class Change:
     version: int | None = None
     summary: str = ""
     diff: str = ""
-    # stored authorisations whose flows grant something else after this change of categories,
-    # each as "id (flows a, b)"
+    # stored authorisations that answer otherwise after this change: their flows grant something
+    # else after a change of categories, "id (flows a, b)"; or this one (no longer) replaces them,
+    # "id (replaced from DAY)", "id (no longer replaced)"
     affects: tuple[str, ...] = ()
 
 
@@ -97,6 +98,7 @@ def apply_documents(
                     raise NotFound(f"no authorisation {key!r}")
                 raise Conflict(f"authorisation {key!r} is at version {found}, not {expected}")
         to_write: list[Document] = []
+        known = registry_rows.existing(session, _replaced_ids(documents, stored)) | {d.key for d in documents}
         for document in documents:
             if document.kind == "organisations":
                 entries = {entry["id"]: merged.organisations[entry["id"]] for entry in document.body["organisations"]}
@@ -113,7 +115,8 @@ def apply_documents(
                 change = _authorisation_change(document, stored.get(document.key))
                 own = [entry["id"] for entry in document.body["taxonomy"]]
                 affects = _affects(session, context.categories, merged.categories, own, besides=document.key)
-                change = replace(change, affects=affects)
+                replacing = _replacing(document, stored.get(document.key), known)
+                change = replace(change, affects=affects + replacing)
                 report.changes.append(change)
                 if change.status != "unchanged":
                     to_write.append(document)
@@ -171,6 +174,28 @@ def _affects(
     changed = [key for key in declared if before.get(key) != after[key]]
     granting = registry_rows.flows_granting(session, _touched_categories(before, after, changed))
     return tuple(f"{key} (flows {', '.join(flows)})" for key, flows in granting.items() if key != besides)
+
+
+def _replaced_ids(documents: Iterable[Document], stored: Mapping[str, tuple[int, dict[str, Any]]]) -> set[str]:
+    """Every id the batch's authorisations replace, or replaced before."""
+    found: set[str] = set()
+    for document in documents:
+        if document.kind == "authorisation":
+            found.update(document.body["replaces"], stored.get(document.key, (0, {}))[1].get("replaces", []))
+    return found
+
+
+def _replacing(document: Document, stored: tuple[int, dict[str, Any]] | None, known: set[str]) -> tuple[str, ...]:
+    """The registered authorisations (``known``) this one starts replacing, replaces from
+    another day, or stops replacing: each answers otherwise from the change on, as "id
+    (replaced from DAY)" or "id (no longer replaced)"."""
+    before = stored[1] if stored is not None else {}
+    after = document.canonical()
+    old, new = before.get("replaces", []), after.get("replaces", [])
+    moved = before.get("valid_from") != after["valid_from"]
+    found = [f"{key} (replaced from {after['valid_from']})" for key in new if key not in old or moved]
+    found += [f"{key} (no longer replaced)" for key in old if key not in new]
+    return tuple(line for line in found if line.split(" ", 1)[0] in known)
 
 
 def _touched_categories(

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from authreg.domain.conditions import ConditionState, states
+from authreg.domain.conditions import AuthorisationFacts, ConditionState, states
 from authreg.domain.errors import NotFound
 from authreg.domain.lifecycle import IN_FORCE, Timeline
 from authreg.services.apply import diff_text
@@ -143,6 +143,46 @@ def authorisation_detail(engine: Engine, authorisation: str) -> tuple[dict[str, 
         return registry_rows.stored_document(session, authorisation), fact_rows.timeline(session, authorisation)
 
 
+@dataclass(frozen=True)
+class AuthorisationRecord:
+    """Everything one authorisation's page shows, read at one moment: the stored document and
+    its version, its facts (life, conditions, fulfilments, samples, events) with the conditions'
+    states on a day, its versions, who declared when, and the taxonomy its flows grant from."""
+
+    document: dict[str, Any]
+    version: int
+    facts: AuthorisationFacts
+    states: list[ConditionState]
+    versions: list[AuthorisationVersion]
+    declared: dict[str, date]
+    categories: dict[str, dict[str, Any]]
+
+
+def authorisation_record(engine: Engine, authorisation: str, *, at: date, window_days: int) -> AuthorisationRecord:
+    with reading(engine) as session:
+        found = registry_rows.current_documents(session, [authorisation])
+        if authorisation not in found:
+            raise NotFound(f"no authorisation {authorisation!r}")
+        version, document = found[authorisation]
+        (facts,) = fact_rows.facts(session, [authorisation])
+        declared = fact_rows.declarations(session, [authorisation])
+        return AuthorisationRecord(
+            document=document,
+            version=version,
+            facts=facts,
+            states=states(facts, at, window_days),
+            versions=registry_rows.versions(session, authorisation),
+            declared={user: day for (_, user, _, _), day in declared.items()},
+            categories=registry_rows.categories(session),
+        )
+
+
+def taxonomy(engine: Engine) -> dict[str, dict[str, Any]]:
+    """Every data category: id -> its entry (label, parent, national register number, sensitive)."""
+    with reading(engine) as session:
+        return registry_rows.categories(session)
+
+
 def versioned_document(engine: Engine, authorisation: str) -> tuple[int, dict[str, Any]]:
     """The current version number and stored document of an authorisation."""
     with reading(engine) as session:
@@ -168,14 +208,6 @@ def version_diff(engine: Engine, authorisation: str, before: int, after: int) ->
     if missing:
         raise NotFound(f"{authorisation!r} has no version {missing[0]} (it has 1 to {max(found)})")
     return diff_text(found[before], found[after], f"version {before}", f"version {after}")
-
-
-def declared_on(engine: Engine, authorisation: str) -> dict[str, date]:
-    """Per user of an authorisation, the day of the declaration of honour that counts (recorded
-    for the person the user entry names)."""
-    with reading(engine) as session:
-        found = fact_rows.declarations(session, [authorisation])
-    return {user: day for (_, user, _, _), day in found.items()}
 
 
 def audit_records(engine: Engine, **filters: Any) -> list[dict[str, Any]]:

@@ -83,10 +83,8 @@ def load_context(session: Session) -> Context:
         org.id: {"name": org.name, "kind": org.kind, "member_of": sorted(members.get(org.id, []))}
         for org in session.exec(select(Organisation))
     }
-    categories: dict[str, dict[str, Any]] = {}
     owners: dict[str, str] = {}
-    for category in session.exec(select(DataCategory)):
-        categories[category.id] = category_entry(category)
+    for category in session.exec(select(DataCategory.id, DataCategory.owner_id)):
         if category.owner_id is not None:
             owners[category.id] = category.owner_id
     party_names: dict[str, dict[str, str]] = {}
@@ -94,7 +92,12 @@ def load_context(session: Session) -> Context:
         if party.name is not None:
             party_names.setdefault(party.organisation_id, {})[party.authorisation_id] = party.name
     kinds = {kind.id: {"id": kind.id, "label": kind.label} for kind in session.exec(select(SubjectKind))}
-    return Context(organisations, categories, party_names, category_owners=owners, subject_kinds=kinds)
+    return Context(organisations, categories(session), party_names, category_owners=owners, subject_kinds=kinds)
+
+
+def categories(session: Session) -> dict[str, dict[str, Any]]:
+    """The taxonomy: category id -> its entry (``category_entry``)."""
+    return {category.id: category_entry(category) for category in session.exec(select(DataCategory))}
 
 
 def category_entry(category: DataCategory) -> dict[str, Any]:
@@ -120,6 +123,14 @@ def flows_granting(session: Session, categories: Iterable[str]) -> dict[str, lis
     for authorisation_id, flow_id in session.exec(query.distinct()):
         found.setdefault(authorisation_id, set()).add(flow_id)
     return {key: sorted(flows) for key, flows in sorted(found.items())}
+
+
+def existing(session: Session, ids: Iterable[str]) -> set[str]:
+    """Those of ``ids`` that are registered."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return set()
+    return set(session.exec(select(Authorisation.id).where(Authorisation.id.in_(wanted))))  # type: ignore[attr-defined]
 
 
 def lock_authorisations(session: Session, ids: Iterable[str]) -> None:

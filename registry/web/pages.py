@@ -9,6 +9,7 @@ and carries a CSRF token (a form without one is refused with 400).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from datetime import date, timedelta
 from functools import wraps
@@ -21,25 +22,29 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from authreg.api.context import changing, clock, due_soon_days, engine, service, subject_key, today
 from authreg.domain import yaml_input
+from authreg.domain.category_tree import category_tree
+from authreg.domain.citations import paragraph_index
 from authreg.domain.clock import utcnow
 from authreg.domain.conditions import ConditionState
+from authreg.domain.document_format import FREQUENCIES
 from authreg.domain.documents import read_text
 from authreg.domain.errors import Conflict, Invalid, NotFound, Problem
+from authreg.domain.lifecycle import STATES, milestones
 from authreg.domain.requests import load_request
 from authreg.services import checkpoints, people, record_facts
-from authreg.services.apply import apply_documents
+from authreg.services.apply import ApplyReport, apply_documents
 from authreg.services.calendar_feed import calendar
 from authreg.services.reports import (
     audit_records,
-    authorisation_detail,
+    authorisation_record,
     authorisation_summaries,
     condition_states,
     csv_text,
-    declared_on,
-    history,
+    taxonomy,
     version_diff,
     versioned_document,
 )
+from authreg.web.form_document import document_from_form, form_values, problems_by_field
 from authreg.web.words import DEFAULT, LANGUAGES, word
 
 blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
@@ -192,9 +197,13 @@ def _day(name: str = "at") -> date:
 @blueprint.get("/authorisations")
 @signed_in(*READERS)
 def overview() -> str:
+    """The register as of a day: counted by state (each count a link to those), then listed,
+    narrowed by the filters and the state chosen."""
     day = _day()
     query = request.args
-    status = query.get("status") or None
+    status, state = query.get("status") or None, query.get("state") or None
+    if state is not None and state not in STATES:
+        abort(400, f"state: one of {', '.join(STATES)}")
     found = authorisation_summaries(
         engine(),
         at=day,
@@ -204,12 +213,23 @@ def overview() -> str:
         category=query.get("category") or None,
     )
     ending = [s for s in found if s.valid_until is not None and day <= s.valid_until <= day + timedelta(days=90)]
-    states = _states(day)
     counted: dict[str, dict[str, int]] = {}
-    for state in states:
-        counted.setdefault(state.authorisation, {}).setdefault(state.state, 0)
-        counted[state.authorisation][state.state] += 1
-    return _page("overview.html", day=day, status=status, found=found, counted=counted, ending=ending, query=query)
+    for condition in _states(day):
+        counted.setdefault(condition.authorisation, {}).setdefault(condition.state, 0)
+        counted[condition.authorisation][condition.state] += 1
+    return _page(
+        "overview.html",
+        day=day,
+        status=status,
+        state=state,
+        states=STATES,
+        by_state=Counter(summary.state for summary in found),
+        found=[summary for summary in found if state is None or summary.state == state],
+        counted=counted,
+        ending=ending,
+        query=query,
+        keep={key: value for key, value in query.items() if key != "state" and value},
+    )
 
 
 @blueprint.get("/authorisations/<authorisation_id>")
@@ -222,21 +242,22 @@ def authorisation(authorisation_id: str) -> str:
 def _authorisation_page(authorisation_id: str, *, problems: list[Problem], done: str | None) -> str:
     day = _day()
     try:
-        document, timeline = authorisation_detail(engine(), authorisation_id)
+        found = authorisation_record(engine(), authorisation_id, at=day, window_days=due_soon_days())
     except NotFound:
         abort(404)
-    states = _states(day, authorisation_id)
-    _, versions = history(engine(), authorisation_id)
+    document, timeline = found.document, found.facts.timeline
+    retention = document.get("retention_until")
     return _page(
         "authorisation.html",
         day=day,
+        record=found,
         document=document,
         timeline=timeline,
-        states=states,
+        milestones=milestones(timeline, date.fromisoformat(retention) if retention else None),
+        trees={flow["id"]: category_tree(flow["data_categories"], found.categories) for flow in document["flows"]},
+        cited=paragraph_index(document),
         problems=problems,
         done=done,
-        versions=versions,
-        declared=declared_on(engine(), authorisation_id),
     )
 
 
@@ -338,35 +359,110 @@ def _apply_form(*, dry_run: bool) -> Any:
     form = request.form
     upload = request.files.get("upload")
     text = upload.read().decode("utf-8", errors="replace") if upload and upload.filename else form.get("text", "")
-    version = form.get("version", "")
-    current = form.get("current") or None
+    version, current = form.get("version", ""), form.get("current") or None
     try:
-        document = read_text(text, "the document")
-        if document.kind != "authorisation":
-            raise Invalid([Problem("the document", "", "only an authorisation can be registered here")])
-        key = document.body["id"]
-        if current is not None and key != current:
-            raise Invalid([Problem("the document", "id", f"{key!r} is not the authorisation being amended")])
-        expected = int(version) if re.fullmatch(r"[0-9]{1,18}", version) else None
-        with changing():
-            report = apply_documents(
-                engine(),
-                [document],
-                actor=f"web:{session['who']['name']}",
-                now=clock().now,
-                dry_run=dry_run,
-                expected_versions={key: expected},
-            )
+        report = _check_and_apply(text, version, current, dry_run=dry_run)
     except Invalid as error:
         return _page(
             "edit.html", text=text, version=version, problems=error.problems, report=None, current=current
         ), 422
     except Conflict as error:
-        problems = [Problem("", "version", f"{error}: someone saved it since you opened it; your text is kept here")]
+        problems = [_stale(error)]
         return _page("edit.html", text=text, version=version, problems=problems, report=None, current=current), 409
     if dry_run:
         return _page("edit.html", text=text, version=version, problems=[], report=report, current=current)
-    return redirect(url_for("web.authorisation", authorisation_id=key))
+    return redirect(url_for("web.authorisation", authorisation_id=report.changes[0].key))
+
+
+def _stale(error: Conflict) -> Problem:
+    return Problem("", "version", f"{error}: someone saved it since you opened it; your text is kept here")
+
+
+def _check_and_apply(text: str, version: str, current: str | None, *, dry_run: bool) -> ApplyReport:
+    """Check one authorisation's YAML against the registry and save it (or only report what
+    saving would change); ``version`` is the one the person opened (none: a new one), so a
+    change saved by someone else since is a Conflict, not overwritten."""
+    document = read_text(text, "the document")
+    if document.kind != "authorisation":
+        raise Invalid([Problem("the document", "", "only an authorisation can be registered here")])
+    key = document.body["id"]
+    if current is not None and key != current:
+        raise Invalid([Problem("the document", "id", f"{key!r} is not the authorisation being amended")])
+    expected = int(version) if re.fullmatch(r"[0-9]{1,18}", version) else None
+    with changing():
+        return apply_documents(
+            engine(),
+            [document],
+            actor=f"web:{session['who']['name']}",
+            now=clock().now,
+            dry_run=dry_run,
+            expected_versions={key: expected},
+        )
+
+
+@blueprint.get("/register/form")
+@signed_in("privacy-officer")
+def register_form() -> str:
+    return _form_page({}, current=None, version="")
+
+
+@blueprint.get("/authorisations/<authorisation_id>/form")
+@signed_in("privacy-officer")
+def amend_form(authorisation_id: str) -> str:
+    try:
+        version, document = versioned_document(engine(), authorisation_id)
+    except NotFound:
+        abort(404)
+    return _form_page(form_values(document), current=authorisation_id, version=str(version))
+
+
+@blueprint.post("/register/form")
+@signed_in("privacy-officer")
+def form_preview() -> Any:
+    """The document the form describes, checked and previewed like pasted YAML (saved from the
+    preview); a problem is shown beside the field it is about."""
+    form = request.form
+    version, current = form.get("version", ""), form.get("current") or None
+    try:
+        stored = versioned_document(engine(), current)[1] if current else None
+    except NotFound:
+        abort(404)
+    given = {**form.to_dict(), "categories": form.getlist("categories")}
+    if stored is not None and form_values(stored) is None:  # the form would drop what it cannot show
+        return _form_page(None, current=current, version=version), 422
+    document = document_from_form(form, form.getlist("categories"), stored)
+    text = yaml_input.dump(document)
+    try:
+        report = _check_and_apply(text, version, current, dry_run=True)
+    except Invalid as error:
+        beside, rest = problems_by_field(error.problems, document)
+        return _form_page(given, current=current, version=version, beside=beside, problems=rest), 422
+    except Conflict as error:
+        return _form_page(given, current=current, version=version, problems=[_stale(error)]), 409
+    text = yaml_input.dump(read_text(text, "the form").canonical())  # as it is stored: no defaults spelled out
+    return _page("edit.html", text=text, version=version, problems=[], report=report, current=current)
+
+
+def _form_page(
+    values: dict[str, Any] | None,
+    *,
+    current: str | None,
+    version: str,
+    beside: dict[str, list[str]] | None = None,
+    problems: list[Problem] | None = None,
+) -> str:
+    found = taxonomy(engine())
+    tops = sorted(key for key, entry in found.items() if not entry.get("parent"))
+    return _page(
+        "form.html",
+        values=values,
+        current=current,
+        version=version,
+        beside=beside or {},
+        problems=problems or [],
+        trees=category_tree(tops, found),
+        frequencies=FREQUENCIES,
+    )
 
 
 @blueprint.get("/conditions")
