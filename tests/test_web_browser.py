@@ -1,5 +1,6 @@
 """The web pages in a real browser (issue 11): Debian's chromium driven by Playwright against
-``authreg serve`` on a registry made as a user makes one (init, apply, user create).
+``authreg serve`` on a registry made as a user makes one (init, apply of the organisations and
+the taxonomy, user create), the seed registered by uploading its file in the browser.
 
 Every page is checked with axe-core (vendored in ``tests/vendor``, MPL-2.0): no serious or
 critical violation. Screenshots of every page at 1280x800 and 390x844 are written to
@@ -25,6 +26,7 @@ from tests.serving import served
 PASSWORD = "correct horse battery staple"
 AXE = ROOT / "tests" / "vendor" / "axe.min.js"
 SHOTS = ROOT / "docs" / "screenshots"
+SEED = ROOT / "policies" / "authorisations" / "vtc-2017-amif-aii-wse.yaml"
 SIZES = {"wide": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
 
@@ -36,13 +38,16 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def site(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[str]:
+    """A registry with the organisations and the taxonomy, three people, and the seed registered
+    by a privacy officer uploading its file in the browser."""
     folder = tmp_path_factory.mktemp("web")
     url = f"sqlite:///{folder / 'authreg.db'}"
     env = {**os.environ, "AUTHREG_DATABASE_URL": url, "AUTHREG_SECRET_KEY": TEST_SECRET}
     authreg = [sys.executable, "-m", "authreg.cli.main"]
     subprocess.run([*authreg, "init"], check=True, env=env, capture_output=True)
-    subprocess.run([*authreg, "apply", str(ROOT / "policies")], check=True, env=env, capture_output=True)
+    shared = [str(ROOT / "policies" / name) for name in ("organisations.yaml", "taxonomy.yaml")]
+    subprocess.run([*authreg, "apply", *shared], check=True, env=env, capture_output=True)
     for name, role in (("officer", "privacy-officer"), ("manager", "manager"), ("auditor", "auditor")):
         subprocess.run(
             [*authreg, "user", "create", "--role", role, "--name", name],
@@ -53,7 +58,20 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             capture_output=True,
         )
     with served(url, AUTHREG_SECRET_KEY=TEST_SECRET) as port:
-        yield f"http://127.0.0.1:{port}"
+        address = f"http://127.0.0.1:{port}"
+        register_the_seed_by_upload(browser, address)
+        yield address
+
+
+def register_the_seed_by_upload(browser: Browser, site: str) -> None:
+    page = signed_in(browser, site, "officer")
+    page.get_by_role("link", name="Machtiging registreren (YAML)").click()
+    page.get_by_label("Een YAML-bestand opladen").set_input_files(str(SEED))
+    page.get_by_role("button", name="Controleren en voorbeeld tonen").click()
+    expect(page.locator("#report")).to_contain_text("created authorisation vtc-2017-amif-aii-wse")
+    page.get_by_role("button", name="Opslaan").click()
+    expect(page.locator("h1")).to_contain_text("Mededeling van persoonsgegevens")
+    page.context.close()
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +211,7 @@ def test_a_manager_sees_no_form_and_a_forged_post_is_refused(browser: Browser, s
 
 
 def test_register_by_upload_and_two_browsers_amending_at_once(browser: Browser, site: str, tmp_path: Path) -> None:
-    seed = (ROOT / "policies" / "authorisations" / "vtc-2017-amif-aii-wse.yaml").read_text(encoding="utf-8")
+    seed = SEED.read_text(encoding="utf-8")
     upload = tmp_path / "kopie.yaml"
     upload.write_text(seed.replace("id: vtc-2017-amif-aii-wse", "id: vtc-2017-amif-kopie", 1), encoding="utf-8")
     page = signed_in(browser, site, "officer")
@@ -255,3 +273,25 @@ def test_register_by_form_with_a_mistake_shown_beside_its_field(browser: Browser
     page.get_by_role("button", name="Opslaan").click()
     expect(page.locator("h1")).to_contain_text("Mededeling van contactgegevens door AII aan WSE-ESF")
     accessible(page)
+
+
+def test_no_link_followed_from_the_overview_answers_a_server_error(browser: Browser, site: str) -> None:
+    """A crawl in the browser, as each role that sees the overview: every link on every page
+    reached, followed once; none answers 5xx."""
+    for name in ("officer", "manager"):
+        page = signed_in(browser, site, name)
+        seen: set[str] = set()
+        queue = [f"{site}/authorisations?at=2017-12-01"]
+        while queue and len(seen) < 150:
+            url = queue.pop()
+            if url in seen:
+                continue
+            seen.add(url)
+            answer = page.request.get(url)
+            assert answer.status < 500, url
+            if answer.headers.get("content-type", "").startswith("text/html"):
+                page.goto(url)
+                found = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href.split('#')[0])")
+                queue += [link for link in found if link.startswith(site) and link not in seen]
+        assert len(seen) > 10, seen
+        page.context.close()

@@ -129,6 +129,7 @@ WORDS: dict[str, dict[str, str]] = {
         "by-state": "Authorisations by state",
         "all": "all",
         "the-document": "The document (YAML)",
+        "record-sample": "Record a sample or its communication",
         "register-form": "Register an authorisation by form",
         "amend-form": "Amend by form",
         "form-covers": (
@@ -305,6 +306,7 @@ WORDS: dict[str, dict[str, str]] = {
         "by-state": "Machtigingen per toestand",
         "all": "alle",
         "the-document": "Het document (YAML)",
+        "record-sample": "Een steekproef of haar mededeling registreren",
         "register-form": "Machtiging registreren met een formulier",
         "amend-form": "Wijzigen met een formulier",
         "form-covers": (
