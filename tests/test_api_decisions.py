@@ -3,6 +3,7 @@ the decision JSON of ``authreg check``, and the audit entry with the token's nam
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -11,11 +12,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from authreg.app import create_app
 from authreg.domain.clock import utcnow
 from authreg.services import tokens
 from authreg.storage.models import AuditEntry
 from tests.conftest import SEED_ASK as ASK
-from tests.conftest import SEED_ID, sqlite_only
+from tests.conftest import SEED_ID, TEST_SECRET, sqlite_only
 
 
 def post(client: FlaskClient, path: str, body: Any, headers: dict[str, str]) -> Any:
@@ -112,6 +114,47 @@ def test_a_revoked_token_is_refused(api: Flask, seeded: Engine) -> None:
     tokens.revoke(seeded, name="old-app", now=utcnow())
     response = post(api.test_client(), "/api/v1/decisions", ASK, {"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
+
+
+def test_a_token_revoked_while_in_use_is_refused_by_every_server_within_the_sync_time(
+    seeded: Engine, database_url: str, outside: dict[str, str]
+) -> None:
+    """Two servers on one database keep the token they have seen, with its role, for
+    ``SYNC_SECONDS``: revoked meanwhile, it is refused by both once that has passed, never later."""
+    servers = [
+        create_app(
+            {"DATABASE_URL": database_url, "SUBJECT_KEY": TEST_SECRET, "SYNC_SECONDS": 0.3, "TESTING": True, **outside}
+        )
+        for _ in range(2)
+    ]
+    token = tokens.create(seeded, name="busy-app", role="application", now=utcnow())
+    headers = {"Authorization": f"Bearer {token}"}
+    for server in servers:
+        assert post(server.test_client(), "/api/v1/decisions", ASK, headers).status_code == 200
+    tokens.revoke(seeded, name="busy-app", now=utcnow())
+    revoked = time.monotonic()
+    time.sleep(0.3)
+    for server in servers:
+        assert post(server.test_client(), "/api/v1/decisions", ASK, headers).status_code == 401
+        server.extensions["authreg.engine"].dispose()
+    assert time.monotonic() - revoked < 1.0  # the refusals above came in time, not after a slow run
+
+
+def test_the_token_cache_trusts_a_token_for_its_time_only(seeded: Engine) -> None:
+    now = [100.0]
+    cache = tokens.TokenCache(seeded, ttl=0.5, size=2, clock=lambda: now[0])
+    token = tokens.create(seeded, name="cached-app", role="application", now=utcnow())
+    assert cache.caller(token) == tokens.Caller("cached-app", "application")
+    tokens.revoke(seeded, name="cached-app", now=utcnow())
+    now[0] += 0.49
+    assert cache.caller(token) is not None  # within the time it is trusted for
+    now[0] += 0.01
+    assert cache.caller(token) is None  # read again: revoked
+    assert cache.caller("no such token") is None and cache.caller(token) is None
+    others = [tokens.create(seeded, name=f"app-{i}", role="application", now=utcnow()) for i in range(3)]
+    for other in others:
+        assert cache.caller(other) is not None
+    assert len(cache._known) == 2  # the least recently used dropped
 
 
 @sqlite_only

@@ -9,7 +9,7 @@ import casbin
 from flask import Flask, Response, current_app, g, request
 
 from authreg.api.problems import problem
-from authreg.services.tokens import Caller, authenticate
+from authreg.services.tokens import Caller, TokenCache
 
 ROLES_MODEL = files("authreg.policies") / "roles.conf"
 ROLES_POLICY = files("authreg.policies") / "roles.csv"
@@ -19,6 +19,9 @@ OPEN = ("/api/v1/openapi.json",)
 
 def init_access(app: Flask) -> None:
     app.extensions["authreg.roles"] = casbin.Enforcer(str(ROLES_MODEL), str(ROLES_POLICY))
+    app.extensions["authreg.tokens"] = TokenCache(
+        app.extensions["authreg.engine"], ttl=float(app.config["SYNC_SECONDS"])
+    )
     app.before_request(_check)
 
 
@@ -29,7 +32,7 @@ def _check() -> Response | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return problem(401, "Unauthorized", "a Bearer token is required")
-    caller = authenticate(current_app.extensions["authreg.engine"], token.strip())
+    caller = current_app.extensions["authreg.tokens"].caller(token.strip())
     if caller is None:
         return problem(401, "Unauthorized", "the token is unknown or revoked")
     if not current_app.extensions["authreg.roles"].enforce(caller.role, request.path, request.method):

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -78,3 +82,38 @@ def authenticate(engine: Engine, token: str) -> Caller | None:
     if found is None or found.revoked_at is not None:
         return None
     return Caller(found.name, found.role)
+
+
+class TokenCache:
+    """The tokens this process has seen, with their caller, each trusted for ``ttl`` seconds
+    from just before it was read: a decision pays no database read for its caller, and a
+    revocation (made by ``authreg token revoke``, another process) takes effect here at most
+    ``ttl`` seconds later; the server sets ``ttl`` to ``AUTHREG_SYNC_SECONDS``, the bound it
+    keeps for every change another process makes. Unknown and revoked tokens are never kept:
+    they are looked up every time, so a revoked token cannot linger and a guesser gains nothing.
+    At most ``size`` tokens are kept, the least recently used dropped first."""
+
+    def __init__(
+        self, engine: Engine, *, ttl: float, size: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.engine, self.ttl, self.size, self.clock = engine, ttl, size, clock
+        self._known: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def caller(self, token: str) -> Caller | None:
+        hashed, now = token_hash(token), self.clock()
+        with self._lock:
+            found = self._known.get(hashed)
+            if found is not None and now - found[1] < self.ttl:
+                self._known.move_to_end(hashed)
+                return found[0]
+        caller = authenticate(self.engine, token)
+        with self._lock:
+            if caller is None:
+                self._known.pop(hashed, None)
+            else:
+                self._known[hashed] = (caller, now)
+                self._known.move_to_end(hashed)
+                while len(self._known) > self.size:
+                    self._known.popitem(last=False)
+        return caller
