@@ -209,13 +209,68 @@ def test_a_document_the_form_cannot_hold_is_neither_shown_nor_taken(web: FlaskCl
     assert forged.status_code == 422 and dump_tables(seeded) == before
 
 
-def test_a_manager_gets_no_form(web: FlaskClient) -> None:  # noqa: F811
-    sign_in(web, "officer")
-    page = web.get("/register/form")
+def test_a_manager_gets_no_form_and_a_forged_one_is_403(web: FlaskClient, seeded: Engine) -> None:  # noqa: F811
     sign_in(web, "manager")
     assert web.get("/register/form").status_code == 403
     assert web.get(f"/authorisations/{SEED_ID}/form").status_code == 403
-    assert web.post("/register/form", data={**NEW, "csrf_token": token(page)}).status_code in (400, 403)
+    page = web.get("/conditions")  # a page of the manager's own, with a token of the manager's session
+    before = dump_tables(seeded)
+    assert web.post("/register/form", data={**NEW, "csrf_token": token(page)}).status_code == 403
+    assert dump_tables(seeded) == before
+
+
+def test_a_changed_party_keeps_its_other_roles() -> None:
+    """AII, discloser and security consultant, is replaced as discloser: it stays a consultant."""
+    document = stored(SEED)
+    aii = next(p for p in document["parties"] if p["id"] == "AII")
+    del aii["role"]
+    aii["roles"] = ["discloser", "security-consultant"]
+    values = form_of(document)
+    values["discloser"] = "AHOVOKS"
+    again = document_from_form(values, values["categories"], document)
+    roles = {p["id"]: p["roles"] for p in again["parties"]}
+    assert roles["AII"] == ["security-consultant"] and roles["AHOVOKS"] == ["discloser"]
+
+
+def test_a_description_of_several_lines_is_not_put_in_the_form() -> None:
+    document = stored(SEED)
+    document["purposes"][0]["description"] = "eerste regel\ntweede regel"
+    assert form_values(document) is None
+    document = stored(SEED)
+    document["authorised_users"][0]["name"] = "naam | met streep"
+    assert form_values(document) is None
+
+
+def test_odd_form_input_is_a_4xx_beside_its_field(web: FlaskClient, seeded: Engine) -> None:  # noqa: F811
+    sign_in(web, "officer")
+    page = web.get("/register/form")
+    before = dump_tables(seeded)
+    odd = web.post("/register/form", data={**NEW, "max_users": "²", "csrf_token": token(page)})
+    assert odd.status_code == 422 and 'id="problem-max_users"' in odd.get_data(as_text=True)
+    taken = web.post("/register/form", data={**NEW, "id": SEED_ID, "csrf_token": token(page)})
+    body = html.unescape(taken.get_data(as_text=True))
+    assert taken.status_code == 409 and re.search(r'id="problem-id">\s*<p>id: .*exists already', body)
+    assert web.get("/authorisations?endpoint=x&_external=1&_anchor=y").status_code == 200
+    assert dump_tables(seeded) == before
+
+
+def test_a_stale_form_of_a_changed_shape_is_a_conflict_with_the_input_kept(
+    web: FlaskClient,  # noqa: F811
+    seeded: Engine,
+) -> None:
+    sign_in(web, "officer")
+    page = web.get(f"/authorisations/{SEED_ID}/form")
+    form = {**form_of(stored(SEED)), "version": "1", "current": SEED_ID, "csrf_token": token(page)}
+    document = yaml_input.load(SEED.read_text(encoding="utf-8"))
+    document["flows"].append({**document["flows"][0], "id": "second", "purposes": ["amif-indicators"]})
+    saved = web.post(
+        "/register/save",
+        data={"text": yaml_input.dump(document), "version": "1", "current": SEED_ID, "csrf_token": token(page)},
+    )
+    assert saved.status_code == 302
+    late = web.post("/register/form", data={**form, "reference": "mijn nieuwe referentie"})
+    body = late.get_data(as_text=True)
+    assert late.status_code == 409 and 'value="mijn nieuwe referentie"' in body and "version 2, not 1" in body
 
 
 def anchors_resolve(body: str) -> None:
@@ -323,3 +378,10 @@ def test_apply_names_what_a_change_starts_moves_or_stops_replacing(seeded: Engin
     assert affects({**bis, "title": "another title"}) == ()  # replacing as before: nothing else answers otherwise
     assert affects({**bis, "valid_from": "2021-08-01"}) == (f"{replaced} (replaced from 2021-08-01)",)
     assert affects({**bis, "replaces": []}) == (f"{replaced} (no longer replaced)",)
+    assert affects(bis) == (f"{replaced} (replaced from 2021-07-01)",)
+    earlier = {**bis, "id": "vtc-2020-voorbeeld-gemeenten-ter", "decided_on": "2020-12-01", "valid_from": "2021-01-01"}
+    assert affects(earlier) == (f"{replaced} (replaced from 2021-01-01)",)
+    # the earlier replacement stays in force: moving or dropping the later one changes nothing
+    assert affects({**bis, "replaces": []}) == ()
+    assert affects({**bis, "valid_from": "2021-09-01"}) == ()
+    assert affects({**earlier, "replaces": []}) == (f"{replaced} (replaced from 2021-09-01)",)

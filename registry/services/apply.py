@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import Engine
@@ -98,7 +98,9 @@ def apply_documents(
                     raise NotFound(f"no authorisation {key!r}")
                 raise Conflict(f"authorisation {key!r} is at version {found}, not {expected}")
         to_write: list[Document] = []
-        known = registry_rows.existing(session, _replaced_ids(documents, stored)) | {d.key for d in documents}
+        replaced = _replaced_ids(documents, stored)
+        known = registry_rows.existing(session, replaced) | {d.key for d in documents}
+        replacing = registry_rows.replacements(session, replaced)
         for document in documents:
             if document.kind == "organisations":
                 entries = {entry["id"]: merged.organisations[entry["id"]] for entry in document.body["organisations"]}
@@ -115,8 +117,8 @@ def apply_documents(
                 change = _authorisation_change(document, stored.get(document.key))
                 own = [entry["id"] for entry in document.body["taxonomy"]]
                 affects = _affects(session, context.categories, merged.categories, own, besides=document.key)
-                replacing = _replacing(document, stored.get(document.key), known)
-                change = replace(change, affects=affects + replacing)
+                before = stored.get(document.key, (0, {}))[1]
+                change = replace(change, affects=affects + _replacing(document, before, replacing, known))
                 report.changes.append(change)
                 if change.status != "unchanged":
                     to_write.append(document)
@@ -185,17 +187,25 @@ def _replaced_ids(documents: Iterable[Document], stored: Mapping[str, tuple[int,
     return found
 
 
-def _replacing(document: Document, stored: tuple[int, dict[str, Any]] | None, known: set[str]) -> tuple[str, ...]:
-    """The registered authorisations (``known``) this one starts replacing, replaces from
-    another day, or stops replacing: each answers otherwise from the change on, as "id
-    (replaced from DAY)" or "id (no longer replaced)"."""
-    before = stored[1] if stored is not None else {}
-    after = document.canonical()
-    old, new = before.get("replaces", []), after.get("replaces", [])
-    moved = before.get("valid_from") != after["valid_from"]
-    found = [f"{key} (replaced from {after['valid_from']})" for key in new if key not in old or moved]
-    found += [f"{key} (no longer replaced)" for key in old if key not in new]
-    return tuple(line for line in found if line.split(" ", 1)[0] in known)
+def _replacing(
+    document: Document, before: Mapping[str, Any], replacing: Mapping[str, dict[str, date]], known: set[str]
+) -> tuple[str, ...]:
+    """The registered authorisations (``known``) from which another day on this change makes
+    them replaced: an authorisation is replaced from the earliest ``valid_from`` of all that
+    replace it (``replacing``: the stored ones, by id), so a change that leaves an earlier
+    replacement in force, or another one still replacing it, moves nothing and is not listed.
+    Each as "id (replaced from DAY)" or "id (no longer replaced)"."""
+    old, new = before.get("replaces", []), document.body["replaces"]
+    lines = []
+    for key in [*new, *(key for key in old if key not in new)]:
+        if key not in known:
+            continue
+        others = [day for by, day in replacing.get(key, {}).items() if by != document.key]
+        was = min([*others, *([date.fromisoformat(before["valid_from"])] if key in old else [])], default=None)
+        now = min([*others, *([document.body["valid_from"]] if key in new else [])], default=None)
+        if was != now:
+            lines.append(f"{key} (replaced from {now})" if now is not None else f"{key} (no longer replaced)")
+    return tuple(lines)
 
 
 def _touched_categories(

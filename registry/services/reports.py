@@ -12,13 +12,16 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Engine
 
+from authreg.domain.category_tree import Node, category_tree
+from authreg.domain.citations import Statement, paragraph_index
 from authreg.domain.conditions import AuthorisationFacts, ConditionState, states
 from authreg.domain.errors import NotFound
-from authreg.domain.lifecycle import IN_FORCE, Timeline
+from authreg.domain.lifecycle import IN_FORCE, Milestone, Timeline, milestones
 from authreg.services.apply import diff_text
 from authreg.storage import audit_log, fact_rows, identity, registry_rows
 from authreg.storage.models import AuthorisationVersion
@@ -157,8 +160,26 @@ class AuthorisationRecord:
     declared: dict[str, date]
     categories: dict[str, dict[str, Any]]
 
+    @property
+    def milestones(self) -> list[Milestone]:
+        """Its life in date order, to the last day the recipient may keep the data."""
+        retention = self.document.get("retention_until")
+        return milestones(self.facts.timeline, date.fromisoformat(retention) if retention else None)
+
+    @cached_property
+    def trees(self) -> dict[str, list[Node]]:
+        """Per flow, what its categories grant, as trees."""
+        return {flow["id"]: category_tree(flow["data_categories"], self.categories) for flow in self.document["flows"]}
+
+    @property
+    def cited(self) -> dict[int, list[Statement]]:
+        """Per paragraph of the decision, the statements citing it."""
+        return paragraph_index(self.document)
+
 
 def authorisation_record(engine: Engine, authorisation: str, *, at: date, window_days: int) -> AuthorisationRecord:
+    """One authorisation as its page shows it, read in one session (so the document, its facts
+    and its versions are of one moment); NotFound for an unknown id."""
     with reading(engine) as session:
         found = registry_rows.current_documents(session, [authorisation])
         if authorisation not in found:
@@ -177,10 +198,11 @@ def authorisation_record(engine: Engine, authorisation: str, *, at: date, window
         )
 
 
-def taxonomy(engine: Engine) -> dict[str, dict[str, Any]]:
-    """Every data category: id -> its entry (label, parent, national register number, sensitive)."""
+def usable_categories(engine: Engine, authorisation: str | None) -> dict[str, dict[str, Any]]:
+    """The data categories an authorisation (a new one: None) may grant, the shared ones and its
+    own: id -> entry (label, parent, national register number, sensitive)."""
     with reading(engine) as session:
-        return registry_rows.categories(session)
+        return registry_rows.usable_categories(session, authorisation)
 
 
 def versioned_document(engine: Engine, authorisation: str) -> tuple[int, dict[str, Any]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, func
@@ -83,21 +83,43 @@ def load_context(session: Session) -> Context:
         org.id: {"name": org.name, "kind": org.kind, "member_of": sorted(members.get(org.id, []))}
         for org in session.exec(select(Organisation))
     }
-    owners: dict[str, str] = {}
-    for category in session.exec(select(DataCategory.id, DataCategory.owner_id)):
-        if category.owner_id is not None:
-            owners[category.id] = category.owner_id
+    rows = list(session.exec(select(DataCategory)))
+    owners = {category.id: category.owner_id for category in rows if category.owner_id is not None}
     party_names: dict[str, dict[str, str]] = {}
     for party in session.exec(select(Party)):
         if party.name is not None:
             party_names.setdefault(party.organisation_id, {})[party.authorisation_id] = party.name
     kinds = {kind.id: {"id": kind.id, "label": kind.label} for kind in session.exec(select(SubjectKind))}
-    return Context(organisations, categories(session), party_names, category_owners=owners, subject_kinds=kinds)
+    categories = {category.id: category_entry(category) for category in rows}
+    return Context(organisations, categories, party_names, category_owners=owners, subject_kinds=kinds)
 
 
 def categories(session: Session) -> dict[str, dict[str, Any]]:
     """The taxonomy: category id -> its entry (``category_entry``)."""
     return {category.id: category_entry(category) for category in session.exec(select(DataCategory))}
+
+
+def usable_categories(session: Session, authorisation: str | None) -> dict[str, dict[str, Any]]:
+    """The categories an authorisation may grant (a new one: None): the shared ones and its own."""
+    owned = DataCategory.owner_id == authorisation if authorisation is not None else False
+    query = select(DataCategory).where((DataCategory.owner_id == None) | owned)  # type: ignore[arg-type]  # noqa: E711
+    return {category.id: category_entry(category) for category in session.exec(query)}
+
+
+def replacements(session: Session, replaced: Iterable[str]) -> dict[str, dict[str, date]]:
+    """For each of ``replaced``: the stored authorisations replacing it -> their ``valid_from``."""
+    wanted = sorted(set(replaced))
+    found: dict[str, dict[str, date]] = {key: {} for key in wanted}
+    if wanted:
+        query = select(AuthorisationReplacement.replaced_id, Authorisation.id, Authorisation.valid_from).join(
+            Authorisation,
+            Authorisation.id == AuthorisationReplacement.authorisation_id,  # type: ignore[arg-type]
+        )
+        for replaced_id, replacing, valid_from in session.exec(
+            query.where(AuthorisationReplacement.replaced_id.in_(wanted))
+        ):  # type: ignore[attr-defined]
+            found[replaced_id][replacing] = valid_from
+    return found
 
 
 def category_entry(category: DataCategory) -> dict[str, Any]:

@@ -6,8 +6,9 @@ purposes, one flow for all of them, the data categories, the national register n
 and the users. What the form does not show (legal bases, conditions, remarks, paragraphs,
 processors and security consultants, a user's profile or place on the number's user list) is
 kept as stored when a document is amended through it: a form must never drop a restriction it
-cannot show. A document of another shape (several flows, a flow for some purposes only) is
-amended in YAML; ``form_values`` says so by answering None.
+cannot show. A document of another shape (several flows, a flow for some purposes only, a
+description or name of several lines) is amended in YAML; ``form_values`` says so by answering
+None.
 
 The document is then checked and previewed like any other: the form is only a way to write it.
 """
@@ -58,6 +59,10 @@ def form_values(document: Mapping[str, Any]) -> dict[str, Any] | None:
     flow = flows[0]
     if (flow["from"], flow["to"]) != (holders["discloser"][0]["id"], holders["recipient"][0]["id"]):
         return None
+    lines = [p["description"] for p in document["purposes"]]
+    lines += [text for u in document.get("authorised_users", []) for text in (u["name"], u["organisation"])]
+    if any("\n" in text or "|" in text for text in lines):  # one entry per line, fields split by |
+        return None
     values: dict[str, Any] = {key: str(document.get(key, "")) for key in FIELD_PATHS if key in document}
     for role in ROLE_FIELDS:
         values[role], values[f"{role}_name"] = holders[role][0]["id"], holders[role][0].get("name", "")
@@ -83,7 +88,7 @@ def document_from_form(
     for key in ("valid_until", "retention_until", "frequency", "max_users"):
         value = form.get(key, "").strip()
         if value:
-            document[key] = int(value) if key == "max_users" and value.isdigit() else value
+            document[key] = int(value) if key == "max_users" and re.fullmatch(r"[0-9]{1,9}", value) else value
         else:
             document.pop(key, None)
     document["sensitive"] = bool(form.get("sensitive"))
@@ -103,7 +108,9 @@ def document_from_form(
 
 def _parties(form: Mapping[str, Any], old: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The three parties the form names, each keeping what the stored entry of the same id
-    says besides (paragraphs, ``acts_for``), then every other party as stored."""
+    says besides (paragraphs, ``acts_for``, other roles), then every other party as stored; a
+    party the form no longer names for a role keeps its other roles (a processor, a security
+    consultant a sample is owed to), and is dropped only when it has none left."""
     by_id = {p["id"]: p for p in old}
     named: dict[str, dict[str, Any]] = {}
     for role in ROLE_FIELDS:
@@ -115,7 +122,11 @@ def _parties(form: Mapping[str, Any], old: list[dict[str, Any]]) -> list[dict[st
         if name:
             entry["name"] = name
         named[key] = entry
-    others = [p for p in old if p["id"] not in named and not set(_roles(p)) & set(ROLE_FIELDS)]
+    others = []
+    for party in old:
+        rest = [r for r in _roles(party) if r not in ROLE_FIELDS]
+        if party["id"] not in named and rest:
+            others.append({**{k: v for k, v in party.items() if k not in ("role", "roles")}, "roles": rest})
     return [*named.values(), *others]
 
 

@@ -23,13 +23,12 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from authreg.api.context import changing, clock, due_soon_days, engine, service, subject_key, today
 from authreg.domain import yaml_input
 from authreg.domain.category_tree import category_tree
-from authreg.domain.citations import paragraph_index
 from authreg.domain.clock import utcnow
 from authreg.domain.conditions import ConditionState
 from authreg.domain.document_format import FREQUENCIES
 from authreg.domain.documents import read_text
 from authreg.domain.errors import Conflict, Invalid, NotFound, Problem
-from authreg.domain.lifecycle import STATES, milestones
+from authreg.domain.lifecycle import STATES
 from authreg.domain.requests import load_request
 from authreg.services import checkpoints, people, record_facts
 from authreg.services.apply import ApplyReport, apply_documents
@@ -40,7 +39,7 @@ from authreg.services.reports import (
     authorisation_summaries,
     condition_states,
     csv_text,
-    taxonomy,
+    usable_categories,
     version_diff,
     versioned_document,
 )
@@ -194,6 +193,9 @@ def _day(name: str = "at") -> date:
         abort(400, f"{name}: not a day (YYYY-MM-DD): {text[:20]!r}")
 
 
+OVERVIEW_FILTERS = ("at", "status", "organisation", "purpose", "category")
+
+
 @blueprint.get("/authorisations")
 @signed_in(*READERS)
 def overview() -> str:
@@ -228,7 +230,7 @@ def overview() -> str:
         counted=counted,
         ending=ending,
         query=query,
-        keep={key: value for key, value in query.items() if key != "state" and value},
+        keep={key: query[key] for key in OVERVIEW_FILTERS if query.get(key)},
     )
 
 
@@ -245,17 +247,12 @@ def _authorisation_page(authorisation_id: str, *, problems: list[Problem], done:
         found = authorisation_record(engine(), authorisation_id, at=day, window_days=due_soon_days())
     except NotFound:
         abort(404)
-    document, timeline = found.document, found.facts.timeline
-    retention = document.get("retention_until")
     return _page(
         "authorisation.html",
         day=day,
         record=found,
-        document=document,
-        timeline=timeline,
-        milestones=milestones(timeline, date.fromisoformat(retention) if retention else None),
-        trees={flow["id"]: category_tree(flow["data_categories"], found.categories) for flow in document["flows"]},
-        cited=paragraph_index(document),
+        document=found.document,
+        timeline=found.facts.timeline,
         problems=problems,
         done=done,
     )
@@ -423,11 +420,15 @@ def form_preview() -> Any:
     preview); a problem is shown beside the field it is about."""
     form = request.form
     version, current = form.get("version", ""), form.get("current") or None
+    given = {**form.to_dict(), "categories": form.getlist("categories")}
     try:
-        stored = versioned_document(engine(), current)[1] if current else None
+        found = versioned_document(engine(), current) if current else None
     except NotFound:
         abort(404)
-    given = {**form.to_dict(), "categories": form.getlist("categories")}
+    if found is not None and str(found[0]) != version:  # checked first: what was typed is kept
+        stale = Conflict(f"authorisation {current!r} is at version {found[0]}, not {version}")
+        return _form_page(given, current=current, version=version, problems=[_stale(stale)]), 409
+    stored = found[1] if found is not None else None
     if stored is not None and form_values(stored) is None:  # the form would drop what it cannot show
         return _form_page(None, current=current, version=version), 422
     document = document_from_form(form, form.getlist("categories"), stored)
@@ -438,6 +439,9 @@ def form_preview() -> Any:
         beside, rest = problems_by_field(error.problems, document)
         return _form_page(given, current=current, version=version, beside=beside, problems=rest), 422
     except Conflict as error:
+        if current is None:  # a new one with the id of a registered one
+            beside = {"id": [f"id: {error}; amend that one instead"]}
+            return _form_page(given, current=None, version=version, beside=beside), 409
         return _form_page(given, current=current, version=version, problems=[_stale(error)]), 409
     text = yaml_input.dump(read_text(text, "the form").canonical())  # as it is stored: no defaults spelled out
     return _page("edit.html", text=text, version=version, problems=[], report=report, current=current)
@@ -451,7 +455,7 @@ def _form_page(
     beside: dict[str, list[str]] | None = None,
     problems: list[Problem] | None = None,
 ) -> str:
-    found = taxonomy(engine())
+    found = usable_categories(engine(), current)
     tops = sorted(key for key, entry in found.items() if not entry.get("parent"))
     return _page(
         "form.html",
