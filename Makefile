@@ -36,8 +36,9 @@ test: lint
 	$(BIN)/pytest
 
 # Figures, not a pass/fail: decisions/s, latency, memory at 10 to 10,000 authorisations, beside
-# a naive pycasbin enforcer (NAIVE_BUDGET_S seconds of it per size, default 20); then the same
-# requests over HTTP through `authreg serve`.
+# a naive pycasbin enforcer (NAIVE_BUDGET_S seconds of it per size, default 20); then over HTTP
+# through `authreg serve`: beside the floors of the same stack (a fixed JSON, a one-row commit)
+# on SQLite and PostgreSQL, new connections and kept alive, then at every size.
 bench: setup
 	$(BIN)/python -m bench.decisions
 	$(BIN)/python -m bench.http

@@ -1,6 +1,14 @@
-"""``make bench``, over HTTP: decisions per second and latency through ``authreg serve``
-(gunicorn, 2 workers, the audit log on, SQLite) on 127.0.0.1, single requests and batches of
-100, at the registry sizes of the in-process benchmark and on the same requests."""
+"""``make bench``, over HTTP: decisions per second and latency through ``authreg serve`` on
+127.0.0.1 (gunicorn, 2 workers, the audit log on), beside the floors of the same stack in the
+same run (issue 12).
+
+First the floors: on SQLite and on PostgreSQL (a server the bench starts, as the tests do),
+with a new connection per request (sync workers) and with connections kept alive (gthread
+workers, 4 threads), the same gunicorn set-up serves a fixed JSON, a one-row commit
+(``bench/floors.py``), authreg's single decisions and its batches of 100; the ratios against
+the one-commit floor are the targets of issue 12. Then authreg alone at every registry size of
+the in-process benchmark (SQLite, new connections), on the same requests.
+"""
 
 from __future__ import annotations
 
@@ -19,17 +27,27 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+
 from authreg.domain.clock import utcnow
 from authreg.services import tokens
-from authreg.storage.sessions import make_engine
-from bench.decisions import SIZES, _percentile, _prepare, _request
+from authreg.services.apply import apply_documents
+from authreg.storage import migrate
+from authreg.storage.sessions import make_engine, transaction
+from bench.decisions import NOW, SIZES, _percentile, _prepare, _request
+from bench.floors import TABLE
+from bench.generate import documents
+from tests.postgres import running_server
 
 CLIENTS = 4
 BATCH = 100
-SECRET = secrets.token_hex(32)  # the served copy of the registry is thrown away with its hashes
+THREADS = 4  # per gthread worker, where connections are kept alive
+FLOOR_SIZE = 1_000
+SECRET = secrets.token_hex(32)  # the served copies are thrown away with their hashes
 
 
 def _free_port() -> int:
@@ -39,28 +57,14 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(url: str) -> Iterator[int]:
-    port = _free_port()
-    beside = Path(url.removeprefix("sqlite:///")).parent  # the throw-away folder of the copy
-    env = {
-        **os.environ,
-        "AUTHREG_DATABASE_URL": url,
-        "AUTHREG_SECRET_KEY": SECRET,
-        "AUTHREG_SIGNING_KEY_FILE": str(beside / "signing.key"),
-        "AUTHREG_CHECKPOINT_DIR": str(beside / "checkpoints"),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "authreg.cli.main", "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def _served(command: list[str], env: dict[str, str], port: int, ready: str) -> Iterator[int]:
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("GET", "/health")
+                connection.request("POST" if ready != "/health" else "GET", ready, "{}")
                 if connection.getresponse().status == 200:
                     break
             except OSError:
@@ -71,37 +75,75 @@ def _server(url: str) -> Iterator[int]:
         process.wait(timeout=20)
 
 
-def _post(port: int, path: str, body: Any, token: str) -> tuple[float, int]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    began = time.perf_counter()
-    connection.request(
-        "POST", path, json.dumps(body), {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    )
-    response = connection.getresponse()
-    response.read()
-    elapsed = time.perf_counter() - began
-    connection.close()
-    return elapsed, response.status
+def _authreg(url: str, folder: Path, threads: int) -> Any:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "AUTHREG_DATABASE_URL": url,
+        "AUTHREG_SECRET_KEY": SECRET,
+        "AUTHREG_SIGNING_KEY_FILE": str(folder / "signing.key"),
+        "AUTHREG_CHECKPOINT_DIR": str(folder / "checkpoints"),
+    }
+    serve = ["serve", "--port", str(port), "--workers", "2", "--threads", str(threads)]
+    return _served([sys.executable, "-m", "authreg.cli.main", *serve], env, port, "/health")
 
 
-def _load(port: int, path: str, bodies: list[Any], token: str) -> tuple[list[float], float, int]:
-    """Send ``bodies`` from CLIENTS threads; latencies in s, wall time, failures."""
+def _floors(url: str, threads: int) -> Any:
+    port = _free_port()
+    env = {**os.environ, "BENCH_DATABASE_URL": url}
+    gunicorn = ["-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", str(threads)]
+    return _served([sys.executable, *gunicorn, "bench.floors:create_app()"], env, port, "/fixed")
+
+
+@dataclass
+class Measured:
+    latencies: list[float]
+    wall: float
+    failed: int
+    decisions: int
+
+    @property
+    def per_s(self) -> float:
+        return self.decisions / self.wall
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(self.latencies) * 1000
+
+    @property
+    def p99_ms(self) -> float:
+        return _percentile(self.latencies, 0.99) * 1000
+
+
+def _load(port: int, path: str, bodies: list[Any], token: str, *, keep_alive: bool, per_body: int = 1) -> Measured:
+    """Send ``bodies`` from CLIENTS threads, each on a new connection or on one kept per thread."""
     latencies: list[float] = []
     failures = 0
     lock = threading.Lock()
     queue = list(reversed(bodies))
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     def client() -> None:
         nonlocal failures
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         while True:
             with lock:
                 if not queue:
-                    return
+                    break
                 body = queue.pop()
-            elapsed, status = _post(port, path, body, token)
+            if not keep_alive:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            began = time.perf_counter()
+            connection.request("POST", path, json.dumps(body), headers)
+            response = connection.getresponse()
+            response.read()
+            elapsed = time.perf_counter() - began
+            if not keep_alive:
+                connection.close()
             with lock:
                 latencies.append(elapsed)
-                failures += status != 200
+                failures += response.status != 200
+        connection.close()
 
     threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
     began = time.perf_counter()
@@ -109,33 +151,101 @@ def _load(port: int, path: str, bodies: list[Any], token: str) -> tuple[list[flo
         thread.start()
     for thread in threads:
         thread.join()
-    return latencies, time.perf_counter() - began, failures
+    return Measured(latencies, time.perf_counter() - began, failures, len(bodies) * per_body)
 
 
-def run(size: int, count: int) -> list[str]:
-    url, asked_path = _prepare(size)
-    asked = [_request(r) for r in json.loads(asked_path.read_text(encoding="utf-8"))[:count]]
+def _token(url: str) -> str:
+    engine = make_engine(url)
+    made = tokens.create(engine, name=f"bench-{secrets.token_hex(4)}", role="application", now=utcnow())
+    engine.dispose()
+    return made
+
+
+def _floor_table(url: str) -> None:
+    """The floor's table, in a database of its own (a new SQLite file is made here)."""
+    engine = make_engine(url, create=True)
+    with transaction(engine) as session:
+        session.execute(text(TABLE))
+    engine.dispose()
+
+
+def _compare(label: str, registry: str, floor: str, asked: list[dict[str, Any]], folder: Path) -> list[str]:
+    """The four rows of one backend and one connection mode, then the ratios of issue 12."""
     rows = []
-    with tempfile.TemporaryDirectory(prefix="authreg-bench-") as folder:
-        database = Path(folder) / "authreg.storage.sessions"
-        shutil.copyfile(url.removeprefix("sqlite:///"), database)
-        copy = f"sqlite:///{database}"
-        engine = make_engine(copy)
-        token = tokens.create(engine, name="bench", role="application", now=utcnow())
-        engine.dispose()
-        with _server(copy) as port:
-            _load(port, "/api/v1/decisions", asked[:50], token)  # warm-up: snapshot load, connections
-            latencies, wall, failed = _load(port, "/api/v1/decisions", asked, token)
-            rows.append(_row(size, "single", len(asked), latencies, wall, failed))
+    token = _token(registry)
+    for keep_alive in (False, True):
+        threads = THREADS if keep_alive else 1
+        mode = f"{label}, {'keep-alive' if keep_alive else 'new conn'}"
+        found: dict[str, Measured] = {}
+        with _floors(floor, threads) as port:
+            _load(port, "/commit", asked[:50], token, keep_alive=keep_alive)
+            found["fixed JSON"] = _load(port, "/fixed", asked, token, keep_alive=keep_alive)
+            found["one commit"] = _load(port, "/commit", asked, token, keep_alive=keep_alive)
+        with _authreg(registry, folder, threads) as port:
+            _load(port, "/api/v1/decisions", asked[:50], token, keep_alive=keep_alive)  # warm-up: load, connections
+            found["decision"] = _load(port, "/api/v1/decisions", asked, token, keep_alive=keep_alive)
             batches = [{"requests": asked[i : i + BATCH]} for i in range(0, len(asked), BATCH)]
-            latencies, wall, failed = _load(port, "/api/v1/decisions/batch", batches, token)
-            rows.append(_row(size, f"batch {BATCH}", len(asked), latencies, wall, failed))
+            found[f"batch {BATCH}"] = _load(
+                port, "/api/v1/decisions/batch", batches, token, keep_alive=keep_alive, per_body=BATCH
+            )
+        for what, measured in found.items():
+            rows.append(_line(mode, what, measured))
+        single, commit = found["decision"], found["one commit"]
+        rows.append(
+            f"{mode:<26} {'ratios':<12} decision/commit {single.per_s / commit.per_s:.2f} (target >= 0.8), "
+            f"p99 decision/commit {single.p99_ms / commit.p99_ms:.2f} (<= 2), "
+            f"batch/decision {found[f'batch {BATCH}'].per_s / single.per_s:.1f} (>= 10)"
+        )
     return rows
 
 
-def _row(size: int, mode: str, decisions: int, latencies: list[float], wall: float, failed: int) -> str:
-    p50, p99 = statistics.median(latencies) * 1000, _percentile(latencies, 0.99) * 1000
-    return f"{size:>6} {mode:<10} {decisions:>9} {decisions / wall:>12.0f} {p50:>9.2f} {p99:>9.2f} {failed:>6}"
+def _line(mode: str, what: str, measured: Measured) -> str:
+    return (
+        f"{mode:<26} {what:<12} {measured.decisions:>9} {measured.per_s:>12.0f} "
+        f"{measured.p50_ms:>9.2f} {measured.p99_ms:>9.2f} {measured.failed:>6}"
+    )
+
+
+def floors(count: int) -> list[str]:
+    url, asked_path = _prepare(FLOOR_SIZE)
+    asked = [_request(r) for r in json.loads(asked_path.read_text(encoding="utf-8"))[:count]]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="authreg-bench-") as name:
+        folder = Path(name)
+        registry, floor = folder / "authreg.db", folder / "floor.db"
+        shutil.copyfile(url.removeprefix("sqlite:///"), registry)
+        _floor_table(f"sqlite:///{floor}")
+        rows += _compare("SQLite", f"sqlite:///{registry}", f"sqlite:///{floor}", asked, folder)
+        with running_server() as postgres:
+            registry_url = postgres.url(postgres.create_database())
+            migrate.upgrade(registry_url)
+            engine = make_engine(registry_url)
+            apply_documents(engine, documents(FLOOR_SIZE), actor="bench", now=NOW)
+            engine.dispose()
+            floor_url = postgres.url(postgres.create_database())
+            _floor_table(floor_url)
+            rows += _compare("PostgreSQL", registry_url, floor_url, asked, folder)
+    return rows
+
+
+def sizes(size: int, count: int) -> list[str]:
+    url, asked_path = _prepare(size)
+    asked = [_request(r) for r in json.loads(asked_path.read_text(encoding="utf-8"))[:count]]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="authreg-bench-") as name:
+        folder = Path(name)
+        database = folder / "authreg.db"
+        shutil.copyfile(url.removeprefix("sqlite:///"), database)
+        copy = f"sqlite:///{database}"
+        token = _token(copy)
+        with _authreg(copy, folder, 1) as port:
+            _load(port, "/api/v1/decisions", asked[:50], token, keep_alive=False)
+            single = _load(port, "/api/v1/decisions", asked, token, keep_alive=False)
+            rows.append(_line(f"N={size}", "decision", single))
+            batches = [{"requests": asked[i : i + BATCH]} for i in range(0, len(asked), BATCH)]
+            batch = _load(port, "/api/v1/decisions/batch", batches, token, keep_alive=False, per_body=BATCH)
+            rows.append(_line(f"N={size}", f"batch {BATCH}", batch))
+    return rows
 
 
 def main() -> None:
@@ -143,10 +253,16 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
     parser.add_argument("--requests", type=int, default=2000)
     args = parser.parse_args()
-    print(f"decisions over HTTP: authreg serve, 2 gunicorn workers, audit on, SQLite; {CLIENTS} clients; ms per call")
-    print(f"{'N':>6} {'mode':<10} {'decisions':>9} {'decisions/s':>12} {'p50 ms':>9} {'p99 ms':>9} {'failed':>6}")
+    header = f"{'':<26} {'what':<12} {'decisions':>9} {'decisions/s':>12} {'p50 ms':>9} {'p99 ms':>9} {'failed':>6}"
+    print(f"over HTTP, the floors beside authreg: N={FLOOR_SIZE}, 2 gunicorn workers, {CLIENTS} clients")
+    print(header)
+    for row in floors(args.requests):
+        print(row)
+        sys.stdout.flush()
+    print(f"\nover HTTP, authreg at each size: SQLite, sync workers, new connections, {CLIENTS} clients")
+    print(header)
     for size in args.sizes:
-        for row in run(size, args.requests):
+        for row in sizes(size, args.requests):
             print(row)
             sys.stdout.flush()
 

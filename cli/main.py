@@ -595,8 +595,15 @@ def audit_report(runtime: Runtime, since: date | None, until: date | None, fmt: 
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Threads per worker; above 1 a worker keeps connections open (gunicorn's gthread).",
+)
 @pass_runtime
-def serve(runtime: Runtime, host: str, port: int, workers: int) -> None:
+def serve(runtime: Runtime, host: str, port: int, workers: int, threads: int) -> None:
     """Serve the HTTP API with gunicorn on the configured database."""
     from gunicorn.app.wsgiapp import WSGIApplication
 
@@ -607,7 +614,8 @@ def serve(runtime: Runtime, host: str, port: int, workers: int) -> None:
         click.echo(f"warning: {error}; decisions will answer 503 until a key is set", err=True)
     else:
         check_key(runtime.engine, secret)  # another key than the registry's: refuse to start
-    sys.argv = ["authreg serve", "--bind", f"{host}:{port}", "--workers", str(workers), "authreg:create_app()"]
+    sys.argv = ["authreg serve", "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads)]
+    sys.argv.append("authreg:create_app()")
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
 
 
