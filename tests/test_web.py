@@ -175,7 +175,7 @@ def test_the_security_plan_is_overdue_then_fulfilled_late(web: FlaskClient) -> N
     overview = web.get("/authorisations?at=2017-12-01").get_data(as_text=True)
     assert "1 te laat" in overview  # Dutch by default: one condition overdue
     board = web.get("/conditions?at=2017-12-01")
-    row = re.search(r'<tr id="vtc-2017-amif-aii-wse-security-plan">.*?</tr>', board.get_data(as_text=True), re.S)
+    row = re.search(r'<tr id="vtc-2017-amif-aii-wse__security-plan">.*?</tr>', board.get_data(as_text=True), re.S)
     assert row and 'class="state overdue"' in row.group(0)
     bad = web.post(
         f"/conditions/{SEED_ID}/security-plan/fulfilments?at=2017-12-01",
@@ -188,7 +188,7 @@ def test_the_security_plan_is_overdue_then_fulfilled_late(web: FlaskClient) -> N
     )
     assert done.status_code == 302
     later = web.get(done.headers["Location"]).get_data(as_text=True)
-    row = re.search(r'<tr id="vtc-2017-amif-aii-wse-security-plan">.*?</tr>', later, re.S)
+    row = re.search(r'<tr id="vtc-2017-amif-aii-wse__security-plan">.*?</tr>', later, re.S)
     assert row and 'class="state fulfilled-late"' in row.group(0)
 
 
@@ -239,9 +239,18 @@ def test_no_link_from_the_overview_answers_a_server_error(web: FlaskClient) -> N
         answer.close()  # the stylesheet is a file stream
         assert answer.status_code == 200, path  # the stylesheet too
         if answer.mimetype == "text/html":
+            well_formed(body, path)
             for link in re.findall(r'(?:href|src)="(/[^"]*)"', body):
                 queue.append(link.replace("&amp;", "&"))
     assert len(seen) >= 5
+
+
+def well_formed(body: str, path: str) -> None:
+    """No two elements share an id (a label would name the wrong one), and every link within
+    the page leads to an element of it."""
+    ids = re.findall(r'\sid="([^"]+)"', body)
+    assert len(ids) == len(set(ids)), (path, sorted(i for i in ids if ids.count(i) > 1))
+    assert set(re.findall(r'href="#([^"]+)"', body)) <= set(ids), path
 
 
 def test_a_bad_day_in_the_query_is_400_not_500(web: FlaskClient) -> None:

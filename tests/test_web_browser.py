@@ -122,7 +122,7 @@ def test_the_security_plan_overdue_then_fulfilled_late_in_a_browser(browser: Bro
     shoot(page, "authorisation")
 
     page.goto(f"{site}/conditions?at=2017-12-01")
-    row = page.locator("#vtc-2017-amif-aii-wse-security-plan")
+    row = page.locator("#vtc-2017-amif-aii-wse__security-plan")
     expect(row.locator(".state")).to_have_text("overdue")
     accessible(page)
     shoot(page, "conditions")
@@ -130,7 +130,7 @@ def test_the_security_plan_overdue_then_fulfilled_late_in_a_browser(browser: Bro
     row.get_by_label("Bewijs").fill("veiligheidsplan ontvangen, brief VTC 2017/412")
     row.get_by_role("button", name="Registreren").click()
     page.goto(f"{site}/conditions?at=2017-12-05")
-    expect(page.locator("#vtc-2017-amif-aii-wse-security-plan .state")).to_have_text("fulfilled-late")
+    expect(page.locator("#vtc-2017-amif-aii-wse__security-plan .state")).to_have_text("fulfilled-late")
 
 
 def ask_the_seeds_question(page: Page, site: str) -> None:
@@ -191,7 +191,7 @@ def test_the_tester_and_the_audit_log_in_a_browser(browser: Browser, site: str) 
 def test_a_manager_sees_no_form_and_a_forged_post_is_refused(browser: Browser, site: str) -> None:
     page = signed_in(browser, site, "manager")
     page.goto(f"{site}/conditions?at=2017-12-01")
-    expect(page.locator("#vtc-2017-amif-aii-wse-security-plan")).to_be_visible()
+    expect(page.locator("#vtc-2017-amif-aii-wse__security-plan")).to_be_visible()
     expect(page.get_by_label("Vervuld op")).to_have_count(0)
     token = page.locator('input[name="csrf_token"]').first.get_attribute("value")
     forged = page.request.post(

@@ -80,8 +80,28 @@ def test_amending_by_form_keeps_what_the_form_does_not_show() -> None:
     users = {u["id"]: u for u in again["authorised_users"]}
     assert users["op-de-lijst"]["national_register_number_list"] is True
     assert users["op-de-lijst"]["name"] == "Hernoemd personeelslid"
-    assert "national_register_number_list" not in users["nieuw"]  # not on the list: no number
+    assert users["nieuw"]["national_register_number_list"] is False  # added by the form: not on the list
+    assert "national_register_number_list" not in users["niet-op-de-lijst"]  # as stored
     assert again["flows"][0]["national_register_number"] == {"allowed": True, "paragraphs": [98]}
+
+
+def test_removing_the_last_user_on_the_number_list_does_not_lift_it() -> None:
+    """The form does not show the list: emptying it of its only member must not let everyone use
+    the national register number (no user stating the field means no list)."""
+    document = stored(FIXTURES / "nummerlijst.yaml")
+    values = form_of(document)
+    values["users"] = "\n".join(line for line in values["users"].splitlines() if not line.startswith("op-de-lijst"))
+    again = parse(document_from_form(values, values["categories"], document), "form").body
+    assert [u.get("national_register_number_list") for u in again["authorised_users"]] == [False]
+
+
+def test_a_change_that_drops_the_number_list_is_warned_of(seeded: Engine) -> None:
+    document = yaml_input.load((FIXTURES / "nummerlijst.yaml").read_text(encoding="utf-8"))
+    apply_documents(seeded, [parse(document, "test")], actor="test", now=utcnow())
+    for user in document["authorised_users"]:
+        user.pop("national_register_number_list", None)
+    report = apply_documents(seeded, [parse(document, "test")], actor="test", now=utcnow(), dry_run=True)
+    assert [(w.path, "§79-80" in w.message) for w in report.warnings] == [("authorised_users", True)]
 
 
 def test_a_document_of_another_shape_is_not_put_in_the_form() -> None:
@@ -232,9 +252,11 @@ def test_a_changed_party_keeps_its_other_roles() -> None:
     assert roles["AII"] == ["security-consultant"] and roles["AHOVOKS"] == ["discloser"]
 
 
-def test_a_description_of_several_lines_is_not_put_in_the_form() -> None:
+@pytest.mark.parametrize("end", ["\n", "\r", "\u2028", "\x85"])
+def test_a_description_of_several_lines_is_not_put_in_the_form(end: str) -> None:
+    """Each would be read back as a second purpose (``splitlines`` splits on all of them)."""
     document = stored(SEED)
-    document["purposes"][0]["description"] = "eerste regel\ntweede regel"
+    document["purposes"][0]["description"] = f"eerste regel{end}extra-doel: tweede regel"
     assert form_values(document) is None
     document = stored(SEED)
     document["authorised_users"][0]["name"] = "naam | met streep"
@@ -251,6 +273,19 @@ def test_odd_form_input_is_a_4xx_beside_its_field(web: FlaskClient, seeded: Engi
     body = html.unescape(taken.get_data(as_text=True))
     assert taken.status_code == 409 and re.search(r'id="problem-id">\s*<p>id: .*exists already', body)
     assert web.get("/authorisations?endpoint=x&_external=1&_anchor=y").status_code == 200
+    gone = web.post("/register/form", data={**NEW, "current": "no-such", "version": "1", "csrf_token": token(page)})
+    assert (
+        gone.status_code == 404
+        and gone.mimetype == "text/html"
+        and "no authorisation 'no-such'" in html.unescape(gone.get_data(as_text=True))
+    )
+    # a new registration carrying a version amends nothing: the id is taken
+    forged = web.post("/register/form", data={**NEW, "id": SEED_ID, "version": "1", "csrf_token": token(page)})
+    assert forged.status_code == 409 and 'id="problem-id"' in forged.get_data(as_text=True)
+    yaml_page = web.get("/register")
+    text = SEED.read_text(encoding="utf-8").replace("max_users: 2", "max_users: 3")
+    pasted = web.post("/register/save", data={"text": text, "version": "1", "csrf_token": token(yaml_page)})
+    assert pasted.status_code == 409 and "exists already" in pasted.get_data(as_text=True)
     assert dump_tables(seeded) == before
 
 
@@ -314,6 +349,30 @@ def test_the_authorisation_page_shows_its_life_tree_and_facts(web: FlaskClient, 
     assert "bevat het rijksregisternummer" in personalia.group(2)
     assert re.search(r"<code>insz</code>\s*<span class=\"badge number\">", flow.group(0))
     assert "brief VTC 2017/412" in body and "s-2018" in body and "niet meegedeeld" in body
+    anchors_resolve(body)
+    declared = re.search(r'<tr id="user-esf-controller-1">.*?</tr>', body, re.S)
+    assert declared is not None and "2017-10-02" in declared.group(0)
+
+
+def test_the_page_shows_what_decisions_count_after_a_change(web: FlaskClient, seeded: Engine) -> None:  # noqa: F811
+    """A user renamed: the declaration signed under the former name no longer counts (as for a
+    decision); a condition dropped: its fulfilment is listed, linked to nothing."""
+    sign_in(web, "officer")
+    page = web.get(f"/authorisations/{SEED_ID}")
+    data = {"fulfilled_on": "2017-12-04", "evidence": "brief VTC 2017/412", "csrf_token": token(page)}
+    assert web.post(f"/conditions/{SEED_ID}/security-plan/fulfilments", data=data).status_code == 302
+    document = yaml_input.load(SEED.read_text(encoding="utf-8"))
+    document["authorised_users"][0]["name"] = "Personeelslid 1 van de afdeling ESF"
+    document["conditions"] = [c for c in document["conditions"] if c["id"] != "security-plan"]
+    saved = web.post(
+        "/register/save",
+        data={"text": yaml_input.dump(document), "version": "1", "current": SEED_ID, "csrf_token": token(page)},
+    )
+    assert saved.status_code == 302
+    body = html.unescape(web.get(f"/authorisations/{SEED_ID}?at=2018-01-01").get_data(as_text=True))
+    renamed = re.search(r'<tr id="user-esf-controller-1">.*?</tr>', body, re.S)
+    assert renamed is not None and "geen verklaring op erewoord" in renamed.group(0)
+    assert "brief VTC 2017/412" in body and 'href="#condition-security-plan"' not in body
     anchors_resolve(body)
 
 

@@ -119,6 +119,7 @@ def apply_documents(
                 affects = _affects(session, context.categories, merged.categories, own, besides=document.key)
                 before = stored.get(document.key, (0, {}))[1]
                 change = replace(change, affects=affects + _replacing(document, before, replacing, known))
+                report.warnings += _number_list_dropped(document, before)
                 report.changes.append(change)
                 if change.status != "unchanged":
                     to_write.append(document)
@@ -176,6 +177,24 @@ def _affects(
     changed = [key for key in declared if before.get(key) != after[key]]
     granting = registry_rows.flows_granting(session, _touched_categories(before, after, changed))
     return tuple(f"{key} (flows {', '.join(flows)})" for key, flows in granting.items() if key != besides)
+
+
+def _number_list_dropped(document: Document, before: Mapping[str, Any]) -> list[Problem]:
+    """A warning where a change drops the list of staff who may use the national register
+    number (§79-80): once no user states ``national_register_number_list``, every listed user
+    may use the number. Allowed (a decision may lift the list), but never silently."""
+
+    def keeps(users: Iterable[Mapping[str, Any]]) -> bool:
+        return any(user.get("national_register_number_list") is not None for user in users)
+
+    users = document.body["authorised_users"]
+    if users and keeps(before.get("authorised_users", [])) and not keeps(users):
+        message = (
+            "no user states national_register_number_list any more: the list of staff who may use the national"
+            " register number (§79-80) is dropped, and every listed user may use it"
+        )
+        return [Problem(document.source, "authorised_users", message)]
+    return []
 
 
 def _replaced_ids(documents: Iterable[Document], stored: Mapping[str, tuple[int, dict[str, Any]]]) -> set[str]:

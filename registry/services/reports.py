@@ -185,6 +185,8 @@ def authorisation_record(engine: Engine, authorisation: str, *, at: date, window
         if authorisation not in found:
             raise NotFound(f"no authorisation {authorisation!r}")
         version, document = found[authorisation]
+        # a declaration counts for the person the user entry names now, as decisions count it
+        listed = {(u["id"], u["name"], u["organisation"]) for u in document.get("authorised_users", [])}
         (facts,) = fact_rows.facts(session, [authorisation])
         declared = fact_rows.declarations(session, [authorisation])
         return AuthorisationRecord(
@@ -193,7 +195,7 @@ def authorisation_record(engine: Engine, authorisation: str, *, at: date, window
             facts=facts,
             states=states(facts, at, window_days),
             versions=registry_rows.versions(session, authorisation),
-            declared={user: day for (_, user, _, _), day in declared.items()},
+            declared={user: day for (_, user, name, org), day in declared.items() if (user, name, org) in listed},
             categories=registry_rows.categories(session),
         )
 

@@ -61,7 +61,7 @@ def form_values(document: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
     lines = [p["description"] for p in document["purposes"]]
     lines += [text for u in document.get("authorised_users", []) for text in (u["name"], u["organisation"])]
-    if any("\n" in text or "|" in text for text in lines):  # one entry per line, fields split by |
+    if any(len(text.splitlines()) != 1 or "|" in text for text in lines):  # one entry a line, fields split by |
         return None
     values: dict[str, Any] = {key: str(document.get(key, "")) for key in FIELD_PATHS if key in document}
     for role in ROLE_FIELDS:
@@ -99,6 +99,12 @@ def document_from_form(
     document["flows"] = [_flow(form, categories, document)]
     old_users = {u["id"]: u for u in document.get("authorised_users", [])}
     users = [_user(line, old_users) for line in form.get("users", "").splitlines() if line.strip()]
+    if any("national_register_number_list" in user for user in old_users.values()):
+        # the decision keeps a list of who may use the number (§79-80): a user the form adds is
+        # not on it, and removing the last one on it must not lift it for everyone
+        users = [{"national_register_number_list": False, **u} if u["id"] not in old_users else u for u in users]
+        if not any("national_register_number_list" in user for user in users):
+            users = [{"national_register_number_list": False, **user} for user in users]
     if users:
         document["authorised_users"] = users
     else:

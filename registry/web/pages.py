@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
 
 from authreg.api.context import changing, clock, due_soon_days, engine, service, subject_key, today
 from authreg.domain import yaml_input
@@ -104,6 +105,12 @@ def _local(target: str, fallback: str) -> str:
 @blueprint.errorhandler(CSRFError)
 def _no_token(error: CSRFError) -> tuple[str, int]:
     return _page("error.html", message=error.description), 400
+
+
+@blueprint.errorhandler(HTTPException)
+def _refused(error: HTTPException) -> tuple[str, int]:
+    """A page's refusal (400, 403, 404) as a page, not as the API's JSON."""
+    return _page("error.html", message=f"{error.code} {error.name}: {error.description}"), error.code or 500
 
 
 @blueprint.app_context_processor
@@ -363,6 +370,9 @@ def _apply_form(*, dry_run: bool) -> Any:
         return _page(
             "edit.html", text=text, version=version, problems=error.problems, report=None, current=current
         ), 422
+    except NotFound as error:  # a version given for an id not registered
+        problems = [Problem("", "version", str(error))]
+        return _page("edit.html", text=text, version=version, problems=problems, report=None, current=current), 422
     except Conflict as error:
         problems = [_stale(error)]
         return _page("edit.html", text=text, version=version, problems=problems, report=None, current=current), 409
@@ -385,7 +395,8 @@ def _check_and_apply(text: str, version: str, current: str | None, *, dry_run: b
     key = document.body["id"]
     if current is not None and key != current:
         raise Invalid([Problem("the document", "id", f"{key!r} is not the authorisation being amended")])
-    expected = int(version) if re.fullmatch(r"[0-9]{1,18}", version) else None
+    # registering (no ``current``) expects no stored one: a version sent with it amends nothing
+    expected = int(version) if current is not None and re.fullmatch(r"[0-9]{1,18}", version) else None
     with changing():
         return apply_documents(
             engine(),
@@ -419,12 +430,13 @@ def form_preview() -> Any:
     """The document the form describes, checked and previewed like pasted YAML (saved from the
     preview); a problem is shown beside the field it is about."""
     form = request.form
-    version, current = form.get("version", ""), form.get("current") or None
+    current = form.get("current") or None
+    version = form.get("version", "") if current else ""  # a new one carries no version on to its save
     given = {**form.to_dict(), "categories": form.getlist("categories")}
     try:
         found = versioned_document(engine(), current) if current else None
-    except NotFound:
-        abort(404)
+    except NotFound as error:
+        return _form_page(given, current=None, version="", problems=[Problem("", "current", str(error))]), 404
     if found is not None and str(found[0]) != version:  # checked first: what was typed is kept
         stale = Conflict(f"authorisation {current!r} is at version {found[0]}, not {version}")
         return _form_page(given, current=current, version=version, problems=[_stale(stale)]), 409
