@@ -337,12 +337,17 @@ def register() -> str:
 @blueprint.get("/authorisations/<authorisation_id>/edit")
 @signed_in("privacy-officer")
 def amend(authorisation_id: str) -> str:
-    try:
-        version, document = versioned_document(engine(), authorisation_id)
-    except NotFound:
-        abort(404)
+    version, document = _stored(authorisation_id)
     text = yaml_input.dump(document)
     return _page("edit.html", text=text, version=str(version), problems=[], report=None, current=authorisation_id)
+
+
+def _stored(authorisation_id: str) -> tuple[int, dict[str, Any]]:
+    """The version and document being amended; 404 for an unknown id."""
+    try:
+        return versioned_document(engine(), authorisation_id)
+    except NotFound:
+        abort(404)
 
 
 @blueprint.post("/register/preview")
@@ -417,10 +422,7 @@ def register_form() -> str:
 @blueprint.get("/authorisations/<authorisation_id>/form")
 @signed_in("privacy-officer")
 def amend_form(authorisation_id: str) -> str:
-    try:
-        version, document = versioned_document(engine(), authorisation_id)
-    except NotFound:
-        abort(404)
+    version, document = _stored(authorisation_id)
     return _form_page(form_values(document), current=authorisation_id, version=str(version))
 
 
