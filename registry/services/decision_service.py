@@ -22,14 +22,16 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from authreg.domain.decisions import Decision, decide
+from authreg.domain.decisions import decide
 from authreg.domain.errors import Invalid, Problem
 from authreg.domain.policy_engine import PolicyEngine
 from authreg.domain.requests import DecisionRequest, request_from
 from authreg.domain.subjects import SecretUnusable
+from authreg.services.audit_writer import AuditWriter
 from authreg.services.checkpoints import Checkpointer
-from authreg.storage import audit_log, identity, registry_rows
-from authreg.storage.sessions import reading, transaction
+from authreg.storage import identity, registry_rows
+from authreg.storage.audit_log import Logged
+from authreg.storage.sessions import reading
 from authreg.storage.snapshot_loader import load_authorisations, load_snapshot
 
 
@@ -42,6 +44,11 @@ class DecisionService:
     secret: str | None = None
     language: str = "en"
     checkpointer: Checkpointer | None = None
+    writer: AuditWriter | None = None  # None without a usable secret key: nothing is answered
+
+    def __post_init__(self) -> None:
+        if self.secret is not None and self.writer is None:
+            self.writer = AuditWriter(self.db, self.registry_id, identity.chain_key(self.secret))
 
     @classmethod
     def load(cls, db: Engine, *, timezone: str, secret: str | None, language: str = "en") -> DecisionService:
@@ -117,17 +124,13 @@ class DecisionService:
         self, requests: list[DecisionRequest], *, asked_by: str, now: datetime, language: str | None = None
     ) -> list[dict[str, Any]]:
         """Decide, log every decision in one transaction, and only then answer."""
-        if self.secret is None:
+        if self.writer is None:
             raise SecretUnusable("no usable secret key: decisions cannot be logged with the chain key")
-        key = identity.chain_key(self.secret)
-        decided: list[tuple[DecisionRequest, Decision, str]] = [
-            (request, decide(self.policy, request, language or self.language), str(uuid.uuid4()))
+        logged = [
+            Logged(request, decide(self.policy, request, language or self.language), str(uuid.uuid4()), asked_by, now)
             for request in requests
         ]
-        with transaction(self.db) as session:
-            identity.expect_registry(session, self.registry_id)
-            audit_log.append(session, decided, asked_by=asked_by, asked_at=now, key=key)
-            end = audit_log.head(session)
-        if self.checkpointer is not None and decided:
+        end = self.writer.write(logged)  # returns once committed, with other requests' entries
+        if self.checkpointer is not None and logged:
             self.checkpointer.after_append(end, now)
-        return [decision.as_dict(decision_id) for _, decision, decision_id in decided]
+        return [entry.decision.as_dict(entry.decision_id) for entry in logged]

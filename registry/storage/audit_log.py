@@ -25,7 +25,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Text, type_coerce, update
 from sqlmodel import Session, select
@@ -82,23 +82,26 @@ def head_mac(key: bytes, head: AuditHead) -> str:
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
-def append(
-    session: Session,
-    decided: Sequence[tuple[DecisionRequest, Decision, str]],
-    *,
-    asked_by: str,
-    asked_at: datetime,
-    key: bytes,
-) -> list[AuditEntry]:
-    """Chain (request, decision, decision id) entries onto the log, each with its MAC under
-    ``key``; the head row is locked once for the lot, so a batch costs one lock and one head
-    update."""
-    count = len(decided)
+class Logged(NamedTuple):
+    """One decision to log: what was asked, the answer, its id, who asked and when."""
+
+    request: DecisionRequest
+    decision: Decision
+    decision_id: str
+    asked_by: str
+    asked_at: datetime
+
+
+def append(session: Session, logged: Sequence[Logged], *, key: bytes) -> list[AuditEntry]:
+    """Chain decisions onto the log in the order given, each with its MAC under ``key``; the
+    head row is locked once for the lot, so a batch (or the requests of a group commit) costs
+    one lock and one head update."""
+    count = len(logged)
     session.exec(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + count))  # type: ignore[call-overload,arg-type]
     head = session.exec(select(AuditHead).where(AuditHead.id == 1)).one()
     previous, seq = head.entry_hash, head.seq - count
     entries = []
-    for request, decision, decision_id in decided:
+    for request, decision, decision_id, asked_by, asked_at in logged:
         seq += 1
         entry = AuditEntry(
             seq=seq,

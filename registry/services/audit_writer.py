@@ -1,0 +1,78 @@
+"""Group commit of the audit log: the decisions of concurrent requests of one process are
+logged in one transaction, and each request is answered only once the transaction holding its
+entries has committed.
+
+A commit costs a disk flush (SQLite) or a round trip and a WAL flush (PostgreSQL) whatever it
+holds; one per decision bounds a server by its disk. Here the first request to arrive writes
+(the leader): it takes every entry waiting, its own and those of requests that came while the
+previous transaction committed, and commits them together; the others wait. If the
+transaction fails, every request in it gets the error (503 over HTTP), none an answer: the
+guarantee that no decision is answered before its entry is durable stays whole.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from authreg.storage import audit_log, identity
+from authreg.storage.audit_log import Anchor, Logged
+from authreg.storage.sessions import transaction
+
+
+@dataclass
+class _Ticket:
+    logged: Sequence[Logged]
+    done: bool = False
+    error: BaseException | None = None
+    end: Anchor | None = None
+
+
+@dataclass
+class AuditWriter:
+    """One per process: ``write`` returns where the chain ends once the entries are committed."""
+
+    db: Engine
+    registry_id: str
+    key: bytes  # the chain key, which MACs every entry
+    _pending: list[_Ticket] = field(default_factory=list)
+    _writing: bool = False
+    _turn: threading.Condition = field(default_factory=threading.Condition)
+
+    def write(self, logged: Sequence[Logged]) -> Anchor:
+        ticket = _Ticket(logged)
+        with self._turn:
+            self._pending.append(ticket)
+            while self._writing and not ticket.done:
+                self._turn.wait()
+            if ticket.done:  # another request's transaction held it
+                return self._outcome(ticket)
+            self._writing = True
+            batch, self._pending = self._pending, []
+        try:
+            end = self._commit(batch)
+            error = None
+        except BaseException as failed:  # every waiting request learns it, then it goes on up
+            end, error = None, failed
+        with self._turn:
+            for waiting in batch:
+                waiting.done, waiting.error, waiting.end = True, error, end
+            self._writing = False
+            self._turn.notify_all()
+        return self._outcome(ticket)
+
+    def _commit(self, batch: list[_Ticket]) -> Anchor:
+        with transaction(self.db) as session:
+            identity.expect_registry(session, self.registry_id)
+            audit_log.append(session, [entry for ticket in batch for entry in ticket.logged], key=self.key)
+            return audit_log.head(session)
+
+    @staticmethod
+    def _outcome(ticket: _Ticket) -> Anchor:
+        if ticket.error is not None:
+            raise ticket.error
+        assert ticket.end is not None
+        return ticket.end
