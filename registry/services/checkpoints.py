@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -169,12 +170,14 @@ class Checkpointer:
         self.key, self.folder, self.every, self.seconds = key, folder, every, seconds
         self.registry_id = registry_id
         self.last_seq, self.last_time = 0, time.monotonic()
+        self._lock = threading.Lock()  # a worker's threads (and a group commit's requests) share it
 
     def after_append(self, end: Anchor, now: datetime) -> None:
-        crossed = end.seq // self.every > self.last_seq // self.every
-        if not crossed and time.monotonic() - self.last_time < self.seconds:
-            return
-        self.last_seq, self.last_time = end.seq, time.monotonic()
+        with self._lock:
+            crossed = end.seq // self.every > self.last_seq // self.every
+            if end.seq <= self.last_seq or (not crossed and time.monotonic() - self.last_time < self.seconds):
+                return
+            self.last_seq, self.last_time = end.seq, time.monotonic()
         try:
             write(sign(self.key, registry_id=self.registry_id, end=end, now=now), self.folder)
         except OSError:
