@@ -123,7 +123,8 @@ class DecisionService:
     def answer(
         self, requests: list[DecisionRequest], *, asked_by: str, now: datetime, language: str | None = None
     ) -> list[dict[str, Any]]:
-        """Decide, log every decision in one transaction, and only then answer."""
+        """Decide, log every decision in one transaction (shared with the requests of this
+        process that arrive meanwhile: ``AuditWriter``), and only then answer."""
         if self.writer is None:
             raise SecretUnusable("no usable secret key: decisions cannot be logged with the chain key")
         logged = [
