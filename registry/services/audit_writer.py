@@ -67,8 +67,7 @@ class AuditWriter:
     def _commit(self, batch: list[_Ticket]) -> Anchor:
         with transaction(self.db) as session:
             identity.expect_registry(session, self.registry_id)
-            audit_log.append(session, [entry for ticket in batch for entry in ticket.logged], key=self.key)
-            return audit_log.head(session)
+            return audit_log.append(session, [entry for ticket in batch for entry in ticket.logged], key=self.key)
 
     @staticmethod
     def _outcome(ticket: _Ticket) -> Anchor:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any, NamedTuple
 
-from sqlalchemy import Text, type_coerce, update
+from sqlalchemy import Text, insert, type_coerce, update
 from sqlmodel import Session, select
 
 from authreg.domain.decisions import Decision
@@ -78,8 +78,11 @@ def entry_mac(key: bytes, hashed: str) -> str:
 def head_mac(key: bytes, head: AuditHead) -> str:
     """Seals where the chain ends (and where its keyed part begins): cutting entries off the end
     and rewinding the head needs a MAC nobody without the key can make."""
-    text = f"head|{head.seq}|{head.entry_hash}|{head.keyed_from}"
-    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+    return _head_mac(key, head.seq, head.entry_hash, head.keyed_from)
+
+
+def _head_mac(key: bytes, seq: int, entry_hash: str, keyed_from: int) -> str:
+    return hmac.new(key, f"head|{seq}|{entry_hash}|{keyed_from}".encode(), hashlib.sha256).hexdigest()
 
 
 class Logged(NamedTuple):
@@ -92,15 +95,17 @@ class Logged(NamedTuple):
     asked_at: datetime
 
 
-def append(session: Session, logged: Sequence[Logged], *, key: bytes) -> list[AuditEntry]:
-    """Chain decisions onto the log in the order given, each with its MAC under ``key``; the
-    head row is locked once for the lot, so a batch (or the requests of a group commit) costs
-    one lock and one head update."""
-    count = len(logged)
-    session.exec(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + count))  # type: ignore[call-overload,arg-type]
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1)).one()
-    previous, seq = head.entry_hash, head.seq - count
-    entries = []
+def append(session: Session, logged: Sequence[Logged], *, key: bytes) -> Anchor:
+    """Chain decisions onto the log in the order given, each with its MAC under ``key``, and
+    return where the chain now ends. The head row is locked once for the lot (its update comes
+    first), so a batch, or the requests of a group commit, cost one lock and one head update;
+    the entries go in as one multi-row insert, without the ORM's unit of work (the log is
+    written on every decision, and read back only by audits)."""
+    heads, entries = AuditHead.__table__, AuditEntry.__table__  # type: ignore[attr-defined]
+    moved = update(heads).where(heads.c.id == 1).values(seq=heads.c.seq + len(logged))
+    head = session.execute(moved.returning(heads.c.seq, heads.c.entry_hash, heads.c.keyed_from)).one()
+    previous, seq = head.entry_hash, head.seq - len(logged)
+    rows = []
     for request, decision, decision_id, asked_by, asked_at in logged:
         seq += 1
         entry = AuditEntry(
@@ -118,15 +123,14 @@ def append(session: Session, logged: Sequence[Logged], *, key: bytes) -> list[Au
             previous_hash=previous,
             entry_hash="",
         )
-        entry.entry_hash = previous = entry_hash(entry)
-        entry.entry_mac = entry_mac(key, previous)
-        entries.append(entry)
-    head.entry_hash = previous
-    head.head_mac = head_mac(key, head)
-    session.add_all(entries)
-    session.add(head)
-    session.flush()
-    return entries
+        previous = entry_hash(entry)
+        rows.append({**entry.model_dump(), "entry_hash": previous, "entry_mac": entry_mac(key, previous)})
+    if rows:
+        session.execute(insert(entries), rows)
+    end = Anchor(head.seq, previous, head.keyed_from)
+    sealed = _head_mac(key, end.seq, end.entry_hash, end.keyed_from)
+    session.execute(update(heads).where(heads.c.id == 1).values(entry_hash=previous, head_mac=sealed))
+    return end
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from authreg.domain.errors import Unavailable
@@ -47,8 +47,13 @@ def registry_id(session: Session) -> str:
 
 
 def expect_registry(session: Session, expected: str) -> None:
-    """Raise ``Unavailable`` unless the database is still the registry this process loaded."""
-    expect_same(registry_id(session), expected)
+    """Raise ``Unavailable`` unless the database is still the registry this process loaded.
+    Asked in every transaction of the audit log, so read with one plain query."""
+    table = RegistryIdentity.__table__  # type: ignore[attr-defined]
+    found = session.execute(select(table.c.registry_id).where(table.c.id == 1)).scalar_one_or_none()
+    if found is None:
+        raise Unavailable("the database holds no registry identity: is it migrated (authreg init)?")
+    expect_same(found, expected)
 
 
 def expect_same(found: str, expected: str) -> None:
