@@ -38,7 +38,8 @@ test: lint
 # Figures, not a pass/fail: decisions/s, latency, memory at 10 to 10,000 authorisations, beside
 # a naive pycasbin enforcer (NAIVE_BUDGET_S seconds of it per size, default 20); then over HTTP
 # through `authreg serve`: beside the floors of the same stack (a fixed JSON, a one-row commit)
-# on SQLite and PostgreSQL, new connections and kept alive, then at every size.
+# on SQLite and PostgreSQL, new connections and kept alive; sustained (100,000 logged, memory
+# over 50,000 more); then at every size.
 bench: setup
 	$(BIN)/python -m bench.decisions
 	$(BIN)/python -m bench.http

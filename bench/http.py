@@ -34,10 +34,12 @@ from typing import Any
 from sqlalchemy import text
 
 from authreg.domain.clock import utcnow
+from authreg.domain.requests import load_request
 from authreg.services import tokens
 from authreg.services.apply import apply_documents
-from authreg.storage import migrate
-from authreg.storage.sessions import make_engine, transaction
+from authreg.services.decision_service import DecisionService
+from authreg.storage import audit_log, migrate
+from authreg.storage.sessions import make_engine, reading, transaction
 from bench.decisions import NOW, SIZES, _percentile, _prepare, _request
 from bench.floors import TABLE
 from bench.generate import documents
@@ -47,6 +49,8 @@ CLIENTS = 4
 BATCH = 100
 THREADS = 4  # per gthread worker, where connections are kept alive
 FLOOR_SIZE = 1_000
+LOGGED = 100_000  # the sustained run: decisions already in the log
+RUN = 50_000  # and how many more, over which the workers' memory must not grow
 SECRET = secrets.token_hex(32)  # the served copies are thrown away with their hashes
 
 
@@ -56,8 +60,23 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Served:
+    port: int
+    pid: int  # gunicorn's master; its workers are its children
+
+    def workers_rss_mb(self) -> float:
+        """The resident memory of the workers together, from /proc."""
+        children = subprocess.run(["pgrep", "-P", str(self.pid)], capture_output=True, text=True).stdout.split()
+        total = 0
+        for child in children:
+            status = Path(f"/proc/{child}/status").read_text(encoding="utf-8")
+            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+        return total / 1024
+
+
 @contextmanager
-def _served(command: list[str], env: dict[str, str], port: int, ready: str) -> Iterator[int]:
+def _served(command: list[str], env: dict[str, str], port: int, ready: str) -> Iterator[Served]:
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
@@ -69,7 +88,7 @@ def _served(command: list[str], env: dict[str, str], port: int, ready: str) -> I
                     break
             except OSError:
                 time.sleep(0.2)
-        yield port
+        yield Served(port, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -177,11 +196,13 @@ def _compare(label: str, registry: str, floor: str, asked: list[dict[str, Any]],
         threads = THREADS if keep_alive else 1
         mode = f"{label}, {'keep-alive' if keep_alive else 'new conn'}"
         found: dict[str, Measured] = {}
-        with _floors(floor, threads) as port:
+        with _floors(floor, threads) as served:
+            port = served.port
             _load(port, "/commit", asked[:50], token, keep_alive=keep_alive)
             found["fixed JSON"] = _load(port, "/fixed", asked, token, keep_alive=keep_alive)
             found["one commit"] = _load(port, "/commit", asked, token, keep_alive=keep_alive)
-        with _authreg(registry, folder, threads) as port:
+        with _authreg(registry, folder, threads) as served:
+            port = served.port
             _load(port, "/api/v1/decisions", asked[:50], token, keep_alive=keep_alive)  # warm-up: load, connections
             found["decision"] = _load(port, "/api/v1/decisions", asked, token, keep_alive=keep_alive)
             batches = [{"requests": asked[i : i + BATCH]} for i in range(0, len(asked), BATCH)]
@@ -238,13 +259,62 @@ def sizes(size: int, count: int) -> list[str]:
         shutil.copyfile(url.removeprefix("sqlite:///"), database)
         copy = f"sqlite:///{database}"
         token = _token(copy)
-        with _authreg(copy, folder, 1) as port:
+        with _authreg(copy, folder, 1) as served:
+            port = served.port
             _load(port, "/api/v1/decisions", asked[:50], token, keep_alive=False)
             single = _load(port, "/api/v1/decisions", asked, token, keep_alive=False)
             rows.append(_line(f"N={size}", "decision", single))
             batches = [{"requests": asked[i : i + BATCH]} for i in range(0, len(asked), BATCH)]
             batch = _load(port, "/api/v1/decisions/batch", batches, token, keep_alive=False, per_body=BATCH)
             rows.append(_line(f"N={size}", f"batch {BATCH}", batch))
+    return rows
+
+
+def _fill(url: str, asked: list[dict[str, Any]], total: int) -> None:
+    """Log decisions until the audit log holds ``total`` entries, in batches of 1,000 (as the
+    batch endpoint does), so that the log's size is what differs between two measurements."""
+    engine = make_engine(url)
+    service = DecisionService.load(engine, timezone="Europe/Brussels", secret=SECRET)
+    loaded = [load_request(body) for body in asked]
+    with reading(engine) as session:
+        logged = audit_log.head(session).seq
+    while logged < total:
+        chunk = [loaded[i % len(loaded)] for i in range(logged, min(total, logged + 1000))]
+        service.ask_many(chunk, asked_by="bench-fill", now=utcnow())
+        logged += len(chunk)
+    engine.dispose()
+
+
+def sustained(count: int) -> list[str]:
+    """Single decisions on an empty log and with LOGGED decisions already in it, and the
+    workers' resident memory before and after a run of RUN decisions (issue 12)."""
+    url, asked_path = _prepare(FLOOR_SIZE)
+    asked = [_request(r) for r in json.loads(asked_path.read_text(encoding="utf-8"))[:count]]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="authreg-bench-") as name:
+        folder = Path(name)
+        shutil.copyfile(url.removeprefix("sqlite:///"), folder / "authreg.db")
+        copy = f"sqlite:///{folder / 'authreg.db'}"
+        token = _token(copy)
+        with _authreg(copy, folder, 1) as served:
+            _load(served.port, "/api/v1/decisions", asked[:50], token, keep_alive=False)
+            empty = _load(served.port, "/api/v1/decisions", asked, token, keep_alive=False)
+        _fill(copy, asked, LOGGED)
+        with _authreg(copy, folder, 1) as served:
+            _load(served.port, "/api/v1/decisions", asked[:50], token, keep_alive=False)
+            full = _load(served.port, "/api/v1/decisions", asked, token, keep_alive=False)
+            before = served.workers_rss_mb()
+            run = _load(
+                served.port, "/api/v1/decisions", (asked * (RUN // len(asked) + 1))[:RUN], token, keep_alive=False
+            )
+            after = served.workers_rss_mb()
+    rows.append(_line("log empty", "decision", empty))
+    rows.append(_line(f"log of {LOGGED:,}", "decision", full))
+    rows.append(_line(f"then {RUN:,} more", "decision", run))
+    rows.append(
+        f"{'ratios':<26} {'':<12} with {LOGGED:,} logged / empty {full.per_s / empty.per_s:.2f} (target >= 0.9); "
+        f"workers' memory {before:.0f} MB -> {after:.0f} MB over {RUN:,} decisions"
+    )
     return rows
 
 
@@ -257,6 +327,11 @@ def main() -> None:
     print(f"over HTTP, the floors beside authreg: N={FLOOR_SIZE}, 2 gunicorn workers, {CLIENTS} clients")
     print(header)
     for row in floors(args.requests):
+        print(row)
+        sys.stdout.flush()
+    print(f"\nover HTTP, sustained: N={FLOOR_SIZE}, SQLite, sync workers, new connections, {CLIENTS} clients")
+    print(header)
+    for row in sustained(args.requests):
         print(row)
         sys.stdout.flush()
     print(f"\nover HTTP, authreg at each size: SQLite, sync workers, new connections, {CLIENTS} clients")
