@@ -173,8 +173,20 @@ def explain(snapshot: Snapshot, request: DecisionRequest, language: str = "en") 
             Verdict.DENY, None, None, (_no_candidate(snapshot, request, language),), registry_version=snapshot.version
         )
     known = asked(snapshot, request)
-    scored = [(failing(known, view, flow), view, flow) for view, flow in found]
-    failures, view, flow = min(scored, key=lambda s: (len(s[0]), -s[2].valid_from.toordinal(), s[1].id, s[2].id))
+    # the closest candidate: the fewest failures, then the latest flow, then by id. Candidates
+    # listing the user come first, so the best so far is found early and the others are cut
+    # off as soon as they fail more often than it (``failing``'s limit)
+    person = (request.user, request.organisation)
+    best: tuple[tuple[int, int, str, str], list[Failure], AuthorisationView, FlowView] | None = None
+    for view, flow in sorted(found, key=lambda candidate: person not in candidate[0].user_index):
+        failures = failing(known, view, flow, None if best is None else best[0][0])
+        if failures is None:
+            continue
+        key = (len(failures), -flow.valid_from.toordinal(), view.id, flow.id)
+        if best is None or key < best[0]:
+            best = (key, failures, view, flow)
+    assert best is not None  # the first candidate is always scored in full
+    _, failures, view, flow = best
     if not failures:
         return Decision(Verdict.ALLOW, view.id, flow.id, (), registry_version=snapshot.version)
     reasons = tuple(_worded(failure, view, flow, request, language) for failure in failures)

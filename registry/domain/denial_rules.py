@@ -186,9 +186,11 @@ RULES: tuple[Callable[[Asked, AuthorisationView, FlowView, UserView | None], Fou
 )
 
 
-def failing(asked: Asked, view: AuthorisationView, flow: FlowView) -> list[Failure]:
-    """Every rule of DESIGN §3 that this candidate breaks for the request. A plain loop: the
-    diagnostic pass runs it for every candidate of every denial."""
+def failing(asked: Asked, view: AuthorisationView, flow: FlowView, limit: int | None = None) -> list[Failure] | None:
+    """Every rule of DESIGN §3 that this candidate breaks for the request; None as soon as it
+    breaks more than ``limit`` (the diagnostic pass looks for the candidate that breaks the
+    fewest, so one that breaks more than the best so far need not be scored to the end). A
+    plain loop: the diagnostic pass runs it for the candidates of every denial."""
     request = asked.request
     user = view.user_index.get((request.user, request.organisation))
     failures: list[Failure] = []
@@ -196,4 +198,6 @@ def failing(asked: Asked, view: AuthorisationView, flow: FlowView) -> list[Failu
         found = rule(asked, view, flow, user)
         if found:
             failures.extend(found)
+            if limit is not None and len(failures) > limit:
+                return None
     return failures
