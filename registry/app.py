@@ -15,7 +15,7 @@ from flask_smorest import Api
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from authreg.api import audit, authorisations, conditions, decisions, docs, health
+from authreg.api import audit, authorisations, authzen, conditions, decisions, docs, health
 from authreg.api.access import init_access
 from authreg.api.bodies import init_bodies
 from authreg.api.context import subject_key
@@ -83,6 +83,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_bodies(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(docs.blueprint)
+    app.register_blueprint(authzen.blueprint)
     api = Api(app)
     api.register_blueprint(decisions.blueprint)
     api.register_blueprint(authorisations.blueprint)

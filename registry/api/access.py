@@ -13,7 +13,7 @@ from authreg.services.tokens import Caller, TokenCache
 
 ROLES_MODEL = files("authreg.policies") / "roles.conf"
 ROLES_POLICY = files("authreg.policies") / "roles.csv"
-API_PREFIX = "/api/v1/"
+API_PREFIXES = ("/api/v1/", "/access/v1/")  # the native API and AuthZEN's
 OPEN = ("/api/v1/openapi.json",)
 
 
@@ -26,7 +26,7 @@ def init_access(app: Flask) -> None:
 
 
 def _check() -> Response | None:
-    if not request.path.startswith(API_PREFIX) or request.path in OPEN:
+    if not request.path.startswith(API_PREFIXES) or request.path in OPEN:
         return None
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")

@@ -100,9 +100,19 @@ class DecisionService:
         every surface (the API, ``authreg check``, decision tables). Logged before answered."""
         return self.answer([self._request(asked, now)], asked_by=asked_by, now=now, language=language)[0]
 
-    def ask_many(self, asked: list[dict[str, Any]], *, asked_by: str, now: datetime) -> list[dict[str, Any]]:
+    def ask_many(
+        self,
+        asked: list[dict[str, Any]],
+        *,
+        asked_by: str,
+        now: datetime,
+        stop_on: str | None = None,
+        language: str | None = None,
+    ) -> list[dict[str, Any]]:
         """Every request is built first (any malformed one rejects the batch, its problems
-        named ``requests[i].field``), then all are decided and logged in one transaction."""
+        named ``requests[i].field``), then they are decided in order, up to and including the
+        first whose verdict is ``stop_on`` (all of them without it), and those decided are
+        logged in one transaction."""
         requests: list[DecisionRequest] = []
         problems: list[Problem] = []
         for index, fields in enumerate(asked):
@@ -115,22 +125,30 @@ class DecisionService:
                 )
         if problems:
             raise Invalid(problems)
-        return self.answer(requests, asked_by=asked_by, now=now)
+        return self.answer(requests, asked_by=asked_by, now=now, language=language, stop_on=stop_on)
 
     def _request(self, asked: dict[str, Any], now: datetime) -> DecisionRequest:
         return request_from(asked, now=now, timezone=self.timezone, secret=self.secret)
 
     def answer(
-        self, requests: list[DecisionRequest], *, asked_by: str, now: datetime, language: str | None = None
+        self,
+        requests: list[DecisionRequest],
+        *,
+        asked_by: str,
+        now: datetime,
+        language: str | None = None,
+        stop_on: str | None = None,
     ) -> list[dict[str, Any]]:
         """Decide, log every decision in one transaction (shared with the requests of this
         process that arrive meanwhile: ``AuditWriter``), and only then answer."""
         if self.writer is None:
             raise SecretUnusable("no usable secret key: decisions cannot be logged with the chain key")
-        logged = [
-            Logged(request, decide(self.policy, request, language or self.language), str(uuid.uuid4()), asked_by, now)
-            for request in requests
-        ]
+        logged = []
+        for request in requests:
+            decision = decide(self.policy, request, language or self.language)
+            logged.append(Logged(request, decision, str(uuid.uuid4()), asked_by, now))
+            if decision.decision == stop_on:
+                break
         end = self.writer.write(logged)  # returns once committed, with other requests' entries
         if self.checkpointer is not None and logged:
             self.checkpointer.after_append(end, now)
