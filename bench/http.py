@@ -5,7 +5,7 @@ same run (issue 12).
 First the floors: on SQLite and on PostgreSQL (a server the bench starts, as the tests do),
 with a new connection per request (sync workers) and with connections kept alive (gthread
 workers, 4 threads), the same gunicorn set-up serves a fixed JSON, a one-row commit
-(``bench/floors.py``), authreg's single decisions and its batches of 100; the ratios against
+(``bench/floors.py``), authreg's single decisions (native and AuthZEN) and its batches of 100; the ratios against
 the one-commit floor are the targets of issue 12. Then authreg alone at every registry size of
 the in-process benchmark (SQLite, new connections), on the same requests.
 """
@@ -205,6 +205,8 @@ def _compare(label: str, registry: str, floor: str, asked: list[dict[str, Any]],
             port = served.port
             _load(port, "/api/v1/decisions", asked[:50], token, keep_alive=keep_alive)  # warm-up: load, connections
             found["decision"] = _load(port, "/api/v1/decisions", asked, token, keep_alive=keep_alive)
+            evaluations = [_authzen(body) for body in asked]
+            found["AuthZEN"] = _load(port, "/access/v1/evaluation", evaluations, token, keep_alive=keep_alive)
             batches = [{"requests": asked[i : i + BATCH]} for i in range(0, len(asked), BATCH)]
             found[f"batch {BATCH}"] = _load(
                 port, "/api/v1/decisions/batch", batches, token, keep_alive=keep_alive, per_body=BATCH
@@ -218,6 +220,18 @@ def _compare(label: str, registry: str, floor: str, asked: list[dict[str, Any]],
             f"batch/decision {found[f'batch {BATCH}'].per_s / single.per_s:.1f} (>= 10)"
         )
     return rows
+
+
+def _authzen(asked: dict[str, Any]) -> dict[str, Any]:
+    """The same request as an AuthZEN 1.0 evaluation (``registry/api/authzen.py``'s mapping)."""
+    properties = {key: asked[key] for key in ("source", "data_subject") if key in asked}
+    context = {"purpose": asked["purpose"], **({"time": asked["at"]} if "at" in asked else {})}
+    return {
+        "subject": {"type": "user", "id": asked["user"], "properties": {"organisation": asked["organisation"]}},
+        "resource": {"type": "data-category", "id": asked["data_category"], "properties": properties},
+        "action": {"name": asked.get("action", "read")},
+        "context": context,
+    }
 
 
 def _line(mode: str, what: str, measured: Measured) -> str:
