@@ -22,6 +22,7 @@ from authreg.api.access import caller
 from authreg.api.context import service
 from authreg.api.problems import problem
 from authreg.domain.clock import utcnow
+from authreg.domain.documents import flatten_messages
 from authreg.domain.errors import Invalid
 from authreg.domain.requests import load_request
 
@@ -86,24 +87,12 @@ class _Malformed(Exception):
         self.messages = messages
 
 
-def _flat(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
-    """marshmallow's nested messages as (path, message) pairs."""
-    if isinstance(messages, dict):
-        found = []
-        for key, value in messages.items():
-            found += _flat(value, f"{prefix}.{key}" if prefix else str(key))
-        return found
-    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        return [(prefix, "; ".join(messages))]
-    return [(prefix, str(messages))]
-
-
 def _native(evaluation: dict[str, Any], where: str = "") -> dict[str, Any]:
     """The native request an evaluation (defaults already merged in) asks."""
     try:
         loaded = EvaluationSchema().load(evaluation)
     except ValidationError as error:
-        raise _Malformed([(f"{where}{path}", message) for path, message in _flat(error.messages)]) from error
+        raise _Malformed([(f"{where}{path}", message) for path, message in flatten_messages(error.messages)]) from error
     missing = [name for name in ("subject", "resource", "action") if name not in loaded]
     if missing:
         raise _Malformed([(f"{where}{name}", "required") for name in missing])
@@ -184,7 +173,7 @@ def evaluations() -> Any:
         items = top["evaluations"] or [{}]
         asked = [_native({**defaults, **item}, f"evaluations[{i}].") for i, item in enumerate(items)]
     except ValidationError as error:
-        return _malformed(_Malformed(_flat(error.messages)))
+        return _malformed(_Malformed(list(flatten_messages(error.messages))))
     except _Malformed as malformed:
         return _malformed(malformed)
     language = _language(body.get("context"))

@@ -27,6 +27,9 @@ class KeyMismatch(SecretUnusable):
     """The secret key is not the one this registry has been used with."""
 
 
+NO_IDENTITY = "the database holds no registry identity: is it migrated (authreg init)?"
+
+
 def derived_key(secret: str, purpose: str) -> bytes:
     """One key per use, derived from the secret, so a MAC of one kind never stands for another."""
     return hmac.new(secret.encode(), f"authreg/{purpose}/v1".encode(), hashlib.sha256).digest()
@@ -52,7 +55,7 @@ def expect_registry(session: Session, expected: str) -> None:
     table = RegistryIdentity.__table__  # type: ignore[attr-defined]
     found = session.execute(select(table.c.registry_id).where(table.c.id == 1)).scalar_one_or_none()
     if found is None:
-        raise Unavailable("the database holds no registry identity: is it migrated (authreg init)?")
+        raise Unavailable(NO_IDENTITY)
     expect_same(found, expected)
 
 
@@ -102,7 +105,7 @@ def expect_key(session: Session, secret: str) -> None:
 def _identity(session: Session) -> RegistryIdentity:
     row = session.get(RegistryIdentity, 1)
     if row is None:
-        raise Unavailable("the database holds no registry identity: is it migrated (authreg init)?")
+        raise Unavailable(NO_IDENTITY)
     return row
 
 
