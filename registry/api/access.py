@@ -3,6 +3,8 @@ with ``policies/roles.csv`` (a second Casbin model) says which role may call whi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import lru_cache
 from importlib.resources import files
 
 import casbin
@@ -18,11 +20,23 @@ OPEN = ("/api/v1/openapi.json",)
 
 
 def init_access(app: Flask) -> None:
-    app.extensions["authreg.roles"] = casbin.Enforcer(str(ROLES_MODEL), str(ROLES_POLICY))
+    app.extensions["authreg.roles"] = _may(casbin.Enforcer(str(ROLES_MODEL), str(ROLES_POLICY)))
     app.extensions["authreg.tokens"] = TokenCache(
         app.extensions["authreg.engine"], ttl=float(app.config["SYNC_SECONDS"])
     )
     app.before_request(_check)
+
+
+def _may(roles: casbin.Enforcer) -> Callable[[str, str, str], bool]:
+    """Whether a role may call a path with a method, remembered: the roles' policy is read once
+    at start and never changes while the server runs, and asking Casbin cost a decision more
+    than deciding it. Bounded, since paths are the caller's to choose."""
+
+    @lru_cache(maxsize=4096)
+    def may(role: str, path: str, method: str) -> bool:
+        return bool(roles.enforce(role, path, method))
+
+    return may
 
 
 def _check() -> Response | None:
@@ -35,7 +49,7 @@ def _check() -> Response | None:
     caller = current_app.extensions["authreg.tokens"].caller(token.strip())
     if caller is None:
         return problem(401, "Unauthorized", "the token is unknown or revoked")
-    if not current_app.extensions["authreg.roles"].enforce(caller.role, request.path, request.method):
+    if not current_app.extensions["authreg.roles"](caller.role, request.path, request.method):
         return problem(403, "Forbidden", f"role {caller.role} may not {request.method} {request.path}")
     g.caller = caller
     return None

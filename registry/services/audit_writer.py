@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from authreg.domain.errors import Unavailable
 from authreg.storage import audit_log, identity
 from authreg.storage.audit_log import Anchor, Logged
-from authreg.storage.sessions import transaction
+from authreg.storage.sessions import writing
 
 
 @dataclass
@@ -65,9 +66,13 @@ class AuditWriter:
         return self._outcome(ticket)
 
     def _commit(self, batch: list[_Ticket]) -> Anchor:
-        with transaction(self.db) as session:
-            identity.expect_registry(session, self.registry_id)
-            return audit_log.append(session, [entry for ticket in batch for entry in ticket.logged], key=self.key)
+        with writing(self.db) as connection:
+            logged = [entry for ticket in batch for entry in ticket.logged]
+            end = audit_log.append(connection, logged, key=self.key, registry_id=self.registry_id)
+            if end is None:  # not this registry any more: say which it is, or that it has no head
+                identity.expect_registry(connection, self.registry_id)
+                raise Unavailable("the database holds no audit log head: is it migrated (authreg init)?")
+            return end
 
     @staticmethod
     def _outcome(ticket: _Ticket) -> Anchor:

@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any, NamedTuple
 
-from sqlalchemy import Text, insert, type_coerce, update
+from sqlalchemy import Connection, Text, bindparam, insert, type_coerce, update
 from sqlmodel import Session, select
 
 from authreg.domain.decisions import Decision
 from authreg.domain.requests import DecisionRequest
-from authreg.storage.models import AuditEntry, AuditHead
+from authreg.storage.models import AuditEntry, AuditHead, RegistryIdentity
 
 GENESIS = "0" * 64
 
@@ -43,22 +43,32 @@ def _utc_text(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# What the hash covers: every field of an entry but the hash itself, by the names it is hashed
+# under and the columns that hold them.
+_HASHED = {
+    "seq": "seq",
+    "decision_id": "decision_id",
+    "asked_at": "asked_at",
+    "asked_by": "asked_by",
+    "evaluated_at": "evaluated_at",
+    "request": "request",
+    "decision": "decision",
+    "reasons": "reasons",
+    "authorisation": "authorisation_id",
+    "flow": "flow_id",
+    "registry_version": "registry_version",
+    "previous_hash": "previous_hash",
+}
+
+
 def content(entry: AuditEntry) -> dict[str, Any]:
-    """What the hash covers: every field of the entry but the hash itself."""
-    return {
-        "seq": entry.seq,
-        "decision_id": entry.decision_id,
-        "asked_at": _utc_text(entry.asked_at),
-        "asked_by": entry.asked_by,
-        "evaluated_at": entry.evaluated_at,
-        "request": entry.request,
-        "decision": entry.decision,
-        "reasons": entry.reasons,
-        "authorisation": entry.authorisation_id,
-        "flow": entry.flow_id,
-        "registry_version": entry.registry_version,
-        "previous_hash": entry.previous_hash,
-    }
+    return _content({column: getattr(entry, column) for column in _HASHED.values()})
+
+
+def _content(row: dict[str, Any]) -> dict[str, Any]:
+    hashed = {name: row[column] for name, column in _HASHED.items()}
+    hashed["asked_at"] = _utc_text(hashed["asked_at"])
+    return hashed
 
 
 def entry_hash(entry: AuditEntry) -> str:
@@ -95,41 +105,58 @@ class Logged(NamedTuple):
     asked_at: datetime
 
 
-def append(session: Session, logged: Sequence[Logged], *, key: bytes) -> Anchor:
+# The statements of ``append``, built once: it runs on every decision.
+_HEADS, _ENTRIES = AuditHead.__table__, AuditEntry.__table__  # type: ignore[attr-defined]
+_IDENTITIES = RegistryIdentity.__table__  # type: ignore[attr-defined]
+_MOVE = (
+    update(_HEADS)
+    .where(
+        _HEADS.c.id == 1,
+        select(_IDENTITIES.c.registry_id).where(_IDENTITIES.c.id == 1).scalar_subquery() == bindparam("registry"),
+    )
+    .values(seq=_HEADS.c.seq + bindparam("count"))
+    .returning(_HEADS.c.seq, _HEADS.c.entry_hash, _HEADS.c.keyed_from)
+)
+_INSERT = insert(_ENTRIES)
+_SEAL = update(_HEADS).where(_HEADS.c.id == 1).values(entry_hash=bindparam("new_hash"), head_mac=bindparam("new_mac"))
+
+
+def append(connection: Connection, logged: Sequence[Logged], *, key: bytes, registry_id: str) -> Anchor | None:
     """Chain decisions onto the log in the order given, each with its MAC under ``key``, and
-    return where the chain now ends. The head row is locked once for the lot (its update comes
-    first), so a batch, or the requests of a group commit, cost one lock and one head update;
-    the entries go in as one multi-row insert, without the ORM's unit of work (the log is
-    written on every decision, and read back only by audits)."""
-    heads, entries = AuditHead.__table__, AuditEntry.__table__  # type: ignore[attr-defined]
-    moved = update(heads).where(heads.c.id == 1).values(seq=heads.c.seq + len(logged))
-    head = session.execute(moved.returning(heads.c.seq, heads.c.entry_hash, heads.c.keyed_from)).one()
+    return where the chain now ends; None, writing nothing, unless the database is still the
+    registry ``registry_id`` (and has a head). The head row is locked once for the lot (its
+    update comes first, and checks the registry in the same statement), so a batch, or the
+    requests of a group commit, cost one lock and one head update; the entries go in as one
+    multi-row insert, as plain statements (the log is written on every decision, and read
+    back only by audits)."""
+    head = connection.execute(_MOVE, {"count": len(logged), "registry": registry_id}).one_or_none()
+    if head is None:
+        return None
     previous, seq = head.entry_hash, head.seq - len(logged)
     rows = []
     for request, decision, decision_id, asked_by, asked_at in logged:
         seq += 1
-        entry = AuditEntry(
-            seq=seq,
-            decision_id=decision_id,
-            asked_at=asked_at,
-            evaluated_at=request.day.isoformat(),
-            request=request.as_logged(),
-            decision=decision.decision,
-            reasons=[reason.as_dict() for reason in decision.reasons],
-            authorisation_id=decision.authorisation,
-            flow_id=decision.flow,
-            registry_version=decision.registry_version,
-            asked_by=asked_by,
-            previous_hash=previous,
-            entry_hash="",
-        )
-        previous = entry_hash(entry)
-        rows.append({**entry.model_dump(), "entry_hash": previous, "entry_mac": entry_mac(key, previous)})
+        row = {
+            "seq": seq,
+            "decision_id": decision_id,
+            "asked_at": asked_at,
+            "evaluated_at": request.day.isoformat(),
+            "request": request.as_logged(),
+            "decision": decision.decision,
+            "reasons": [reason.as_dict() for reason in decision.reasons],
+            "authorisation_id": decision.authorisation,
+            "flow_id": decision.flow,
+            "registry_version": decision.registry_version,
+            "asked_by": asked_by,
+            "previous_hash": previous,
+        }
+        previous = hash_of(_content(row))
+        rows.append({**row, "entry_hash": previous, "entry_mac": entry_mac(key, previous)})
     if rows:
-        session.execute(insert(entries), rows)
+        connection.execute(_INSERT, rows)
     end = Anchor(head.seq, previous, head.keyed_from)
     sealed = _head_mac(key, end.seq, end.entry_hash, end.keyed_from)
-    session.execute(update(heads).where(heads.c.id == 1).values(entry_hash=previous, head_mac=sealed))
+    connection.execute(_SEAL, {"new_hash": previous, "new_mac": sealed})
     return end
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -104,24 +104,36 @@ def _begin_immediate(connection: Any) -> None:
 def transaction(engine: Engine) -> Iterator[Session]:
     """One write is one transaction: committed when the block ends, rolled back on any error.
     Database errors that are not outages become ``Conflict`` or ``Invalid`` (see above)."""
-    with Session(engine, expire_on_commit=False) as session:
+    with _told_apart(), Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
-        except exc.IntegrityError as error:
-            session.rollback()
-            raise Conflict("the change clashes with one made at the same time; read again and retry") from error
-        except exc.DataError as error:
-            session.rollback()
-            raise Invalid([Problem("", "", "the database refused a value (too long or not allowed)")]) from error
-        except exc.OperationalError as error:
-            session.rollback()
-            if _concurrent(error):
-                raise Conflict("the change clashed with one made at the same time; retry") from error
-            raise
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction of plain statements, without the ORM's unit of work: the audit log is
+    written on every decision, and a session's bookkeeping would cost more than the write."""
+    with _told_apart(), engine.begin() as connection:
+        yield connection
+
+
+@contextmanager
+def _told_apart() -> Iterator[None]:
+    """Database errors as what they mean to a caller (see above); outages go on unchanged."""
+    try:
+        yield
+    except exc.IntegrityError as error:
+        raise Conflict("the change clashes with one made at the same time; read again and retry") from error
+    except exc.DataError as error:
+        raise Invalid([Problem("", "", "the database refused a value (too long or not allowed)")]) from error
+    except exc.OperationalError as error:
+        if _concurrent(error):
+            raise Conflict("the change clashed with one made at the same time; retry") from error
+        raise
 
 
 @contextmanager
