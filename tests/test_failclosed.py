@@ -7,6 +7,7 @@ import os
 import shutil
 import sqlite3
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,11 @@ from flask import Flask
 from sqlalchemy import Engine, text
 
 from authreg.app import create_app
-from authreg.domain.errors import Conflict, Invalid, RegistryError
+from authreg.domain.errors import Conflict, Invalid, RegistryError, Unavailable
+from authreg.domain.requests import load_request
+from authreg.services.decision_service import DecisionService
 from authreg.storage.sessions import make_engine, transaction
-from tests.conftest import SEED_ASK, SEED_ID, sqlite_only
+from tests.conftest import SEED_ASK, SEED_ID, TEST_SECRET, sqlite_only
 
 ASK = {**SEED_ASK, "at": "2018-01-01"}
 
@@ -158,3 +161,19 @@ def test_bad_settings_refuse_to_start(monkeypatch: pytest.MonkeyPatch, name: str
     monkeypatch.setenv(name, value)
     with pytest.raises(RegistryError, match=name):
         create_app({"TESTING": True})
+
+
+@pytest.mark.parametrize(
+    ("lost", "says"),
+    [("registry_identity", "no registry identity"), ("audit_head", "no audit log head")],
+)
+def test_a_decision_is_not_logged_where_the_registry_is_gone(seeded: Engine, lost: str, says: str) -> None:
+    """The audit head's update checks the registry in the same statement: a database that lost
+    its identity (or its head) answers nothing and is left as it was."""
+    service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
+    with transaction(seeded) as session:
+        session.execute(text(f"DELETE FROM {lost}"))
+    with pytest.raises(Unavailable, match=says):
+        service.ask(load_request(ASK), asked_by="case-app", now=datetime(2026, 11, 30, tzinfo=UTC))
+    with seeded.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM audit_entry")).scalar_one() == 0
