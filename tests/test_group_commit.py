@@ -5,22 +5,24 @@ transaction holding its entry committed."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, text
 from sqlmodel import select
 
 from authreg.domain.clock import utcnow
+from authreg.domain.errors import Unavailable
 from authreg.domain.requests import load_request
 from authreg.services.decision_service import DecisionService
 from authreg.storage import audit_log, identity
 from authreg.storage.models import AuditEntry
-from authreg.storage.sessions import reading
+from authreg.storage.sessions import reading, transaction
 from tests.conftest import SEED_ASK, TEST_SECRET
+from tests.triggers import trigger
 
 ASKERS = 8
 EACH = 15
@@ -32,19 +34,41 @@ def service(seeded: Engine) -> Iterator[DecisionService]:
 
 
 @pytest.fixture
-def commits(seeded: Engine) -> Iterator[list[float]]:
-    """The moments transactions committed on the engine; the first few are slowed down, so that
-    requests pile up behind them as they do behind a disk flush under load."""
-    found: list[float] = []
+def commits(seeded: Engine) -> Iterator[Callable[[], int]]:
+    """How many transactions have moved the audit head since: each of the writer's moves it
+    once, whatever it holds (counted by a trigger in the database)."""
+    with transaction(seeded) as session:
+        session.execute(text("CREATE TABLE head_moves (n INTEGER NOT NULL)"))
+        session.execute(text("INSERT INTO head_moves VALUES (0)"))
+    moved = "UPDATE head_moves SET n = n + 1"
 
-    def slow(_connection: Any) -> None:
-        if len(found) < 3:
-            time.sleep(0.05)
-        found.append(time.monotonic())
+    def count() -> int:
+        with reading(seeded) as session:
+            return int(session.execute(text("SELECT n FROM head_moves")).scalar_one())
 
-    event.listen(seeded, "commit", slow)
-    yield found
-    event.remove(seeded, "commit", slow)
+    with trigger(seeded, "count_moves", "AFTER UPDATE ON audit_head", "NEW.seq <> OLD.seq", run=moved):
+        yield count
+
+
+@contextmanager
+def log_held(engine: Engine, seconds: float) -> Iterator[None]:
+    """Another writer holds the audit head for a while, as a slow disk flush does under load:
+    the requests that arrive meanwhile pile up behind it. Yields once it holds it."""
+    holding, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with transaction(engine) as session:
+            session.execute(text("UPDATE audit_head SET keyed_from = keyed_from WHERE id = 1"))
+            holding.set()
+            done.wait(seconds)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait(10)
+    try:
+        yield
+    finally:
+        holder.join()
 
 
 def ask(service: DecisionService, name: str) -> list[dict[str, Any]]:
@@ -57,48 +81,39 @@ def logged_ids(engine: Engine) -> list[str]:
 
 
 def test_concurrent_decisions_share_commits_and_the_chain_holds(
-    service: DecisionService, seeded: Engine, commits: list[float]
+    service: DecisionService, seeded: Engine, commits: Callable[[], int]
 ) -> None:
     before = len(logged_ids(seeded))
-    with ThreadPoolExecutor(ASKERS) as pool:
+    with log_held(seeded, 0.3), ThreadPoolExecutor(ASKERS) as pool:
         answers = [a for batch in pool.map(lambda i: ask(service, f"app-{i}"), range(ASKERS)) for a in batch]
     ids = logged_ids(seeded)
     assert len(answers) == ASKERS * EACH and {a["decision_id"] for a in answers} == set(ids[before:])
-    assert len(commits) < ASKERS * EACH  # some transactions held several requests' entries
+    assert 0 < commits() < ASKERS * EACH  # some transactions held several requests' entries
     with reading(seeded) as session:
         found = audit_log.verify(session, key=identity.chain_key(TEST_SECRET))
     assert found.intact and found.entries == len(ids)
 
 
 def test_a_failed_commit_answers_none_of_the_requests_in_it(service: DecisionService, seeded: Engine) -> None:
-    """Every third transaction fails: each request is either answered with an entry that is in
-    the log, or gets the error; no answer without its entry."""
-    failing = threading.Lock()
-    count = [0]
-
-    def sometimes(_connection: Any) -> None:
-        with failing:
-            count[0] += 1
-            turn = count[0]
-        time.sleep(0.01)
-        if turn % 3 == 0:
-            raise RuntimeError("the disk is full")
-
-    event.listen(seeded, "commit", sometimes)
+    """About a third of the entries are refused by the database (as a full disk would refuse
+    them): each request is either answered with an entry that is in the log, or gets the error
+    (503 over HTTP); no answer without its entry."""
+    some = "substr(NEW.decision_id, 1, 1) < '6'"
     outcomes: list[str | None] = []
 
     def one(index: int) -> None:
         try:
             answer = service.ask(load_request(SEED_ASK), asked_by=f"app-{index}", now=utcnow())
             outcomes.append(answer["decision_id"])
-        except RuntimeError:
+        except Unavailable:
             outcomes.append(None)
 
-    try:
-        with ThreadPoolExecutor(ASKERS) as pool:
-            list(pool.map(one, range(ASKERS * EACH)))
-    finally:
-        event.remove(seeded, "commit", sometimes)
+    with (
+        trigger(seeded, "refuse_some", "BEFORE INSERT ON audit_entry", some, refuse="the disk is full"),
+        log_held(seeded, 0.1),
+        ThreadPoolExecutor(ASKERS) as pool,
+    ):
+        list(pool.map(one, range(ASKERS * EACH)))
     answered = [found for found in outcomes if found is not None]
     assert answered and len(answered) < len(outcomes)  # both happened
     assert set(answered) <= set(logged_ids(seeded))

@@ -8,7 +8,8 @@ from functools import lru_cache
 from importlib.resources import files
 
 import casbin
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Request, Response, current_app, g, request
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
 from authreg.api.problems import problem
 from authreg.services.tokens import Caller, TokenCache
@@ -24,7 +25,19 @@ def init_access(app: Flask) -> None:
     app.extensions["authreg.tokens"] = TokenCache(
         app.extensions["authreg.engine"], ttl=float(app.config["SYNC_SECONDS"])
     )
+    app.session_interface = _PagesOnlySessions()
     app.before_request(_check)
+
+
+class _PagesOnlySessions(SecureCookieSessionInterface):
+    """The session cookie is the pages' sign-in; the API takes tokens, so its requests get a
+    session that is never read from nor written to a cookie (and do not pay for making the
+    cookie's signer on every decision)."""
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        if request.path.startswith(API_PREFIXES):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def _may(roles: casbin.Enforcer) -> Callable[[str, str, str], bool]:

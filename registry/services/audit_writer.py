@@ -21,7 +21,8 @@ from sqlalchemy import Engine
 from authreg.domain.errors import Unavailable
 from authreg.storage import audit_log, identity
 from authreg.storage.audit_log import Anchor, Logged
-from authreg.storage.sessions import writing
+from authreg.storage.plain_writes import plain_transaction
+from authreg.storage.sessions import reading
 
 
 @dataclass
@@ -66,13 +67,14 @@ class AuditWriter:
         return self._outcome(ticket)
 
     def _commit(self, batch: list[_Ticket]) -> Anchor:
-        with writing(self.db) as connection:
+        with plain_transaction(self.db) as write:
             logged = [entry for ticket in batch for entry in ticket.logged]
-            end = audit_log.append(connection, logged, key=self.key, registry_id=self.registry_id)
-            if end is None:  # not this registry any more: say which it is, or that it has no head
-                identity.expect_registry(connection, self.registry_id)
-                raise Unavailable("the database holds no audit log head: is it migrated (authreg init)?")
-            return end
+            end = audit_log.append(write, logged, key=self.key, registry_id=self.registry_id)
+        if end is None:  # not this registry any more: say which it is, or that it has no head
+            with reading(self.db) as session:
+                identity.expect_registry(session, self.registry_id)
+            raise Unavailable("the database holds no audit log head: is it migrated (authreg init)?")
+        return end
 
     @staticmethod
     def _outcome(ticket: _Ticket) -> Anchor:

@@ -27,12 +27,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Text, bindparam, insert, type_coerce, update
+from sqlalchemy import Text, type_coerce
 from sqlmodel import Session, select
 
 from authreg.domain.decisions import Decision
 from authreg.domain.requests import DecisionRequest
-from authreg.storage.models import AuditEntry, AuditHead, RegistryIdentity
+from authreg.storage.models import AuditEntry, AuditHead
+from authreg.storage.plain_writes import PlainStatement, PlainWrite
 
 GENESIS = "0" * 64
 
@@ -105,23 +106,25 @@ class Logged(NamedTuple):
     asked_at: datetime
 
 
-# The statements of ``append``, built once: it runs on every decision.
-_HEADS, _ENTRIES = AuditHead.__table__, AuditEntry.__table__  # type: ignore[attr-defined]
-_IDENTITIES = RegistryIdentity.__table__  # type: ignore[attr-defined]
-_MOVE = (
-    update(_HEADS)
-    .where(
-        _HEADS.c.id == 1,
-        select(_IDENTITIES.c.registry_id).where(_IDENTITIES.c.id == 1).scalar_subquery() == bindparam("registry"),
-    )
-    .values(seq=_HEADS.c.seq + bindparam("count"))
-    .returning(_HEADS.c.seq, _HEADS.c.entry_hash, _HEADS.c.keyed_from)
+# The statements of ``append``: it runs on every decision, so plainly (``plain_writes``).
+_MOVE = PlainStatement(
+    "UPDATE audit_head SET seq = seq + :count WHERE id = 1"
+    " AND (SELECT registry_id FROM registry_identity WHERE id = 1) = :registry"
+    " RETURNING seq, entry_hash, keyed_from",
+    AuditHead.__table__,  # type: ignore[attr-defined]
 )
-_INSERT = insert(_ENTRIES)
-_SEAL = update(_HEADS).where(_HEADS.c.id == 1).values(entry_hash=bindparam("new_hash"), head_mac=bindparam("new_mac"))
+_COLUMNS = [column.key for column in AuditEntry.__table__.columns]  # type: ignore[attr-defined]
+_INSERT = PlainStatement(
+    f"INSERT INTO audit_entry ({', '.join(_COLUMNS)}) VALUES ({', '.join(f':{name}' for name in _COLUMNS)})",
+    AuditEntry.__table__,  # type: ignore[attr-defined]
+)
+_SEAL = PlainStatement(
+    "UPDATE audit_head SET entry_hash = :entry_hash, head_mac = :head_mac WHERE id = 1",
+    AuditHead.__table__,  # type: ignore[attr-defined]
+)
 
 
-def append(connection: Connection, logged: Sequence[Logged], *, key: bytes, registry_id: str) -> Anchor | None:
+def append(write: PlainWrite, logged: Sequence[Logged], *, key: bytes, registry_id: str) -> Anchor | None:
     """Chain decisions onto the log in the order given, each with its MAC under ``key``, and
     return where the chain now ends; None, writing nothing, unless the database is still the
     registry ``registry_id`` (and has a head). The head row is locked once for the lot (its
@@ -129,10 +132,11 @@ def append(connection: Connection, logged: Sequence[Logged], *, key: bytes, regi
     requests of a group commit, cost one lock and one head update; the entries go in as one
     multi-row insert, as plain statements (the log is written on every decision, and read
     back only by audits)."""
-    head = connection.execute(_MOVE, {"count": len(logged), "registry": registry_id}).one_or_none()
-    if head is None:
+    found = write.rows(_MOVE, {"count": len(logged), "registry": registry_id})
+    if not found:
         return None
-    previous, seq = head.entry_hash, head.seq - len(logged)
+    last, previous, keyed_from = found[0]
+    seq = last - len(logged)
     rows = []
     for request, decision, decision_id, asked_by, asked_at in logged:
         seq += 1
@@ -153,10 +157,10 @@ def append(connection: Connection, logged: Sequence[Logged], *, key: bytes, regi
         previous = hash_of(_content(row))
         rows.append({**row, "entry_hash": previous, "entry_mac": entry_mac(key, previous)})
     if rows:
-        connection.execute(_INSERT, rows)
-    end = Anchor(head.seq, previous, head.keyed_from)
+        write.run_many(_INSERT, rows)
+    end = Anchor(last, previous, keyed_from)
     sealed = _head_mac(key, end.seq, end.entry_hash, end.keyed_from)
-    connection.execute(_SEAL, {"new_hash": previous, "new_mac": sealed})
+    write.run(_SEAL, {"entry_hash": previous, "head_mac": sealed})
     return end
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from authreg.domain.errors import Unavailable
@@ -49,7 +49,7 @@ def registry_id(session: Session) -> str:
     return _identity(session).registry_id
 
 
-def expect_registry(session: Session | Connection, expected: str) -> None:
+def expect_registry(session: Session, expected: str) -> None:
     """Raise ``Unavailable`` unless the database is still the registry this process loaded.
     Asked in every transaction of the audit log, so read with one plain query."""
     table = RegistryIdentity.__table__  # type: ignore[attr-defined]

@@ -22,18 +22,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Connection, Engine, create_engine, event, exc
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from authreg.domain.errors import Conflict, Invalid, Problem, Unavailable
+from authreg.storage.write_queue import WriteQueue
 
 SQLITE_BUSY_MS = 10_000
+_QUEUES: dict[str, WriteQueue] = {}  # the writers' queue of each SQLite file, shared by a process's engines
 
 
 def make_engine(url: str, *, create: bool = False) -> Engine:
@@ -54,6 +56,7 @@ def make_engine(url: str, *, create: bool = False) -> Engine:
         return engine
     uri = parsed.set(database=f"file:{quote(os.path.abspath(path))}", query={"mode": "rw", "uri": "true"})
     engine = create_engine(uri, connect_args={"check_same_thread": False})
+    _QUEUES.setdefault(str(engine.url.database), WriteQueue(os.path.abspath(path), SQLITE_BUSY_MS))
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "connect", _own_transactions(path))
     event.listen(engine, "checkout", _same_file(path))
@@ -104,36 +107,33 @@ def _begin_immediate(connection: Any) -> None:
 def transaction(engine: Engine) -> Iterator[Session]:
     """One write is one transaction: committed when the block ends, rolled back on any error.
     Database errors that are not outages become ``Conflict`` or ``Invalid`` (see above)."""
-    with _told_apart(), Session(engine, expire_on_commit=False) as session:
+    with write_turn(engine), Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
+        except exc.IntegrityError as error:
+            session.rollback()
+            raise Conflict("the change clashes with one made at the same time; read again and retry") from error
+        except exc.DataError as error:
+            session.rollback()
+            raise Invalid([Problem("", "", "the database refused a value (too long or not allowed)")]) from error
+        except exc.OperationalError as error:
+            session.rollback()
+            if _concurrent(error):
+                raise Conflict("the change clashed with one made at the same time; retry") from error
+            raise
         except BaseException:
             session.rollback()
             raise
 
 
-@contextmanager
-def writing(engine: Engine) -> Iterator[Connection]:
-    """A write transaction of plain statements, without the ORM's unit of work: the audit log is
-    written on every decision, and a session's bookkeeping would cost more than the write."""
-    with _told_apart(), engine.begin() as connection:
-        yield connection
-
-
-@contextmanager
-def _told_apart() -> Iterator[None]:
-    """Database errors as what they mean to a caller (see above); outages go on unchanged."""
-    try:
-        yield
-    except exc.IntegrityError as error:
-        raise Conflict("the change clashes with one made at the same time; read again and retry") from error
-    except exc.DataError as error:
-        raise Invalid([Problem("", "", "the database refused a value (too long or not allowed)")]) from error
-    except exc.OperationalError as error:
-        if _concurrent(error):
-            raise Conflict("the change clashed with one made at the same time; retry") from error
-        raise
+def write_turn(engine: Engine) -> AbstractContextManager[None]:
+    """A write to a SQLite file waits for its turn in the file's queue (``write_queue``); a
+    reading transaction, or PostgreSQL, does not queue."""
+    queue = _QUEUES.get(str(engine.url.database))
+    if queue is None or engine.get_execution_options().get("authreg_reading", False):
+        return nullcontext()
+    return queue.turn()
 
 
 @contextmanager
