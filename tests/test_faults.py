@@ -24,7 +24,7 @@ from sqlalchemy import Engine, event
 
 from authreg.domain.documents import parse
 from tests.conftest import SEED_ASK, SEED_ID, check_args, dump_tables, write_yaml
-from tests.triggers import AUDIT_WRITES, trigger
+from tests.triggers import AUDIT_FAULTS, refusal_text
 
 INSZ = "85.07.30-033.28"
 ASK = {**SEED_ASK, "at": "2018-01-01"}
@@ -117,19 +117,19 @@ def test_a_write_that_fails_midway_leaves_nothing_and_exits_1(
     assert run_cli(*args).exit_code == 0  # the same write goes through once the database is back
 
 
-@pytest.mark.parametrize("statement", AUDIT_WRITES)
+@pytest.mark.parametrize("statement", AUDIT_FAULTS)
 def test_an_allow_whose_audit_entry_cannot_be_written_is_not_answered(
     statement: str, seeded: Engine, run_cli: Callable[..., Any]
 ) -> None:
     _in_use(run_cli)
     before = dump_tables(seeded)
 
-    with trigger(seeded, "refuse", *AUDIT_WRITES[statement], refuse=f"injected fault in {statement}"):
+    with AUDIT_FAULTS[statement](seeded, f"injected fault in {statement}"):
         result = run_cli(*CHECK)
 
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr.startswith("error: the write could not be made: ")
-    assert f"injected fault in {statement}" in result.stderr
+    assert refusal_text(seeded, statement, f"injected fault in {statement}") in result.stderr
     assert dump_tables(seeded) == before
     again = run_cli(*CHECK)
     assert (again.exit_code, json.loads(again.stdout)["decision"]) == (0, "allow")
@@ -155,10 +155,11 @@ def _is_outage(response: Any) -> bool:
     ("path", "body", "statement"),
     [
         ("/api/v1/decisions", ASK, "entry"),
-        # a batch's entries are one statement; the head's hash is written after them
+        # a batch's entries go in together; the head's hash is written after them
         ("/api/v1/decisions/batch", {"requests": [ASK, ASK]}, "head-after-entry"),
+        ("/api/v1/decisions", ASK, "commit"),
     ],
-    ids=["single", "batch"],
+    ids=["single", "batch", "single, at commit"],
 )
 def test_over_http_an_unlogged_decision_is_503_and_never_an_allow(
     path: str,
@@ -173,10 +174,10 @@ def test_over_http_an_unlogged_decision_is_503_and_never_an_allow(
     assert http.post(path, json=body, headers=headers).status_code == 200
     before = dump_tables(seeded)
 
-    with trigger(seeded, "refuse", *AUDIT_WRITES[statement], refuse="injected fault"):
+    with AUDIT_FAULTS[statement](seeded, "injected fault"):
         response = http.post(path, json=body, headers=headers)
 
-    assert "injected fault" in caplog.text  # the server's log says why
+    assert refusal_text(seeded, statement, "injected fault") in caplog.text  # the server's log says why
     assert _is_outage(response), response.get_json()
     assert dump_tables(seeded) == before
     answered = http.post(path, json=body, headers=headers)

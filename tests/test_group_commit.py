@@ -5,6 +5,7 @@ transaction holding its entry committed."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from authreg.storage import audit_log, identity
 from authreg.storage.models import AuditEntry
 from authreg.storage.sessions import reading, transaction
 from tests.conftest import SEED_ASK, TEST_SECRET
-from tests.triggers import trigger
+from tests.triggers import refused_at_commit, trigger
 
 ASKERS = 8
 EACH = 15
@@ -54,17 +55,17 @@ def commits(seeded: Engine) -> Iterator[Callable[[], int]]:
 def log_held(engine: Engine, seconds: float) -> Iterator[None]:
     """Another writer holds the audit head for a while, as a slow disk flush does under load:
     the requests that arrive meanwhile pile up behind it. Yields once it holds it."""
-    holding, done = threading.Event(), threading.Event()
+    holding = threading.Event()
 
     def hold() -> None:
         with transaction(engine) as session:
             session.execute(text("UPDATE audit_head SET keyed_from = keyed_from WHERE id = 1"))
             holding.set()
-            done.wait(seconds)
+            time.sleep(seconds)
 
     holder = threading.Thread(target=hold)
     holder.start()
-    holding.wait(10)
+    assert holding.wait(10), "the other writer never got the audit head"
     try:
         yield
     finally:
@@ -95,8 +96,8 @@ def test_concurrent_decisions_share_commits_and_the_chain_holds(
 
 
 def test_a_failed_commit_answers_none_of_the_requests_in_it(service: DecisionService, seeded: Engine) -> None:
-    """About a third of the entries are refused by the database (as a full disk would refuse
-    them): each request is either answered with an entry that is in the log, or gets the error
+    """The commit of a transaction holding any of about a third of the entries fails (as on a
+    full disk): each request is either answered with an entry that is in the log, or gets the error
     (503 over HTTP); no answer without its entry."""
     some = "substr(NEW.decision_id, 1, 1) < '6'"
     outcomes: list[str | None] = []
@@ -109,7 +110,7 @@ def test_a_failed_commit_answers_none_of_the_requests_in_it(service: DecisionSer
             outcomes.append(None)
 
     with (
-        trigger(seeded, "refuse_some", "BEFORE INSERT ON audit_entry", some, refuse="the disk is full"),
+        refused_at_commit(seeded, some, "the disk is full"),
         log_held(seeded, 0.1),
         ThreadPoolExecutor(ASKERS) as pool,
     ):

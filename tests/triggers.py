@@ -4,8 +4,8 @@ and a way to make the database itself refuse some of them, as a full disk would.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 from sqlalchemy import Engine, text
 
@@ -38,9 +38,66 @@ def trigger(
                 session.execute(text(f"DROP FUNCTION {name}()"))
 
 
-# The three statements of an audit append, as conditions of a trigger on their table.
-AUDIT_WRITES = {
-    "entry": ("BEFORE INSERT ON audit_entry", "1 = 1"),
-    "head-lock": ("BEFORE UPDATE ON audit_head", "NEW.seq <> OLD.seq"),  # the head moves first
-    "head-after-entry": ("BEFORE UPDATE ON audit_head", "NEW.seq = OLD.seq"),  # sealed after the entries
+@contextmanager
+def refused_at_commit(engine: Engine, condition: str, refuse: str) -> Iterator[None]:
+    """While open, a transaction that inserts an audit entry where ``condition`` holds fails at
+    its commit, not before: a deferred foreign key that no row satisfies (SQLite), a deferred
+    constraint trigger (PostgreSQL)."""
+    sqlite = engine.dialect.name == "sqlite"
+    with transaction(engine) as session:
+        if sqlite:
+            session.execute(text("CREATE TABLE commit_parent (id INTEGER PRIMARY KEY)"))
+            session.execute(
+                text(
+                    "CREATE TABLE commit_guard (parent INTEGER"
+                    " REFERENCES commit_parent(id) DEFERRABLE INITIALLY DEFERRED, why TEXT)"
+                )
+            )
+            session.execute(
+                text(
+                    "CREATE TRIGGER refuse_at_commit AFTER INSERT ON audit_entry FOR EACH ROW"
+                    f" WHEN {condition} BEGIN INSERT INTO commit_guard VALUES (-1, '{refuse}'); END"
+                )
+            )
+        else:
+            function = f"BEGIN IF {condition} THEN RAISE EXCEPTION '{refuse}'; END IF; RETURN NEW; END"
+            session.execute(
+                text(f"CREATE FUNCTION refuse_at_commit() RETURNS trigger AS $$ {function} $$ LANGUAGE plpgsql")
+            )
+            session.execute(
+                text(
+                    "CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON audit_entry"
+                    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()"
+                )
+            )
+    try:
+        yield
+    finally:
+        with transaction(engine) as session:
+            if sqlite:
+                session.execute(text("DROP TRIGGER refuse_at_commit"))
+                session.execute(text("DROP TABLE commit_guard"))
+                session.execute(text("DROP TABLE commit_parent"))
+            else:
+                session.execute(text("DROP TRIGGER refuse_at_commit ON audit_entry"))
+                session.execute(text("DROP FUNCTION refuse_at_commit()"))
+
+
+# Each step of an audit append made to fail, with a message: its statements, and its commit.
+AUDIT_FAULTS: dict[str, Callable[[Engine, str], AbstractContextManager[None]]] = {
+    "entry": lambda engine, why: trigger(engine, "refuse", "BEFORE INSERT ON audit_entry", "1 = 1", refuse=why),
+    # the head moves first, and is sealed after the entries
+    "head-lock": lambda engine, why: trigger(
+        engine, "refuse", "BEFORE UPDATE ON audit_head", "NEW.seq <> OLD.seq", refuse=why
+    ),
+    "head-after-entry": lambda engine, why: trigger(
+        engine, "refuse", "BEFORE UPDATE ON audit_head", "NEW.seq = OLD.seq", refuse=why
+    ),
+    "commit": lambda engine, why: refused_at_commit(engine, "1 = 1", why),
 }
+
+
+def refusal_text(engine: Engine, fault: str, why: str) -> str:
+    """What the driver says of a fault of ``AUDIT_FAULTS``: its message, but SQLite words a
+    deferred foreign key that fails a commit its own way."""
+    return "FOREIGN KEY constraint failed" if fault == "commit" and engine.dialect.name == "sqlite" else why

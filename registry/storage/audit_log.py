@@ -129,9 +129,9 @@ def append(write: PlainWrite, logged: Sequence[Logged], *, key: bytes, registry_
     return where the chain now ends; None, writing nothing, unless the database is still the
     registry ``registry_id`` (and has a head). The head row is locked once for the lot (its
     update comes first, and checks the registry in the same statement), so a batch, or the
-    requests of a group commit, cost one lock and one head update; the entries go in as one
-    multi-row insert, as plain statements (the log is written on every decision, and read
-    back only by audits)."""
+    requests of a group commit, cost one lock and one head update; the entries go in with one
+    ``executemany``, as plain statements (the log is written on every decision, and read back
+    only by audits)."""
     found = write.rows(_MOVE, {"count": len(logged), "registry": registry_id})
     if not found:
         return None

@@ -51,7 +51,8 @@ def registry_id(session: Session) -> str:
 
 def expect_registry(session: Session, expected: str) -> None:
     """Raise ``Unavailable`` unless the database is still the registry this process loaded.
-    Asked in every transaction of the audit log, so read with one plain query."""
+    The audit log's append checks that in its head update; this names what went wrong when it
+    did not hold (another registry, or none)."""
     table = RegistryIdentity.__table__  # type: ignore[attr-defined]
     found = session.execute(select(table.c.registry_id).where(table.c.id == 1)).scalar_one_or_none()
     if found is None:

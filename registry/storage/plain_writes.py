@@ -37,6 +37,9 @@ class PlainStatement:
     def __init__(self, sql: str, table: Table) -> None:
         self.sql, self.table = sql, table
         self.names = _PLACEHOLDER.findall(sql)
+        # what the simple rewriting into the driver's style would get wrong
+        if "::" in sql or "%" in sql or "'" in sql or len(set(self.names)) != len(self.names):
+            raise ValueError(f"not a plain statement (casts, %, literals or a name twice): {sql}")
         self._prepared: dict[str, tuple[str, Callable[[Mapping[str, Any]], Any]]] = {}
 
     def prepared(self, dialect: Dialect) -> tuple[str, Callable[[Mapping[str, Any]], Any]]:
@@ -96,7 +99,7 @@ def plain_transaction(engine: Engine) -> Iterator[PlainWrite]:
     with write_turn(engine):
         try:
             connection = engine.raw_connection()
-        except driver_error as error:  # the pool hands on the driver's own error
+        except driver_error as error:  # a failed connect comes out as the driver's own error
             raise Unavailable(f"the database cannot be reached: {error}") from error
         try:
             cursor = connection.cursor()

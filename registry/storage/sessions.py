@@ -56,7 +56,10 @@ def make_engine(url: str, *, create: bool = False) -> Engine:
         return engine
     uri = parsed.set(database=f"file:{quote(os.path.abspath(path))}", query={"mode": "rw", "uri": "true"})
     engine = create_engine(uri, connect_args={"check_same_thread": False})
-    _QUEUES.setdefault(str(engine.url.database), WriteQueue(os.path.abspath(path), SQLITE_BUSY_MS))
+    key = str(engine.url.database)
+    if key not in _QUEUES:
+        _QUEUES[key] = WriteQueue(os.path.abspath(path), SQLITE_BUSY_MS)
+    event.listen(engine, "engine_disposed", lambda _engine: _QUEUES[key].close())
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "connect", _own_transactions(path))
     event.listen(engine, "checkout", _same_file(path))
