@@ -118,6 +118,13 @@ _INSERT = PlainStatement(
     f"INSERT INTO audit_entry ({', '.join(_COLUMNS)}) VALUES ({', '.join(f':{name}' for name in _COLUMNS)})",
     AuditEntry.__table__,  # type: ignore[attr-defined]
 )
+# PostgreSQL seals the head in the statement that inserts the entry (a data-modifying CTE):
+# one statement, and one round trip, fewer for a single decision; SQLite has no such CTE.
+_INSERT_SEALED = PlainStatement(
+    "WITH sealed AS (UPDATE audit_head SET entry_hash = :sealed_hash, head_mac = :head_mac WHERE id = 1) "
+    + _INSERT.sql,
+    AuditEntry.__table__,  # type: ignore[attr-defined]
+)
 _SEAL = PlainStatement(
     "UPDATE audit_head SET entry_hash = :entry_hash, head_mac = :head_mac WHERE id = 1",
     AuditHead.__table__,  # type: ignore[attr-defined]
@@ -156,10 +163,13 @@ def append(write: PlainWrite, logged: Sequence[Logged], *, key: bytes, registry_
         }
         previous = hash_of(_content(row))
         rows.append({**row, "entry_hash": previous, "entry_mac": entry_mac(key, previous)})
-    if rows:
-        write.run_many(_INSERT, rows)
     end = Anchor(last, previous, keyed_from)
     sealed = _head_mac(key, end.seq, end.entry_hash, end.keyed_from)
+    if len(rows) == 1 and write.dialect.name == "postgresql":
+        write.run(_INSERT_SEALED, {**rows[0], "sealed_hash": previous, "head_mac": sealed})
+        return end
+    if rows:
+        write.run_many(_INSERT, rows)
     write.run(_SEAL, {"entry_hash": previous, "head_mac": sealed})
     return end
 

@@ -87,8 +87,13 @@ class PlainWrite:
         self.cursor.execute(sql, parameters(values))
 
     def run_many(self, statement: PlainStatement, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run a statement once per row; one row is a plain ``execute`` (psycopg's
+        ``executemany`` sets up a pipeline, which costs more than it saves for one)."""
         sql, parameters = statement.prepared(self.dialect)
-        self.cursor.executemany(sql, [parameters(row) for row in rows])
+        if len(rows) == 1:
+            self.cursor.execute(sql, parameters(rows[0]))
+        else:
+            self.cursor.executemany(sql, [parameters(row) for row in rows])
 
 
 @contextmanager
