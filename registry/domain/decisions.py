@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from authreg.domain.conditions import ConditionSpec
-from authreg.domain.denial_rules import Failure, asked, failing
+from authreg.domain.denial_rules import Failure, asked, failing, fewest_failures
 from authreg.domain.messages import Code, message
 from authreg.domain.policy_engine import Granting, PolicyEngine
 from authreg.domain.requests import DecisionRequest
@@ -174,11 +174,19 @@ def explain(snapshot: Snapshot, request: DecisionRequest, language: str = "en") 
         )
     known = asked(snapshot, request)
     # the closest candidate: the fewest failures, then the latest flow, then by id. Candidates
-    # listing the user come first, so the best so far is found early and the others are cut
-    # off as soon as they fail more often than it (``failing``'s limit)
+    # are scored in the order of the failures they have at least (``fewest_failures``), so the
+    # best so far is found early; one that fails more often than it is cut off as soon as it
+    # does (``failing``'s limit), and once even the least a candidate must fail is more, so is
+    # every candidate after it
     person = (request.user, request.organisation)
+    bounded = sorted(
+        ((fewest_failures(known, flow, view.user_index.get(person)), index) for index, (view, flow) in enumerate(found))
+    )
     best: tuple[tuple[int, int, str, str], list[Failure], AuthorisationView, FlowView] | None = None
-    for view, flow in sorted(found, key=lambda candidate: person not in candidate[0].user_index):
+    for least, index in bounded:
+        if best is not None and least > best[0][0]:
+            break
+        view, flow = found[index]
         failures = failing(known, view, flow, None if best is None else best[0][0])
         if failures is None:
             continue
