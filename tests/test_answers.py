@@ -10,11 +10,17 @@ from datetime import date
 from typing import Any
 
 from flask.testing import FlaskClient
+from marshmallow import Schema
 from sqlalchemy import Engine
 
 from authreg.domain.clock import utcnow
 from authreg.domain.requests import load_request
-from authreg.services.answers import AuthorisationSummarySchema, ConditionStateSchema, DecisionSchema
+from authreg.services.answers import (
+    AuthorisationSummarySchema,
+    BatchAnswerSchema,
+    ConditionStateSchema,
+    DecisionSchema,
+)
 from authreg.services.decision_service import DecisionService
 from authreg.services.reports import authorisation_summaries, condition_states
 from tests.conftest import SEED_ASK, TEST_SECRET, check_args
@@ -44,9 +50,15 @@ def test_the_schemas_drop_nothing_the_services_answer(seeded: Engine) -> None:
     """A schema dumps only the keys it declares: a key a service adds and its schema lacks would
     vanish from the API and the CLI alike, so the schemas are held against the services here."""
     service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
-    for day in ("2017-10-02", "2018-03-05", "2024-01-01"):
-        answer = service.ask(load_request({**SEED_ASK, "at": day}), asked_by="test", now=utcnow())
-        assert DecisionSchema().dump(answer) == answer
+    answers = [
+        service.ask(load_request({**SEED_ASK, "at": day}), asked_by="test", now=utcnow())
+        for day in ("2017-10-02", "2018-03-05", "2024-01-01")
+    ]
+    assert {answer["decision"] for answer in answers} == {"allow", "deny"}
+    for answer in answers:  # passed through as they are, so held against marshmallow's own dump
+        assert DecisionSchema().dump(answer) is answer
+        assert Schema.dump(DecisionSchema(), answer) == answer
+    assert Schema.dump(BatchAnswerSchema(), {"decisions": answers}) == {"decisions": answers}
     summaries = [s.as_dict() for s in authorisation_summaries(seeded, at=date(2018, 3, 5))]
     assert AuthorisationSummarySchema(many=True).dump(summaries) == summaries
     states = [s.as_dict() for s in condition_states(seeded, at=date(2017, 12, 1), window_days=30)]
