@@ -252,7 +252,7 @@ def floors(count: int) -> list[str]:
         shutil.copyfile(url.removeprefix("sqlite:///"), registry)
         _floor_table(f"sqlite:///{floor}")
         rows += _compare("SQLite", f"sqlite:///{registry}", f"sqlite:///{floor}", asked, folder)
-        with running_server() as postgres:
+        with running_server(durable=True) as postgres:  # commits flushed to disk, as in production
             registry_url = postgres.url(postgres.create_database())
             migrate.upgrade(registry_url)
             engine = make_engine(registry_url)

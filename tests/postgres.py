@@ -53,6 +53,7 @@ class PostgresServer:
     folder: Path
     port: int
     as_user: dict[str, Any]
+    durable: bool = False  # the tests run without flushing to disk; the bench measures with it
 
     @property
     def admin_dsn(self) -> str:
@@ -71,7 +72,7 @@ class PostgresServer:
         )
 
     def start(self) -> None:
-        options = f"-p {self.port} -h 127.0.0.1 -k {self.folder} -c fsync=off"
+        options = f"-p {self.port} -h 127.0.0.1 -k {self.folder}" + ("" if self.durable else " -c fsync=off")
         self.pg_ctl("-l", str(self.folder / "server.log"), "-o", options, "-w", "start")
 
     def stop(self) -> None:
@@ -91,12 +92,12 @@ class PostgresServer:
 
 
 @contextmanager
-def running_server() -> Iterator[PostgresServer]:
+def running_server(*, durable: bool = False) -> Iterator[PostgresServer]:
     as_user = _run_as()
     folder = Path(tempfile.mkdtemp(prefix="authreg-pg-"))
     if as_user:
         os.chown(folder, as_user["user"], as_user["group"])
-    server = PostgresServer(folder, free_port(), as_user)
+    server = PostgresServer(folder, free_port(), as_user, durable)
     subprocess.run(
         [find_binary("initdb"), "-D", str(folder / "data"), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--no-sync"],
         check=True,
