@@ -600,7 +600,10 @@ def audit_report(runtime: Runtime, since: date | None, until: date | None, fmt: 
     default=1,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="Threads per worker; above 1 a worker keeps connections open (gunicorn's gthread).",
+    help=(
+        "Threads per worker; above 1 a worker keeps connections open (gunicorn's gthread) and "
+        "commits the audit entries of its concurrent requests together (use it on PostgreSQL)."
+    ),
 )
 @pass_runtime
 def serve(runtime: Runtime, host: str, port: int, workers: int, threads: int) -> None:
