@@ -25,7 +25,7 @@ db: setup
 	$(BIN)/authreg apply policies
 
 run: db
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - 'authreg:create_app()'
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - 'authreg:served_app()'
 
 lint: setup
 	$(BIN)/ruff check .

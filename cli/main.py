@@ -618,7 +618,7 @@ def serve(runtime: Runtime, host: str, port: int, workers: int, threads: int) ->
     else:
         check_key(runtime.engine, secret)  # another key than the registry's: refuse to start
     sys.argv = ["authreg serve", "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads)]
-    sys.argv.append("authreg:create_app()")
+    sys.argv.append("authreg:served_app()")
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
 
 

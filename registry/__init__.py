@@ -1,7 +1,7 @@
 """authreg: a registry of legal data-sharing authorisations, turned into running policy.
 
 The package root stays import-light so that the CLI and the pure core never pull in Flask;
-``create_app`` is resolved lazily for gunicorn (``authreg:create_app()``) and tests.
+``create_app`` (tests) and ``served_app`` (gunicorn: ``authreg:served_app()``) are resolved lazily.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 
 
 def __getattr__(name: str) -> Any:
-    if name == "create_app":
-        from authreg.app import create_app
+    if name in ("create_app", "served_app"):
+        from authreg import app
 
-        return create_app
+        return getattr(app, name)
     raise AttributeError(name)

@@ -3,6 +3,7 @@ the web pages."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -94,6 +95,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+def served_app() -> Flask:
+    """The app as a server runs it (``authreg serve``, ``make run``): one long-lived process,
+    whose loaded registry is kept out of the garbage collector's full passes (``_LazyService.
+    settle``)."""
+    app = create_app()
+    app.extensions["authreg.decisions"].freezes_heap = True
+    return app
+
+
 class _LazyService:
     """The decision service, loaded on first use (the database may not be up when the process
     starts; a failed load is retried on the next request), then kept in step with changes
@@ -104,6 +114,19 @@ class _LazyService:
         self.lock = threading.Lock()
         self.loaded: list[DecisionService] = []
         self.synced_at = 0.0
+        self.freezes_heap = False
+
+    def settle(self) -> None:
+        """In a server, once the registry is loaded or changed: everything alive moves out of
+        the garbage collector's sight (``gc.freeze``). Otherwise every full pass walks the whole
+        loaded registry, Flask and SQLAlchemy, and at N = 100 such passes (about 100 ms) came
+        every few hundred requests: batches of 100 had a p99 of 139 ms, 33 ms frozen. What the
+        change made garbage is collected first, so an old view caught in a reference cycle is
+        not kept for ever. Not in tests and commands, whose apps come and go."""
+        if self.freezes_heap:
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
 
     def __call__(self) -> DecisionService:
         with self.lock:
@@ -114,8 +137,10 @@ class _LazyService:
                 service.checkpointer = _checkpointer(app, service.registry_id)
                 self.loaded.append(service)
                 self.synced_at = time.monotonic()
+                self.settle()
             elif time.monotonic() - self.synced_at >= float(app.config["SYNC_SECONDS"]):
-                self.loaded[0].sync()
+                if self.loaded[0].sync():
+                    self.settle()
                 self.synced_at = time.monotonic()
             return self.loaded[0]
 

@@ -43,9 +43,12 @@ def today() -> date:
 def changing() -> Iterator[None]:
     """Wrap a write: decisions in this process wait for it and see it as soon as it commits
     (what the change log says it touched is recompiled)."""
-    loaded = current_app.extensions["authreg.decisions"].loaded
+    decisions = current_app.extensions["authreg.decisions"]
+    loaded = decisions.loaded
     with loaded[0].changing() if loaded else nullcontext():
         yield
+    if loaded:
+        decisions.settle()
 
 
 def subject_key() -> str:
