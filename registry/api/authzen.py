@@ -81,6 +81,10 @@ class EvaluationsSchema(EvaluationSchema):
     options = fields.Nested(OptionsSchema, load_default=lambda: {"evaluations_semantic": "execute_all"})
 
 
+# made once: a schema made per request cost an evaluation a tenth of its time
+_EVALUATION, _EVALUATIONS = EvaluationSchema(), EvaluationsSchema()
+
+
 class _Malformed(Exception):
     def __init__(self, messages: list[tuple[str, str]]) -> None:
         super().__init__(messages)
@@ -90,7 +94,7 @@ class _Malformed(Exception):
 def _native(evaluation: dict[str, Any], where: str = "") -> dict[str, Any]:
     """The native request an evaluation (defaults already merged in) asks."""
     try:
-        loaded = EvaluationSchema().load(evaluation)
+        loaded = _EVALUATION.load(evaluation)
     except ValidationError as error:
         raise _Malformed([(f"{where}{path}", message) for path, message in flatten_messages(error.messages)]) from error
     missing = [name for name in ("subject", "resource", "action") if name not in loaded]
@@ -168,7 +172,7 @@ def evaluations() -> Any:
     including the first deny or permit; every evaluated one is logged, in one transaction)."""
     try:
         body = _body()
-        top = EvaluationsSchema().load(body)
+        top = _EVALUATIONS.load(body)
         defaults = {key: body[key] for key in ("subject", "resource", "action", "context") if key in body}
         items = top["evaluations"] or [{}]
         asked = [_native({**defaults, **item}, f"evaluations[{i}].") for i, item in enumerate(items)]
