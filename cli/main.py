@@ -602,7 +602,7 @@ def audit_report(runtime: Runtime, since: date | None, until: date | None, fmt: 
     type=click.IntRange(1, 64),
     help=(
         "Threads per worker; above 1 a worker keeps connections open (gunicorn's gthread) and "
-        "commits the audit entries of its concurrent requests together (use it on PostgreSQL)."
+        "commits the audit entries of its concurrent requests together."
     ),
 )
 @pass_runtime

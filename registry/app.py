@@ -104,6 +104,9 @@ def served_app() -> Flask:
     return app
 
 
+SETTLE_SECONDS = 30.0  # at most one full collection this often, after changes (``settle``)
+
+
 class _LazyService:
     """The decision service, loaded on first use (the database may not be up when the process
     starts; a failed load is retried on the next request), then kept in step with changes
@@ -115,18 +118,29 @@ class _LazyService:
         self.loaded: list[DecisionService] = []
         self.synced_at = 0.0
         self.freezes_heap = False
+        self._settling = threading.Lock()
+        self._settled_at = float("-inf")
+        self._unsettled = False
 
     def settle(self) -> None:
         """In a server, once the registry is loaded or changed: everything alive moves out of
         the garbage collector's sight (``gc.freeze``). Otherwise every full pass walks the whole
-        loaded registry, Flask and SQLAlchemy, and at N = 100 such passes (about 100 ms) came
-        every few hundred requests: batches of 100 had a p99 of 139 ms, 33 ms frozen. What the
-        change made garbage is collected first, so an old view caught in a reference cycle is
-        not kept for ever. Not in tests and commands, whose apps come and go."""
-        if self.freezes_heap:
+        loaded registry, Flask and SQLAlchemy; at N = 100 such passes (about 100 ms each) came
+        every few hundred requests and made the batches' tail. What a change made garbage is
+        collected first, so an old view caught in a reference cycle is not kept for ever. That
+        collection walks the whole heap too, so it runs at most every ``SETTLE_SECONDS`` (a run
+        of writes is settled once, on a request after it), one at a time. Not in tests and
+        commands, whose apps come and go."""
+        if not self.freezes_heap:
+            return
+        with self._settling:
+            self._unsettled = True
+            if time.monotonic() - self._settled_at < SETTLE_SECONDS:
+                return
             gc.unfreeze()
             gc.collect()
             gc.freeze()
+            self._settled_at, self._unsettled = time.monotonic(), False
 
     def __call__(self) -> DecisionService:
         with self.lock:
@@ -139,7 +153,7 @@ class _LazyService:
                 self.synced_at = time.monotonic()
                 self.settle()
             elif time.monotonic() - self.synced_at >= float(app.config["SYNC_SECONDS"]):
-                if self.loaded[0].sync():
+                if self.loaded[0].sync() or self._unsettled:
                     self.settle()
                 self.synced_at = time.monotonic()
             return self.loaded[0]

@@ -58,7 +58,8 @@ def test_the_schemas_drop_nothing_the_services_answer(seeded: Engine) -> None:
     for answer in answers:  # passed through as they are, so held against marshmallow's own dump
         assert DecisionSchema().dump(answer) is answer
         assert Schema.dump(DecisionSchema(), answer) == answer
-    assert Schema.dump(BatchAnswerSchema(), {"decisions": answers}) == {"decisions": answers}
+    assert BatchAnswerSchema().dump({"decisions": answers}) == {"decisions": answers}
+    assert [Schema.dump(DecisionSchema(), answer) for answer in answers] == answers  # a batch's, item by item
     summaries = [s.as_dict() for s in authorisation_summaries(seeded, at=date(2018, 3, 5))]
     assert AuthorisationSummarySchema(many=True).dump(summaries) == summaries
     states = [s.as_dict() for s in condition_states(seeded, at=date(2017, 12, 1), window_days=30)]

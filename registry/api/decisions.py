@@ -23,8 +23,7 @@ class BatchSchema(Schema):
     class Meta:
         unknown = "raise"
 
-    # one nested schema for the lot, which loads a batch of 100 a tenth faster than a list of them
-    requests = fields.Nested(RequestSchema, many=True, required=True, validate=validate.Length(min=1, max=MAX_BATCH))
+    requests = fields.List(fields.Nested(RequestSchema), required=True, validate=validate.Length(min=1, max=MAX_BATCH))
 
 
 @blueprint.route("")
