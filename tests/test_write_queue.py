@@ -136,3 +136,30 @@ def test_writes_queue_and_reads_do_not(tmp_path: Path) -> None:
         assert waited(plain_write) > 0.3
     finally:
         engine.dispose()
+
+
+FORKING_HOLDER = """
+import os, sys, time
+from authreg.storage.write_queue import WriteQueue
+with WriteQueue(sys.argv[1], 5000).turn():
+    if os.fork() == 0:  # a child that outlives its parent
+        time.sleep(10)
+        os._exit(0)
+    print("held", flush=True)
+    time.sleep(30)
+"""
+
+
+def test_a_child_does_not_keep_its_dead_parents_turn(tmp_path: Path) -> None:
+    """A parent that forks while it holds its turn, then dies: its child, still running, must
+    not keep the turn held through the open file it inherited."""
+    database = tmp_path / "authreg.db"
+    with subprocess.Popen(
+        [sys.executable, "-c", FORKING_HOLDER, str(database)], stdout=subprocess.PIPE, text=True
+    ) as parent:
+        assert parent.stdout is not None and parent.stdout.readline().strip() == "held"
+        parent.kill()
+        parent.wait()
+        began = time.monotonic()
+        with WriteQueue(str(database), 3000).turn():
+            assert time.monotonic() - began < 1

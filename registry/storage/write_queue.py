@@ -26,7 +26,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from authreg.domain.errors import Unavailable
 
@@ -99,7 +99,10 @@ class WriteQueue:
 
     def _forked(self) -> None:
         self._threads = threading.Lock()
-        self._descriptor = None  # the parent's: closed with the parent's lock kept intact
+        if self._descriptor is not None:  # the parent's open file: a copy left open here would
+            with suppress(OSError):  # keep the parent's lock held after the parent ends
+                os.close(self._descriptor)
+            self._descriptor = None
 
 
 _QUEUES: weakref.WeakSet[WriteQueue] = weakref.WeakSet()
