@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from authreg.domain.errors import Unavailable
@@ -25,9 +25,6 @@ from authreg.storage.sessions import reading, transaction
 
 class KeyMismatch(SecretUnusable):
     """The secret key is not the one this registry has been used with."""
-
-
-NO_IDENTITY = "the database holds no registry identity: is it migrated (authreg init)?"
 
 
 def derived_key(secret: str, purpose: str) -> bytes:
@@ -53,11 +50,7 @@ def expect_registry(session: Session, expected: str) -> None:
     """Raise ``Unavailable`` unless the database is still the registry this process loaded.
     The audit log's append checks that in its head update; this names what went wrong when it
     did not hold (another registry, or none)."""
-    table = RegistryIdentity.__table__  # type: ignore[attr-defined]
-    found = session.execute(select(table.c.registry_id).where(table.c.id == 1)).scalar_one_or_none()
-    if found is None:
-        raise Unavailable(NO_IDENTITY)
-    expect_same(found, expected)
+    expect_same(registry_id(session), expected)
 
 
 def expect_same(found: str, expected: str) -> None:
@@ -106,7 +99,7 @@ def expect_key(session: Session, secret: str) -> None:
 def _identity(session: Session) -> RegistryIdentity:
     row = session.get(RegistryIdentity, 1)
     if row is None:
-        raise Unavailable(NO_IDENTITY)
+        raise Unavailable("the database holds no registry identity: is it migrated (authreg init)?")
     return row
 
 
