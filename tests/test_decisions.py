@@ -223,6 +223,22 @@ def test_a_change_refreshes_only_that_authorisation_and_no_stale_allow_is_given(
     assert service.policy.snapshot.version == version + 1
 
 
+def test_a_denial_after_a_change_is_explained_by_the_authorisation_as_changed(seeded: Engine) -> None:
+    """A denial scores the organisation's candidate flows, which the snapshot keeps until the
+    registry changes: one explained before a change must be explained anew after it."""
+    service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
+    unlisted = load_request({**ASK, "at": "2019-01-01", "data_category": "gezondheid"})
+    before = service.ask(unlisted, asked_by="app", now=NOW)
+    assert [r["code"] for r in before["reasons"]] == ["data-category-not-authorised"]
+    clock = Clock(now=NOW, today=NOW.date())
+    with service.changing():
+        record_facts.change_status(
+            seeded, authorisation=SEED_ID, kind="suspend", on=date(2018, 12, 1), reason="r", actor="dpo", clock=clock
+        )
+    after = service.ask(unlisted, asked_by="app", now=NOW)
+    assert [r["code"] for r in after["reasons"]] == ["data-category-not-authorised", "authorisation-suspended"]
+
+
 def test_the_fast_path_and_pycasbins_stock_enforce_agree_on_the_seed(seeded: Engine) -> None:
     service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
     enforcer = service.policy.enforcer

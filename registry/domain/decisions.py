@@ -8,16 +8,17 @@ The request is built in ``requests``; why a flow does not grant is one rule per 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import date
 from enum import StrEnum
 from typing import Any, NamedTuple
 
 from authreg.domain.conditions import ConditionSpec
 from authreg.domain.denial_rules import Failure, asked, failing, fewest_failures
-from authreg.domain.messages import Code, message
+from authreg.domain.messages import Code, message, worded
 from authreg.domain.policy_engine import Granting, PolicyEngine
 from authreg.domain.requests import DecisionRequest
-from authreg.domain.snapshot import AuthorisationView, FlowView, Snapshot
+from authreg.domain.snapshot import AuthorisationView, Candidate, FlowView, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -136,20 +137,16 @@ def _fixed_parts(
     return reason, tuple(warnings), tuple(obligations)
 
 
-def candidates(snapshot: Snapshot, request: DecisionRequest) -> list[tuple[AuthorisationView, FlowView]]:
+def candidates(snapshot: Snapshot, request: DecisionRequest) -> Sequence[Candidate]:
     """Step 1: flows to the organisation or a group it belongs to, from ``source`` if given."""
-    found = []
-    for target in (request.organisation, *sorted(snapshot.groups.get(request.organisation, ()))):
-        for flow in snapshot.flows_to.get(target, ()):
-            if not request.source or flow.source == request.source:
-                found.append((snapshot.authorisations[flow.authorisation], flow))
-    return found
+    found = snapshot.candidates(request.organisation)
+    return [candidate for candidate in found if candidate.flow.source == request.source] if request.source else found
 
 
 def _worded(
     failure: Failure, view: AuthorisationView, flow: FlowView, request: DecisionRequest, language: str
 ) -> Reason:
-    fields_ = {
+    fields = {
         "authorisation": view.id,
         "flow": flow.id,
         "user": request.user,
@@ -160,9 +157,9 @@ def _worded(
         "action": request.action,
         "valid_from": flow.valid_from,
         "valid_until": flow.valid_until,
-        **dict(failure.fields),
     }
-    return Reason(failure.code, message(failure.wording or failure.code, language, **fields_), failure.paragraphs)
+    fields.update(failure.fields)
+    return Reason(failure.code, worded(failure.wording or failure.code, language, fields), failure.paragraphs)
 
 
 def explain(snapshot: Snapshot, request: DecisionRequest, language: str = "en") -> Decision:
@@ -178,15 +175,12 @@ def explain(snapshot: Snapshot, request: DecisionRequest, language: str = "en") 
     # best so far is found early; one that fails more often than it is cut off as soon as it
     # does (``failing``'s limit), and once even the least a candidate must fail is more, so is
     # every candidate after it
-    person = (request.user, request.organisation)
-    bounded = sorted(
-        ((fewest_failures(known, flow, view.user_index.get(person)), index) for index, (view, flow) in enumerate(found))
-    )
+    bounded = sorted((fewest_failures(known, candidate), index) for index, candidate in enumerate(found))
     best: tuple[tuple[int, int, str, str], list[Failure], AuthorisationView, FlowView] | None = None
     for least, index in bounded:
         if best is not None and least > best[0][0]:
             break
-        view, flow = found[index]
+        view, flow = found[index].view, found[index].flow
         failures = failing(known, view, flow, None if best is None else best[0][0])
         if failures is None:
             continue

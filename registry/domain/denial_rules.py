@@ -3,10 +3,13 @@ exclude each other, such as ``not-yet-valid`` and ``expired``, are one rule, as 
 number in docs/decisions.md), beside the compiler (``policy_engine``) that puts the same rules
 into Casbin's policy lines.
 
-Casbin decides; these rules explain. The diagnostic pass (``decisions.explain``) runs every rule
-over every candidate flow and words the failures of the closest one, so changing what a code
+Casbin decides; these rules explain. The diagnostic pass (``decisions.explain``) holds the
+candidate flows to the rules and words the failures of the closest one, so changing what a code
 means is a change to its rule here and to its column in ``policy_engine.compile_lines``; the
-property tests hold the two against each other and against ``tests/reference.py``.
+property tests hold the two against each other and against ``tests/reference.py``. A rule that
+cannot fail for a request (another action than read, the number, a kind of person: ``asked``) or
+for an authorisation (``AuthorisationView.can_lapse``) is not run for it, and each rule begins
+by checking what that selection checks, so leaving it out changes no answer.
 
 A rule takes the request (``Asked``), the candidate flow with its authorisation, and the asking
 user's entry there (None when the authorisation does not list the user), and returns the
@@ -17,13 +20,12 @@ denial takes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from authreg.domain.lifecycle import IN_FORCE
 from authreg.domain.messages import Code
 from authreg.domain.requests import READ, DecisionRequest, needs_number
-from authreg.domain.snapshot import AuthorisationView, FlowView, Snapshot, UserView
+from authreg.domain.snapshot import AuthorisationView, Candidate, FlowView, Snapshot, UserView
 
 
 class Failure(NamedTuple):
@@ -36,22 +38,29 @@ class Failure(NamedTuple):
     wording: str = ""  # the message template, when not the code's own
 
 
-@dataclass(frozen=True)
-class Asked:
-    """What the rules need to know of a request once, not once per candidate."""
+class Asked(NamedTuple):
+    """What the rules need to know of a request once, not once per candidate (a named tuple:
+    made on every denial, several times faster than a frozen dataclass)."""
 
     request: DecisionRequest
     categories: frozenset[str]  # the category and its ancestors
+    category_bits: int  # the same, as ``Snapshot.category_bits``
     needs_number: bool
+    rules: tuple[Rule, ...]  # what every candidate is held to (``failing`` adds ``LAPSES`` for some)
 
 
 def asked(snapshot: Snapshot, request: DecisionRequest) -> Asked:
-    ancestors = frozenset(snapshot.ancestors_or_self(request.data_category))
-    return Asked(request, ancestors, needs_number(snapshot, request))
+    numbered = needs_number(snapshot, request)
+    rules = _HELD_TO[request.action != READ, numbered, bool(request.subject_kind)]
+    category = request.data_category
+    return Asked(
+        request, snapshot.ancestors_or_self(category), snapshot.ancestry_bits.get(category, 0), numbered, rules
+    )
 
 
 Found = tuple[Failure, ...]
 NONE: Found = ()
+Rule = Callable[["Asked", AuthorisationView, FlowView, UserView | None], Found]
 
 
 def user_not_authorised(asked: Asked, view: AuthorisationView, flow: FlowView, user: UserView | None) -> Found:
@@ -87,12 +96,17 @@ def _names_purpose(asked: Asked, flow: FlowView) -> bool:
     return asked.request.purpose in flow.purposes
 
 
-def fewest_failures(asked: Asked, flow: FlowView, user: UserView | None) -> int:
-    """How many failures ``failing`` will find at least, from the three rules that cost a set
-    lookup each (the user is not listed, the category and the purpose are not the flow's), each
-    of which fails once: the diagnostic pass skips a candidate whose count already exceeds the
+def fewest_failures(asked: Asked, candidate: Candidate) -> int:
+    """How many failures ``failing`` will find at least, from the three rules that cost a lookup
+    each (the user is not listed, the category and the purpose are not the flow's), each of
+    which fails once: the diagnostic pass skips a candidate whose count already exceeds the
     closest one's failures, without running its other rules."""
-    return (user is None) + (not _names_category(asked, flow)) + (not _names_purpose(asked, flow))
+    request = asked.request
+    return (
+        (request.user not in candidate.users)
+        + (not asked.category_bits & candidate.categories)
+        + (request.purpose not in candidate.purposes)
+    )
 
 
 def action_not_authorised(asked: Asked, view: AuthorisationView, flow: FlowView, user: UserView | None) -> Found:
@@ -186,8 +200,10 @@ def sample_gate(asked: Asked, view: AuthorisationView, flow: FlowView, user: Use
     return NONE
 
 
-# In the order their reasons are listed in a denial (the rule numbers of docs/decisions.md).
-RULES: tuple[Callable[[Asked, AuthorisationView, FlowView, UserView | None], Found], ...] = (
+# In the order their reasons are listed in a denial (the rule numbers of docs/decisions.md): the
+# rules of the request and the flow, then those that find nothing unless the authorisation
+# ``can_lapse``.
+FLOW_RULES: tuple[Rule, ...] = (
     user_not_authorised,
     data_category_not_authorised,
     purpose_not_authorised,
@@ -195,11 +211,23 @@ RULES: tuple[Callable[[Asked, AuthorisationView, FlowView, UserView | None], Fou
     national_register_number_not_authorised,
     data_subject_kind_not_authorised,
     not_yet_valid_or_expired,
-    authorisation_suspended_or_revoked,
-    authorisation_replaced,
-    condition_overdue,
-    sample_gate,
 )
+LAPSES: tuple[Rule, ...] = (authorisation_suspended_or_revoked, authorisation_replaced, condition_overdue, sample_gate)
+# The flow rules a request is held to, by whether it asks another action than read, needs the
+# number, names a kind of person: a rule left out finds nothing for such a request, whatever the
+# candidate (each begins by checking that)
+_HELD_TO = {
+    (other_action, numbered, kind): tuple(
+        rule
+        for rule in FLOW_RULES
+        if (rule is not action_not_authorised or other_action)
+        and (rule is not national_register_number_not_authorised or numbered)
+        and (rule is not data_subject_kind_not_authorised or kind)
+    )
+    for other_action in (False, True)
+    for numbered in (False, True)
+    for kind in (False, True)
+}
 
 
 def failing(asked: Asked, view: AuthorisationView, flow: FlowView, limit: int | None = None) -> list[Failure] | None:
@@ -210,7 +238,7 @@ def failing(asked: Asked, view: AuthorisationView, flow: FlowView, limit: int | 
     request = asked.request
     user = view.user_index.get((request.user, request.organisation))
     failures: list[Failure] = []
-    for rule in RULES:
+    for rule in asked.rules + LAPSES if view.can_lapse else asked.rules:
         found = rule(asked, view, flow, user)
         if found:
             failures.extend(found)

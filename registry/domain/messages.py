@@ -4,6 +4,7 @@ Templates take named fields; a message never contains a data subject's INSZ."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -149,5 +150,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
 
 
 def message(code: str, language: str, **fields: Any) -> str:
+    return worded(code, language, fields)
+
+
+def worded(code: str, language: str, fields: Mapping[str, Any]) -> str:
+    """``message`` with its fields in a mapping, which a denial's wording builds once."""
     template = TEMPLATES[code]
-    return template.get(language, template["en"]).format(**fields)
+    return template.get(language, template["en"]).format_map(fields)
