@@ -302,10 +302,11 @@ def test_a_day_before_a_flows_start_and_after_its_end_is_only_not_yet_valid(seed
     flow = dataclasses.replace(view.flows[0], valid_from=date(2024, 1, 1))
     asked = {**ASK, "at": "2023-10-01"}
     request = request_from(load_request(asked), now=NOW, timezone="Europe/Brussels", secret=TEST_SECRET)
-    codes = [failure.code for failure in denial_rules.failing(denial_rules.asked(snapshot, request), view, flow)]
+    candidate = snapshot.candidate(view, flow, ASK["organisation"])
+    codes = [failure.code for failure in denial_rules.failing(denial_rules.asked(snapshot, request), candidate)]
     assert "not-yet-valid" in codes and "expired" not in codes
     later = request_from(
         load_request({**ASK, "at": "2024-02-01"}), now=NOW, timezone="Europe/Brussels", secret=TEST_SECRET
     )
-    codes = [failure.code for failure in denial_rules.failing(denial_rules.asked(snapshot, later), view, flow)]
+    codes = [failure.code for failure in denial_rules.failing(denial_rules.asked(snapshot, later), candidate)]
     assert "expired" in codes and "not-yet-valid" not in codes

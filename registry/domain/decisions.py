@@ -175,24 +175,25 @@ def explain(snapshot: Snapshot, request: DecisionRequest, language: str = "en") 
     # best so far is found early; one that fails more often than it is cut off as soon as it
     # does (``failing``'s limit), and once even the least a candidate must fail is more, so is
     # every candidate after it
-    bounded = sorted((fewest_failures(known, candidate), index) for index, candidate in enumerate(found))
+    bounds = fewest_failures(known, found)
     best: tuple[tuple[int, int, str, str], list[Failure], AuthorisationView, FlowView] | None = None
-    for least, index in bounded:
-        if best is not None and least > best[0][0]:
+    for index in sorted(range(len(found)), key=bounds.__getitem__):
+        if best is not None and bounds[index] > best[0][0]:
             break
-        view, flow = found[index].view, found[index].flow
-        failures = failing(known, view, flow, None if best is None else best[0][0])
+        candidate = found[index]
+        failures = failing(known, candidate, None if best is None else best[0][0])
         if failures is None:
             continue
+        view, flow = candidate.view, candidate.flow
         key = (len(failures), -flow.valid_from.toordinal(), view.id, flow.id)
         if best is None or key < best[0]:
             best = (key, failures, view, flow)
     assert best is not None  # the first candidate is always scored in full
     _, failures, view, flow = best
     if not failures:
-        return Decision(Verdict.ALLOW, view.id, flow.id, (), registry_version=snapshot.version)
+        return Decision(Verdict.ALLOW, view.id, flow.id, (), (), (), snapshot.version)
     reasons = tuple(_worded(failure, view, flow, request, language) for failure in failures)
-    return Decision(Verdict.DENY, view.id, flow.id, reasons, registry_version=snapshot.version)
+    return Decision(Verdict.DENY, view.id, flow.id, reasons, (), (), snapshot.version)
 
 
 def _no_candidate(snapshot: Snapshot, request: DecisionRequest, language: str) -> Reason:

@@ -19,7 +19,7 @@ denial takes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from authreg.domain.lifecycle import IN_FORCE
@@ -96,17 +96,16 @@ def _names_purpose(asked: Asked, flow: FlowView) -> bool:
     return asked.request.purpose in flow.purposes
 
 
-def fewest_failures(asked: Asked, candidate: Candidate) -> int:
-    """How many failures ``failing`` will find at least, from the three rules that cost a lookup
-    each (the user is not listed, the category and the purpose are not the flow's), each of
-    which fails once: the diagnostic pass skips a candidate whose count already exceeds the
-    closest one's failures, without running its other rules."""
-    request = asked.request
-    return (
-        (request.user not in candidate.users)
-        + (not asked.category_bits & candidate.categories)
-        + (request.purpose not in candidate.purposes)
-    )
+def fewest_failures(asked: Asked, candidates: Sequence[Candidate]) -> list[int]:
+    """How many failures ``failing`` will find at least for each candidate, from the three rules
+    that cost a lookup each (the user is not listed, the category and the purpose are not the
+    flow's), each of which fails once: the diagnostic pass skips a candidate whose count already
+    exceeds the closest one's failures, without running its other rules."""
+    user, purpose, bits = asked.request.user, asked.request.purpose, asked.category_bits
+    return [
+        (user not in candidate.users) + (not bits & candidate.categories) + (purpose not in candidate.purposes)
+        for candidate in candidates
+    ]
 
 
 def action_not_authorised(asked: Asked, view: AuthorisationView, flow: FlowView, user: UserView | None) -> Found:
@@ -230,13 +229,13 @@ _HELD_TO = {
 }
 
 
-def failing(asked: Asked, view: AuthorisationView, flow: FlowView, limit: int | None = None) -> list[Failure] | None:
+def failing(asked: Asked, candidate: Candidate, limit: int | None = None) -> list[Failure] | None:
     """Every rule of DESIGN §3 that this candidate breaks for the request; None as soon as it
     breaks more than ``limit`` (the diagnostic pass looks for the candidate that breaks the
     fewest, so one that breaks more than the best so far need not be scored to the end). A
     plain loop: the diagnostic pass runs it for the candidates of every denial."""
-    request = asked.request
-    user = view.user_index.get((request.user, request.organisation))
+    view, flow = candidate.view, candidate.flow
+    user = candidate.users.get(asked.request.user)
     failures: list[Failure] = []
     for rule in asked.rules + LAPSES if view.can_lapse else asked.rules:
         found = rule(asked, view, flow, user)

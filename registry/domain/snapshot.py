@@ -104,11 +104,6 @@ class AuthorisationView:
         )
 
     @cached_property
-    def user_index(self) -> dict[tuple[str, str], UserView]:
-        """(user id, organisation) -> the user; ids are unique within a document."""
-        return {(user.id, user.organisation): user for user in self.users}
-
-    @cached_property
     def overdue_days(self) -> tuple[tuple[ConditionSpec, tuple[Interval, ...]], ...]:
         """Conditions but the sample-gate with the days each is overdue, computed once."""
         return tuple(
@@ -144,7 +139,7 @@ class Candidate(NamedTuple):
 
     view: AuthorisationView
     flow: FlowView
-    users: frozenset[str]  # the ids the authorisation lists for the organisation
+    users: dict[str, UserView]  # id -> the user, of those the authorisation lists for the organisation
     categories: int  # the flow's categories, as the bits of ``Snapshot.category_bits``
     purposes: frozenset[str]
 
@@ -195,20 +190,17 @@ class Snapshot:
         found = self._candidates.get(organisation)
         if found is None:
             found = tuple(
-                Candidate(
-                    view,
-                    flow,
-                    frozenset(user.id for user in view.users if user.organisation == organisation),
-                    self._bits(flow.categories),
-                    frozenset(flow.purposes),
-                )
+                self.candidate(self.authorisations[flow.authorisation], flow, organisation)
                 for target in (organisation, *sorted(self.groups.get(organisation, ())))
                 for flow in self.flows_to.get(target, ())
-                for view in (self.authorisations[flow.authorisation],)
             )
             if found:
                 self._candidates[organisation] = found
         return found
+
+    def candidate(self, view: AuthorisationView, flow: FlowView, organisation: str) -> Candidate:
+        users = {user.id: user for user in view.users if user.organisation == organisation}
+        return Candidate(view, flow, users, self._bits(flow.categories), frozenset(flow.purposes))
 
     def put(self, view: AuthorisationView) -> None:
         self.drop(view.id)
