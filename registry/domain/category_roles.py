@@ -55,9 +55,17 @@ class WideRoleManager(RoleManager):  # type: ignore[misc]
                 self._onward[user].discard(name1)
 
     def has_link(self, name1: str, name2: str, *domain: str) -> bool:
-        frontier = [name1]
+        roles = self._roles.get(name1)
+        if roles is None:
+            return False
+        if name2 in roles:  # most asks end here, without a walk: a direct link, or none onward
+            return True
         seen = {name1}
-        for _ in range(self.max_hierarchy_level):
+        frontier = [role for role in self._onward.get(name1, ()) if role not in seen]
+        for _ in range(self.max_hierarchy_level - 1):
+            if not frontier:
+                return False
+            seen.update(frontier)
             following: list[str] = []
             for name in frontier:
                 roles = self._roles.get(name)
@@ -66,9 +74,6 @@ class WideRoleManager(RoleManager):  # type: ignore[misc]
                 if name2 in roles:
                     return True
                 following.extend(role for role in self._onward.get(name, ()) if role not in seen)
-            if not following:
-                return False
-            seen.update(following)
             frontier = following
         return False
 
