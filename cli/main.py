@@ -25,8 +25,13 @@ from authreg.domain.errors import Conflict, Invalid, NotFound, Problem, Registry
 from authreg.domain.messages import LANGUAGES
 from authreg.domain.requests import load_request
 from authreg.domain.subjects import SecretUnusable, load_secret, make_secret_file
-from authreg.services import checkpoints, people, tokens
-from authreg.services.answers import AuthorisationSummarySchema, ConditionStateSchema, DecisionSchema
+from authreg.services import checkpoints, people, public_register, tokens
+from authreg.services.answers import (
+    AuthorisationSummarySchema,
+    ConditionStateSchema,
+    DecisionSchema,
+    PublicRegisterSchema,
+)
 from authreg.services.apply import apply_documents
 from authreg.services.calendar_feed import calendar
 from authreg.services.database import (
@@ -230,6 +235,25 @@ def list_(runtime: Runtime, at: date | None, fmt: str) -> None:
         click.echo(_json(AuthorisationSummarySchema(many=True).dump(rows)))
     else:
         click.echo(render.table(rows, ["id", "status", "state", "version", "valid_from", "valid_until", "title"]))
+
+
+@main.command(name="public-register")
+@click.option("--at", type=DAY, help="The authorisations in force on this day [default: today].")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@pass_runtime
+def public_register_(runtime: Runtime, at: date | None, fmt: str) -> None:
+    """The public transparency register: who discloses personal data to whom, for which purposes,
+    which kinds of data, until when; no personal data (what GET /api/v1/public/register serves)."""
+    day = at or runtime.clock.today
+    found = public_register.entries(runtime.engine, at=day)
+    if fmt == "json":
+        rows = [entry.as_dict() for entry in found]
+        click.echo(_json(PublicRegisterSchema().dump({"at": day.isoformat(), "authorisations": rows})))
+    elif fmt == "csv":
+        click.echo(public_register.csv_text(found), nl=False)
+    else:
+        rows = [{**entry.as_dict(), "recipients": ", ".join(entry.recipients)} for entry in found]
+        click.echo(render.table(rows, ["authorisation", "reference", "recipients", "valid_from", "valid_until"]))
 
 
 @main.command()

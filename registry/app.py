@@ -16,7 +16,7 @@ from flask_smorest import Api
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from authreg.api import audit, authorisations, authzen, conditions, decisions, docs, health
+from authreg.api import audit, authorisations, authzen, conditions, decisions, docs, health, public
 from authreg.api.access import init_access
 from authreg.api.bodies import init_bodies
 from authreg.api.context import subject_key
@@ -50,6 +50,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         CHECKPOINT_SECONDS=settings.checkpoint_seconds,
         MAX_CONTENT_LENGTH=1024 * 1024,
         SYNC_SECONDS=0.5,  # how stale another process's change may be here, at most
+        PUBLIC_REGISTER=True,  # the transparency register, for anyone (AUTHREG_PUBLIC_REGISTER=false: off)
         API_TITLE="authreg",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
@@ -90,6 +91,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(authorisations.blueprint)
     api.register_blueprint(conditions.blueprint)
     api.register_blueprint(audit.blueprint)
+    api.register_blueprint(public.blueprint)
     init_problems(app)  # after Api(), whose own handler for HTTP errors this replaces
     init_web(app)
     return app

@@ -63,6 +63,9 @@ def test_the_open_parts(api: Flask) -> None:
     assert document["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
     page = client.get("/api/docs")
     assert page.status_code == 200 and b"/api/docs/assets/swagger-ui-bundle.js" in page.data
+    for path in ("/api/v1/public/register", "/api/v1/public/register.csv"):  # the transparency register
+        assert client.get(path).status_code == 200, path
+        assert document["paths"][path]["get"]["security"] == []
     script = client.get("/api/docs/assets/swagger-ui-bundle.js")
     assert script.status_code == 200 and len(script.data) > 100_000
     script.close()

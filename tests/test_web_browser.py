@@ -295,3 +295,24 @@ def test_no_link_followed_from_the_overview_answers_a_server_error(browser: Brow
                 queue += [link for link in found if link.startswith(site) and link not in seen]
         assert len(seen) > 10, seen
         page.context.close()
+
+
+def test_the_public_register_for_anyone_in_a_browser(browser: Browser, site: str) -> None:
+    """Not signed in: the link in the header, the register of a day, its downloads; no person named."""
+    page = browser.new_context(viewport=SIZES["wide"], bypass_csp=True).new_page()  # type: ignore[arg-type]
+    page.goto(f"{site}/sign-in")
+    page.get_by_role("link", name="Openbaar register").click()
+    expect(page.locator("h1")).to_have_text("Openbaar register")
+    page.get_by_label("Op datum").fill("2020-01-01")
+    page.get_by_role("button", name="Toon").click()
+    row = page.locator("tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Departement WSE, afdeling ESF")
+    expect(row).to_contain_text("Agentschap Integratie en Inburgering")
+    expect(row).to_contain_text("2029-12-31")
+    expect(page.locator("body")).not_to_contain_text("esf-controller")
+    download = page.request.get(site + (page.get_by_role("link", name="CSV").get_attribute("href") or ""))
+    assert download.status == 200 and "vtc-2017-amif-aii-wse" in download.text()
+    accessible(page)
+    shoot(page, "public")
+    page.context.close()

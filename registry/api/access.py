@@ -12,12 +12,13 @@ from flask import Flask, Request, Response, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
 from authreg.api.problems import problem
+from authreg.api.public import PATHS as PUBLIC_PATHS
 from authreg.services.tokens import Caller, TokenCache
 
 ROLES_MODEL = files("authreg.policies") / "roles.conf"
 ROLES_POLICY = files("authreg.policies") / "roles.csv"
 API_PREFIXES = ("/api/v1/", "/access/v1/")  # the native API and AuthZEN's
-OPEN = ("/api/v1/openapi.json",)
+OPEN = ("/api/v1/openapi.json", *PUBLIC_PATHS)  # for anyone, without a token
 
 
 def init_access(app: Flask) -> None:

@@ -121,6 +121,25 @@ class ConditionListSchema(Schema):
     conditions = fields.List(fields.Nested(ConditionStateSchema))
 
 
+class PublicEntrySchema(Schema):
+    authorisation = fields.String()
+    reference = fields.String()
+    title = fields.String()
+    authority = fields.String()
+    disclosers = fields.List(fields.String())
+    recipients = fields.List(fields.String())
+    purposes = fields.List(fields.String())
+    categories = fields.List(fields.String(), metadata={"description": "top-level categories of the taxonomy"})
+    valid_from = fields.String()
+    valid_until = fields.String(allow_none=True)
+    retention_until = fields.String(allow_none=True)
+
+
+class PublicRegisterSchema(Schema):
+    at = fields.String(metadata={"description": "the day the authorisations are in force"})
+    authorisations = fields.List(fields.Nested(PublicEntrySchema))
+
+
 class FulfilmentRecordedSchema(Schema):
     id = fields.Integer()
     condition = fields.String()

@@ -31,7 +31,7 @@ from authreg.domain.documents import read_text
 from authreg.domain.errors import Conflict, Invalid, NotFound, Problem
 from authreg.domain.lifecycle import STATES
 from authreg.domain.requests import load_request
-from authreg.services import checkpoints, people, record_facts
+from authreg.services import checkpoints, people, public_register, record_facts
 from authreg.services.apply import ApplyReport, apply_documents
 from authreg.services.calendar_feed import calendar
 from authreg.services.reports import (
@@ -181,6 +181,15 @@ def language() -> Response:
     chosen = request.form.get("language", DEFAULT)
     session["language"] = chosen if chosen in LANGUAGES else DEFAULT
     return redirect(_local(request.form.get("back", "/"), "/"))
+
+
+@blueprint.get("/public")
+def public() -> str:
+    """The transparency register, for anyone, signed in or not (``AUTHREG_PUBLIC_REGISTER``)."""
+    if not current_app.config["PUBLIC_REGISTER"]:
+        abort(404)
+    day = _day()
+    return _page("public.html", day=day, found=public_register.entries(engine(), at=day))
 
 
 @blueprint.get("/")

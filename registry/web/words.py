@@ -14,6 +14,12 @@ WORDS: dict[str, dict[str, str]] = {
         "name": "Name",
         "password": "Password",
         "overview": "Authorisations",
+        "public-register": "Public register",
+        "public-intro": "The authorisations in force on this day: which public body discloses personal data to which, "
+        "for which purposes, which kinds of data, and until when the data may be kept. It names no person.",
+        "disclosers": "Discloses",
+        "recipients": "Receives",
+        "kinds-of-data": "Kinds of data",
         "conditions": "Conditions",
         "tester": "Decision tester",
         "audit": "Audit log",
@@ -191,6 +197,13 @@ WORDS: dict[str, dict[str, str]] = {
         "name": "Naam",
         "password": "Wachtwoord",
         "overview": "Machtigingen",
+        "public-register": "Openbaar register",
+        "public-intro": "De machtigingen die op deze dag gelden: welke overheidsinstantie persoonsgegevens meedeelt "
+        "aan welke, voor welke doeleinden, welke soorten gegevens, en tot wanneer ze bewaard mogen worden. Het noemt "
+        "geen personen.",
+        "disclosers": "Deelt mee",
+        "recipients": "Ontvangt",
+        "kinds-of-data": "Soorten gegevens",
         "conditions": "Voorwaarden",
         "tester": "Beslissing testen",
         "audit": "Auditlog",
