@@ -53,3 +53,9 @@ def test_a_chain_longer_than_the_levels_is_not_a_link() -> None:
         manager.add_link(name1, name2)
     assert manager.has_link("a", "d") and not manager.has_link("a", "e")
     assert not manager.has_link("a", "a")  # no name is linked to itself
+
+
+def test_no_levels_no_links() -> None:
+    manager = WideRoleManager(max_hierarchy_level=0)
+    manager.add_link("a", "b")
+    assert not manager.has_link("a", "b")

@@ -10,6 +10,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from authreg.domain import denial_rules
+from authreg.domain import snapshot as snapshot_module
 from authreg.domain.conditions import (
     AuthorisationFacts,
     ConditionSpec,
@@ -295,3 +297,48 @@ def _in_force(facts: AuthorisationFacts) -> AuthorisationFacts:
     timeline = facts.timeline
     always = Timeline(timeline.authorisation, timeline.decided_on, timeline.valid_from, None, "active")
     return AuthorisationFacts(always, facts.conditions, facts.fulfilments, facts.samples, facts.events)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(registries())
+def test_a_candidates_category_bits_are_the_sets_they_stand_for(registry: tuple[Snapshot, RawSamples]) -> None:
+    """``fewest_failures`` asks the category with bits; they must answer what the sets would:
+    the request's category or one above it among the flow's, for every category and flow."""
+    snapshot, _ = registry
+    for view in snapshot.authorisations.values():
+        for flow in view.flows:
+            bits = snapshot.candidate(view, flow, "O1").categories
+            for category in [*CATEGORIES, "unknown"]:
+                above, node = set(), category
+                while node in CATEGORIES and node not in above:
+                    above.add(node)
+                    node = CATEGORIES[node].parent  # type: ignore[assignment]
+                request = DecisionRequest("u", "O1", category, "p", "read", "", date(2020, 1, 1), "", "", "")
+                named = bool(denial_rules.asked(snapshot, request).category_bits & bits)
+                assert named == bool(above & set(flow.categories)), (category, flow.categories)
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(registries(), st.lists(requests, min_size=1, max_size=6))
+def test_the_candidates_cache_is_bounded_and_shares_what_members_of_a_group_share(
+    registry: tuple[Snapshot, RawSamples], asked: list[DecisionRequest]
+) -> None:
+    """Denials answer the same whether the candidates cache is kept or starts over on every
+    organisation (its bound); a flow's bits and purposes are one object for every organisation."""
+    snapshot, _ = registry
+    engine = PolicyEngine(snapshot)
+    kept = [decide(engine, request) for request in asked]
+    original = snapshot_module.CANDIDATES_KEPT
+    snapshot_module.CANDIDATES_KEPT = 1
+    try:
+        engine.snapshot._forget_candidates()
+        assert [decide(engine, request) for request in asked] == kept
+        assert sum(len(found) for found in engine.snapshot._candidates.values()) <= max(
+            (len(snapshot.candidates(org)) for org in ("O1", "O2", "G1")), default=0
+        )
+    finally:
+        snapshot_module.CANDIDATES_KEPT = original
+    for view in snapshot.authorisations.values():
+        for flow in view.flows:
+            one, other = snapshot.candidate(view, flow, "O1"), snapshot.candidate(view, flow, "O2")
+            assert one.categories is other.categories and one.purposes is other.purposes

@@ -58,8 +58,8 @@ class WideRoleManager(RoleManager):  # type: ignore[misc]
         roles = self._roles.get(name1)
         if roles is None:
             return False
-        if name2 in roles:  # most asks end here, without a walk: a direct link, or none onward
-            return True
+        if name2 in roles:  # most asks end here, without a walk
+            return self.max_hierarchy_level > 0
         seen = {name1}
         frontier = [role for role in self._onward.get(name1, ()) if role not in seen]
         for _ in range(self.max_hierarchy_level - 1):

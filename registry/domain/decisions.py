@@ -2,7 +2,8 @@
 snapshot explains a denial by the closest candidate flow.
 
 The request is built in ``requests``; why a flow does not grant is one rule per reason code in
-``denial_rules``. ``decide`` is pure apart from reading the engine under its lock.
+``denial_rules``. ``decide`` is pure apart from reading the engine, and filling the snapshot's
+cache of candidate flows, under the engine's lock.
 """
 
 from __future__ import annotations

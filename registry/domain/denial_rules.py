@@ -7,9 +7,10 @@ Casbin decides; these rules explain. The diagnostic pass (``decisions.explain``)
 candidate flows to the rules and words the failures of the closest one, so changing what a code
 means is a change to its rule here and to its column in ``policy_engine.compile_lines``; the
 property tests hold the two against each other and against ``tests/reference.py``. A rule that
-cannot fail for a request (another action than read, the number, a kind of person: ``asked``) or
-for an authorisation (``AuthorisationView.can_lapse``) is not run for it, and each rule begins
-by checking what that selection checks, so leaving it out changes no answer.
+cannot fail is not run: for a request, the rules of another action than read, of the number and
+of a kind of person (``asked``; each begins by checking what that selection checks), and for an
+authorisation that cannot lapse (``AuthorisationView.can_lapse``, which checks what each of
+``LAPSES`` needs to find anything), the rules after the flow's window.
 
 A rule takes the request (``Asked``), the candidate flow with its authorisation, and the asking
 user's entry there (None when the authorisation does not list the user), and returns the
@@ -237,7 +238,7 @@ def failing(asked: Asked, candidate: Candidate, limit: int | None = None) -> lis
     view, flow = candidate.view, candidate.flow
     user = candidate.users.get(asked.request.user)
     failures: list[Failure] = []
-    for rule in asked.rules + LAPSES if view.can_lapse else asked.rules:
+    for rule in (asked.rules + LAPSES) if view.can_lapse else asked.rules:
         found = rule(asked, view, flow, user)
         if found:
             failures.extend(found)

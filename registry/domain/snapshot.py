@@ -1,5 +1,6 @@
 """The read model decisions work on: the registry in memory, loaded in one go from the store
-and replaced per authorisation when it changes. Plain frozen data; no SQL, no Casbin."""
+and replaced per authorisation when it changes. Plain frozen data, and for denials a bounded
+cache of each organisation's candidate flows, emptied by every change; no SQL, no Casbin."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
+from types import MappingProxyType
 from typing import NamedTuple
 
 from authreg.domain.conditions import AuthorisationFacts, ConditionSpec, Interval, overdue_intervals
@@ -139,9 +141,12 @@ class Candidate(NamedTuple):
 
     view: AuthorisationView
     flow: FlowView
-    users: dict[str, UserView]  # id -> the user, of those the authorisation lists for the organisation
+    users: Mapping[str, UserView]  # id -> the user, of those the authorisation lists for the organisation
     categories: int  # the flow's categories, as the bits of ``Snapshot.category_bits``
     purposes: frozenset[str]
+
+
+CANDIDATES_KEPT = 200_000  # about 20 MB of ``Candidate`` records
 
 
 @dataclass
@@ -153,13 +158,20 @@ class Snapshot:
     authorisations: dict[str, AuthorisationView]
     groups: dict[str, frozenset[str]]
     categories: dict[str, Category]
-    below: dict[str, frozenset[str]] = field(default_factory=dict)
-    ancestry: dict[str, frozenset[str]] = field(default_factory=dict)  # category -> itself and above
-    numbered: frozenset[str] = frozenset()  # categories that hold the number, or hold one that does
-    category_bits: dict[str, int] = field(default_factory=dict)  # category -> a bit of its own
-    ancestry_bits: dict[str, int] = field(default_factory=dict)  # category -> its and its ancestors' bits
+    below: dict[str, frozenset[str]] = field(init=False)
+    ancestry: dict[str, frozenset[str]] = field(init=False)  # category -> itself and above
+    numbered: frozenset[str] = field(init=False)  # categories that hold the number, or hold one that does
+    category_bits: dict[str, int] = field(init=False)  # category -> a bit of its own
+    ancestry_bits: dict[str, int] = field(init=False)  # category -> its and its ancestors' bits
     flows_to: dict[str, list[FlowView]] = field(default_factory=dict)  # organisation -> flows to it
     parties: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)  # org -> auth -> roles
+    # ``candidates``' cache: per organisation, and what its records share (a flow's bits and
+    # purposes, an authorisation's users of an organisation), so that many members of a group
+    # do not each copy the group's flows; at most CANDIDATES_KEPT records
+    _candidates: dict[str, tuple[Candidate, ...]] = field(init=False, repr=False, compare=False)
+    _flow_parts: dict[str, tuple[int, frozenset[str]]] = field(init=False, repr=False, compare=False)
+    _users: dict[tuple[str, str], Mapping[str, UserView]] = field(init=False, repr=False, compare=False)
+    _kept: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # the taxonomy does not change within a snapshot (a change reloads): each decision reads
@@ -171,7 +183,7 @@ class Snapshot:
         )
         self.category_bits = {key: 1 << place for place, key in enumerate(sorted(self.categories))}
         self.ancestry_bits = {key: self._bits(above) for key, above in self.ancestry.items()}
-        self._candidates: dict[str, tuple[Candidate, ...]] = {}
+        self._forget_candidates()
         for view in self.authorisations.values():
             self._index(view)
 
@@ -185,8 +197,9 @@ class Snapshot:
         return sum(self.category_bits[key] for key in set(categories) if key in self.category_bits)
 
     def candidates(self, organisation: str) -> tuple[Candidate, ...]:
-        """Every flow to the organisation or a group it belongs to, made once per registry version
-        for an organisation that has any (an unknown name is not kept: it would grow without end)."""
+        """Every flow to the organisation or a group it belongs to, kept until the registry
+        changes for an organisation that has any (an unknown name is not kept: it would grow
+        without end), and at most CANDIDATES_KEPT of them in all: beyond, the cache starts over."""
         found = self._candidates.get(organisation)
         if found is None:
             found = tuple(
@@ -195,12 +208,24 @@ class Snapshot:
                 for flow in self.flows_to.get(target, ())
             )
             if found:
+                if self._kept + len(found) > CANDIDATES_KEPT:
+                    self._forget_candidates()
                 self._candidates[organisation] = found
+                self._kept += len(found)
         return found
 
     def candidate(self, view: AuthorisationView, flow: FlowView, organisation: str) -> Candidate:
-        users = {user.id: user for user in view.users if user.organisation == organisation}
-        return Candidate(view, flow, users, self._bits(flow.categories), frozenset(flow.purposes))
+        parts = self._flow_parts.get(flow.key)
+        if parts is None:
+            parts = self._flow_parts[flow.key] = (self._bits(flow.categories), frozenset(flow.purposes))
+        users = self._users.get((view.id, organisation))
+        if users is None:
+            listed = {user.id: user for user in view.users if user.organisation == organisation}
+            users = self._users[view.id, organisation] = MappingProxyType(listed)
+        return Candidate(view, flow, users, *parts)
+
+    def _forget_candidates(self) -> None:
+        self._candidates, self._flow_parts, self._users, self._kept = {}, {}, {}, 0
 
     def put(self, view: AuthorisationView) -> None:
         self.drop(view.id)
@@ -209,7 +234,7 @@ class Snapshot:
 
     def drop(self, authorisation: str) -> AuthorisationView | None:
         view = self.authorisations.pop(authorisation, None)
-        self._candidates.clear()
+        self._forget_candidates()
         if view is not None:
             for flow in view.flows:
                 self.flows_to[flow.to].remove(flow)
