@@ -26,8 +26,8 @@ from authreg.services.reports import authorisation_summaries, condition_states
 from tests.conftest import SEED_ASK, TEST_SECRET, check_args
 
 Headers = dict[str, dict[str, str]]
-# the answers that are not JSON: the iCalendar feed
-NOT_JSON = {("get", "/api/v1/conditions.ics")}
+# the answers that are not JSON: the iCalendar feed, the public register's CSV
+NOT_JSON = {("get", "/api/v1/conditions.ics"), ("get", "/api/v1/public/register.csv")}
 
 
 def test_every_operation_declares_the_schema_of_its_answer(client: FlaskClient) -> None:
