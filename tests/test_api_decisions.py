@@ -177,6 +177,8 @@ def test_the_openapi_document_is_served_and_lists_the_endpoints(api: Flask) -> N
         "/api/v1/audit",
         "/api/v1/audit/verify",
         "/api/v1/audit/checkpoint",
+        "/api/v1/public/register",
+        "/api/v1/public/register.csv",
     }
 
 

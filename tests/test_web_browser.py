@@ -305,8 +305,8 @@ def test_the_public_register_for_anyone_in_a_browser(browser: Browser, site: str
     expect(page.locator("h1")).to_have_text("Openbaar register")
     page.get_by_label("Op datum").fill("2020-01-01")
     page.get_by_role("button", name="Toon").click()
-    row = page.locator("tbody tr")
-    expect(row).to_have_count(1)
+    # the seed, and any copy of it another test of this module registered
+    row = page.locator("tbody tr", has_text="VTC beraadslaging 13-09-2017 (AMIF)").first
     expect(row).to_contain_text("Departement WSE, afdeling ESF")
     expect(row).to_contain_text("Agentschap Integratie en Inburgering")
     expect(row).to_contain_text("2029-12-31")
