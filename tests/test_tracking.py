@@ -69,8 +69,11 @@ def test_fulfilled_late(seeded: Engine, run_cli: Cli) -> None:
 
 
 def test_after_expiry_nothing_is_overdue(seeded: Engine, run_cli: Cli) -> None:
+    """Every condition ends with the authorisation but the deletion it owes at the end of the
+    retention period (2029-12-31), which outlives it."""
     rows, code = conditions_at(run_cli, "2023-07-01")
-    assert {row["state"] for row in rows.values()} == {"expired"}
+    assert {row["state"] for key, row in rows.items() if key != "retention-end"} == {"expired"}
+    assert rows["retention-end"]["state"] == "open"
     assert code == 0
 
 
@@ -128,7 +131,11 @@ def test_ics_feed_parses_back(seeded: Engine, run_cli: Cli) -> None:
     assert result.exit_code == 1  # the security plan is overdue
     feed = Calendar.from_ical(result.stdout)
     events = {str(event["uid"]): event for event in feed.walk("VEVENT")}
-    assert set(events) == {f"{SEED_ID}.security-plan.2017-11-30@authreg"}  # the only condition with a due day
+    assert set(events) == {  # the conditions with a due day: the stated one, and the two the dates make
+        f"{SEED_ID}.security-plan.2017-11-30@authreg",
+        f"{SEED_ID}.validity-end.2023-06-30@authreg",
+        f"{SEED_ID}.retention-end.2029-12-31@authreg",
+    }
     plan = events[f"{SEED_ID}.security-plan.2017-11-30@authreg"]
     assert plan.decoded("dtstart").isoformat() == "2017-11-30"
     assert str(plan["summary"]) == f"[overdue] {SEED_ID}: security-plan"
@@ -332,7 +339,8 @@ def test_replaces_takes_effect_from_the_replacing_valid_from(
     rows, _ = conditions_at(run_cli, "2019-12-31", "--authorisation", SEED_ID)
     assert rows["security-plan"]["state"] == "overdue"
     rows, code = conditions_at(run_cli, "2020-01-01", "--authorisation", SEED_ID)
-    assert {row["state"] for row in rows.values()} == {"replaced"}
+    assert {row["state"] for key, row in rows.items() if key != "retention-end"} == {"replaced"}
+    assert rows["retention-end"]["state"] == "open"  # what it received is deleted all the same
     assert code == 0
     assert re.search(
         r"vtc-2020-amif-aii-wse\s+security-plan\s+deadline\s+not-yet-valid",

@@ -7,7 +7,7 @@ supersedes does not count at all: the correction states what really happened.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -50,6 +50,55 @@ class ConditionSpec:
     def gates(self, purpose: str) -> bool:
         """Whether a request for ``purpose`` must name a person inside a communicated sample."""
         return self.kind == "sample-gate" and (not self.purposes or purpose in self.purposes)
+
+
+# Conditions no document states: the registry derives them from the authorisation's own dates,
+# so that they are listed, fall due, go overdue and are fulfilled with evidence like any other.
+RETENTION_END = "retention-end"  # kind "deletion": the recipients delete what they received
+VALIDITY_END = "validity-end"  # kind "ending": the authorisation ends; listed from 90 days before
+DERIVED = (RETENTION_END, VALIDITY_END)
+ENDING_NOTICE = timedelta(days=90)
+
+
+def derived_conditions(
+    *,
+    valid_until: date | None,
+    retention_until: date | None,
+    recipients: Sequence[str],
+    paragraphs: Mapping[str, Sequence[int]],
+) -> tuple[ConditionSpec, ...]:
+    """The end of the validity, and at ``retention_until`` the duty to delete (issue 13): the
+    recipients owe both. The deletion outlives the authorisation: it falls due after the last
+    day data may be received, and stays overdue until a deletion is recorded."""
+    found = []
+    responsible = tuple(sorted(set(recipients)))
+    if valid_until is not None:
+        found.append(
+            ConditionSpec(
+                id=VALIDITY_END,
+                kind="ending",
+                description="De machtiging loopt af: een ontvanger die de gegevens daarna nog nodig heeft, "
+                "vraagt tijdig een nieuwe machtiging aan.",
+                responsible=responsible,
+                effect="flag",
+                paragraphs=tuple(paragraphs.get("valid_until", ())),
+                due_on=valid_until,
+            )
+        )
+    if retention_until is not None:
+        found.append(
+            ConditionSpec(
+                id=RETENTION_END,
+                kind="deletion",
+                description="De bewaartermijn loopt af: de ontvanger wist de persoonsgegevens die hij onder deze "
+                "machtiging ontving, en legt dat vast met een bewijs.",
+                responsible=responsible,
+                effect="flag",
+                paragraphs=tuple(paragraphs.get("retention_until", ())),
+                due_on=retention_until,
+            )
+        )
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -155,14 +204,18 @@ def condition_state(facts: AuthorisationFacts, condition: ConditionSpec, at: dat
     window = timedelta(days=window_days)
     judge = {
         "deadline": _deadline,
+        "deletion": _deadline,
+        "ending": _deadline,
         "recurring": _recurring,
         "standing": _standing,
         "on-event": _on_event,
         "sample-gate": _sample_gate,
     }[condition.kind]
+    if condition.kind == "ending":
+        window = max(window, ENDING_NOTICE)
     state, due, done, pending = judge(condition, facts, at, window)
     in_force = facts.timeline.state_on(at)
-    if in_force != IN_FORCE:
+    if in_force != IN_FORCE and condition.kind != "deletion":  # data are deleted after the end too
         state = in_force
     return ConditionState(
         authorisation=facts.timeline.authorisation,
@@ -301,10 +354,10 @@ def overdue_intervals(facts: AuthorisationFacts, condition: ConditionSpec) -> li
             for _, due, met in _event_clocks(facts, condition, date.max)
             if met is None or met > due + day
         ]
-    if condition.kind == "standing" and condition.every is None:
-        return []
+    if condition.kind == "ending" or (condition.kind == "standing" and condition.every is None):
+        return []  # an ending is overdue only once the authorisation has ended
     done = _done(facts, condition, date.max)
-    if condition.kind == "deadline":
+    if condition.kind in ("deadline", "deletion"):
         assert condition.due_on is not None
         if not done:
             return [(condition.due_on + day, None)]

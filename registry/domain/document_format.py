@@ -22,6 +22,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_dump, pre_load, validate, validates_schema
 
+from authreg.domain.conditions import DERIVED
 from authreg.domain.durations import parse_duration
 from authreg.domain.errors import Invalid, Problem
 
@@ -368,6 +369,8 @@ class ConditionSchema(StrictSchema):
                 put(errors, (field,), f"required for {a_kind} condition")
         check_unique_values(errors, ("responsible",), data["responsible"])
         check_unique_values(errors, ("owed_to",), data.get("owed_to", []))
+        if data["id"] in DERIVED:
+            put(errors, ("id",), f"{data['id']} is a condition the registry derives from the dates; use another id")
         effect = data.get("effect")
         if kind == "sample-gate" and effect not in (None, "gate"):
             put(errors, ("effect",), "a sample-gate condition has effect gate")

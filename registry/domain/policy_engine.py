@@ -208,7 +208,7 @@ class Granting:
     flow: FlowView
     authorisation: str
     flow_id: str
-    has_conditions: bool  # some condition has overdue days (standing duties and dormant ones have none)
+    has_conditions: bool  # some condition is overdue on a day it may grant (so an allow may be warned)
     worded: dict[tuple[str, str], Any] = field(default_factory=dict)
 
 
@@ -268,7 +268,10 @@ class PolicyEngine:
             compiled = compile_lines(view, self.snapshot.groups)
             self._lines[view.id] = compiled
             lines.extend(compiled)
-            can_be_overdue = any(days for _, days in view.overdue_days)
+            # overdue on a day it may grant: a deletion due at the end of the retention period,
+            # after the last valid day, can never warn an allow
+            last = view.timeline.valid_until or OPEN_END
+            can_be_overdue = any(low <= last for _, days in view.overdue_days for low, _ in days)
             for flow in view.flows:
                 self.flows[flow.key] = Granting(view, flow, view.id, flow.id, can_be_overdue)
                 for category in flow.categories:

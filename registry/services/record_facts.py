@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from authreg.domain.clock import Clock
-from authreg.domain.conditions import Fulfilment
+from authreg.domain.conditions import DERIVED, ConditionSpec, Fulfilment
 from authreg.domain.document_format import MAX_ID_LENGTH, MAX_LINK_LENGTH, MAX_TEXT_LENGTH, SLUG, check_texts
 from authreg.domain.errors import Conflict, Invalid, NotFound, Problem
 from authreg.domain.insz import InvalidInsz
@@ -76,7 +76,7 @@ def record_fulfilment(
         line = fact_rows.timeline(session, authorisation)
         if fulfilled_on < line.decided_on:
             raise _problem("fulfilled_on", f"before the decision of {line.decided_on}")
-        spec = session.get(Condition, (authorisation, condition))
+        spec = session.get(Condition, (authorisation, condition)) or _derived(session, authorisation, condition)
         if spec is None:
             raise NotFound(f"authorisation {authorisation} has no condition {condition!r}")
         if spec.kind == "sample-gate":
@@ -115,6 +115,15 @@ def record_fulfilment(
             clock=clock,
         )
     return fulfilment
+
+
+def _derived(session: Session, authorisation: str, condition: str) -> ConditionSpec | None:
+    """A condition the registry derives from the authorisation's dates (the end of its validity,
+    the deletion at the end of the retention period), which no document states."""
+    if condition not in DERIVED:
+        return None
+    found = fact_rows.facts(session, [authorisation])
+    return next((spec for spec in found[0].conditions if spec.id == condition), None) if found else None
 
 
 def _correctable(

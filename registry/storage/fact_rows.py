@@ -13,7 +13,14 @@ from datetime import date, datetime
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from authreg.domain.conditions import AuthorisationFacts, ConditionSpec, Event, Fulfilment, SampleRecord
+from authreg.domain.conditions import (
+    AuthorisationFacts,
+    ConditionSpec,
+    Event,
+    Fulfilment,
+    SampleRecord,
+    derived_conditions,
+)
 from authreg.domain.errors import NotFound
 from authreg.domain.lifecycle import StatusChange, Timeline
 from authreg.storage.models import (
@@ -24,6 +31,7 @@ from authreg.storage.models import (
     ConditionEvent,
     ConditionFulfilment,
     Declaration,
+    Flow,
     PartyRole,
     RecordedFact,
     Sample,
@@ -107,6 +115,9 @@ def facts(session: Session, ids: Iterable[str] | None = None) -> list[Authorisat
     events: dict[str, list[Event]] = defaultdict(list)
     for row in session.exec(select(ConditionEvent).where(_where(ConditionEvent, wanted)).order_by(ConditionEvent.id)):  # type: ignore[arg-type]
         events[row.authorisation_id].append(Event(row.event, row.occurred_on))
+    for key, derived in _derived(session, wanted, lines).items():
+        stated = {spec.id for spec in specs[key]}
+        specs[key].extend(spec for spec in derived if spec.id not in stated)
     return [
         AuthorisationFacts(
             timeline=lines[key],
@@ -117,6 +128,27 @@ def facts(session: Session, ids: Iterable[str] | None = None) -> list[Authorisat
         )
         for key in sorted(lines)
     ]
+
+
+def _derived(
+    session: Session, wanted: list[str] | None, lines: dict[str, Timeline]
+) -> dict[str, tuple[ConditionSpec, ...]]:
+    """The conditions the registry derives from each authorisation's dates (``derived_conditions``)."""
+    recipients: dict[str, list[str]] = defaultdict(list)
+    for key, to in session.exec(select(Flow.authorisation_id, Flow.to_id).where(_where(Flow, wanted))):
+        recipients[key].append(to)
+    query = select(Authorisation.id, Authorisation.retention_until, Authorisation.paragraphs)
+    rows = session.exec(query.where(True if wanted is None else Authorisation.id.in_(wanted)))  # type: ignore[attr-defined]
+    return {
+        key: derived_conditions(
+            valid_until=lines[key].valid_until,
+            retention_until=retention_until,
+            recipients=recipients[key],
+            paragraphs=paragraphs or {},
+        )
+        for key, retention_until, paragraphs in rows
+        if key in lines
+    }
 
 
 Signatory = tuple[str, str, str, str]  # authorisation, user id, the user's name, organisation

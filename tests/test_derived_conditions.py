@@ -1,0 +1,136 @@
+"""The conditions the registry derives from an authorisation's dates (issue 13, item 5): at
+``retention_until`` the recipients owe the deletion of what they received, a duty like any
+other (due soon, overdue, fulfilled with evidence) that outlives the authorisation; and an
+authorisation ending within 90 days is listed by ``authreg conditions`` and the feed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine
+
+from authreg.domain.conditions import RETENTION_END, VALIDITY_END
+from authreg.services.apply import apply_documents
+from authreg.services.reports import condition_states
+from authreg.storage import migrate
+from authreg.storage.sessions import make_engine
+from bench.generate import START, documents
+from tests.conftest import SEED_ASK, SEED_ID, check_args, write_yaml
+
+Cli = Callable[..., Any]
+
+
+def derived(run_cli: Cli, at: str, *more: str) -> dict[str, dict[str, Any]]:
+    listed = json.loads(run_cli("conditions", "--at", at, "--authorisation", SEED_ID, "--format", "json", *more).stdout)
+    return {state["condition"]: state for state in listed if state["condition"] in (RETENTION_END, VALIDITY_END)}
+
+
+def test_the_end_of_the_retention_period_is_a_deletion_the_recipients_owe(seeded: Engine, run_cli: Cli) -> None:
+    found = derived(run_cli, "2029-12-01")[RETENTION_END]
+    assert found["kind"] == "deletion" and found["state"] == "due-soon" and found["due_on"] == "2029-12-31"
+    assert found["responsible"] == ["WSE-ESF"] and found["paragraphs"] == [68, 69, 70]
+    assert derived(run_cli, "2029-11-01")[RETENTION_END]["state"] == "open"
+    # the authorisation expired in 2023; the duty to delete does not end with it
+    overdue = derived(run_cli, "2030-01-01")[RETENTION_END]
+    assert overdue["state"] == "overdue" and overdue["overdue_since"] == "2030-01-01"
+    assert RETENTION_END in derived(run_cli, "2030-01-01", "--overdue")
+
+
+def test_a_deletion_recorded_with_evidence_fulfils_it(seeded: Engine, run_cli: Cli) -> None:
+    recorded = run_cli(
+        "fulfil", SEED_ID, RETENTION_END, "--on", "2026-11-02", "--evidence", "gewist, proces-verbaal 12"
+    )
+    assert recorded.exit_code == 0, recorded.stdout
+    later = derived(run_cli, "2030-06-01")[RETENTION_END]
+    assert later["state"] == "fulfilled" and later["fulfilled_on"] == "2026-11-02"
+    assert RETENTION_END not in derived(run_cli, "2030-06-01", "--overdue")
+
+
+def test_an_authorisation_ending_within_90_days_is_listed_and_in_the_feed(seeded: Engine, run_cli: Cli) -> None:
+    assert derived(run_cli, "2023-03-31")[VALIDITY_END]["state"] == "open"
+    ending = derived(run_cli, "2023-04-01")[VALIDITY_END]  # 90 days before 2023-06-30
+    assert ending["kind"] == "ending" and ending["state"] == "due-soon" and ending["due_on"] == "2023-06-30"
+    assert ending["paragraphs"] == [73, 74, 99]
+    assert derived(run_cli, "2023-07-01")[VALIDITY_END]["state"] == "expired"  # ended: never overdue
+    feed = run_cli("conditions", "--at", "2023-04-01", "--format", "ics").stdout
+    assert f"[due-soon] {SEED_ID}: {VALIDITY_END}" in feed and f"[open] {SEED_ID}: {RETENTION_END}" in feed
+    assert "DTSTART;VALUE=DATE:20230630" in feed and "DTSTART;VALUE=DATE:20291231" in feed
+
+
+@pytest.mark.parametrize("reserved", [RETENTION_END, VALIDITY_END])
+def test_a_document_may_not_state_a_derived_condition(
+    seeded: Engine, run_cli: Cli, seed_document: dict[str, Any], tmp_path: Any, reserved: str
+) -> None:
+    seed_document["conditions"][0]["id"] = reserved
+    refused = run_cli("apply", str(write_yaml(tmp_path, "seed.yaml", seed_document)))
+    assert refused.exit_code != 0
+    assert f"conditions[0].id: {reserved} is a condition the registry derives from the dates" in refused.stderr
+
+
+def test_without_the_dates_nothing_is_derived(
+    seeded: Engine, run_cli: Cli, seed_document: dict[str, Any], tmp_path: Any
+) -> None:
+    del seed_document["retention_until"], seed_document["valid_until"]
+    seed_document["paragraphs"].pop("retention_until"), seed_document["paragraphs"].pop("valid_until")
+    assert run_cli("apply", str(write_yaml(tmp_path, "seed.yaml", seed_document))).exit_code == 0
+    assert derived(run_cli, "2030-01-01") == {}
+    assert "no condition" in run_cli("fulfil", SEED_ID, RETENTION_END, "--on", "2026-11-02", "--evidence", "x").stderr
+
+
+def test_data_kept_past_the_retention_period_warns_an_allow(
+    seeded: Engine, run_cli: Cli, seed_document: dict[str, Any], tmp_path: Any
+) -> None:
+    """A decision that lets data be kept for less time than it may be received: an allow after
+    the end of the retention period carries the overdue deletion as a warning."""
+    seed_document["retention_until"] = date(2018, 3, 1)
+    assert run_cli("apply", str(write_yaml(tmp_path, "seed.yaml", seed_document))).exit_code == 0
+    before = json.loads(run_cli(*check_args({**SEED_ASK, "at": "2018-02-15"}), "--format", "json").stdout)
+    after = json.loads(run_cli(*check_args({**SEED_ASK, "at": "2018-03-05"}), "--format", "json").stdout)
+    assert before["decision"] == after["decision"] == "allow"
+    assert RETENTION_END not in json.dumps(before["warnings"])
+    assert [w["code"] for w in after["warnings"] if RETENTION_END in w["message"]] == ["condition-overdue"]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, dict[str, dict[str, Any]]]:
+    """40 authorisations of the bench's shape, every other one keeping data 0-400 days after its end."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('derived') / 'generated.db'}"
+    made = documents(40, seed=17)
+    for index, document in enumerate(d for d in made if d.kind == "authorisation"):
+        if index % 2:
+            document.body["retention_until"] = document.body["valid_until"] + timedelta(days=index * 10)
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    apply_documents(engine, made, actor="test", now=datetime.combine(START, datetime.min.time(), UTC))
+    return engine, {d.body["id"]: d.body for d in made if d.kind == "authorisation"}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(min_value=-30, max_value=1600))
+def test_on_generated_registries_the_dates_decide_the_states(
+    generated: tuple[Engine, dict[str, dict[str, Any]]], offset: int
+) -> None:
+    engine, bodies = generated
+    day = START + timedelta(days=offset)
+    found = {(s.authorisation, s.condition): s for s in condition_states(engine, at=day, window_days=30)}
+    for key, body in bodies.items():
+        ending = found[key, VALIDITY_END]
+        if day < body["valid_from"]:
+            assert ending.state == "not-yet-valid"
+        elif day > body["valid_until"]:
+            assert ending.state == "expired"
+        else:
+            assert ending.state == ("due-soon" if body["valid_until"] - day <= timedelta(days=90) else "open")
+        assert ending.responsible == (body["flows"][0]["to"],)
+        if "retention_until" not in body:
+            assert (key, RETENTION_END) not in found
+            continue
+        until = body["retention_until"]
+        expected = "overdue" if day > until else "due-soon" if until - day <= timedelta(days=30) else "open"
+        assert found[key, RETENTION_END].state == expected, (key, day, until)
