@@ -8,7 +8,7 @@ import csv
 import io
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,10 +24,11 @@ from authreg.services.apply import apply_documents
 from authreg.storage import migrate
 from authreg.storage.sessions import make_engine
 from bench.generate import START, documents
-from tests.conftest import SEED_ID, TEST_SECRET, write_yaml
+from tests.conftest import POLICIES, SEED_ID, TEST_SECRET, write_yaml
 
 Cli = Callable[..., Any]
 IN_FORCE = "2020-01-01"
+GEMEENTEN = "vtc-2018-voorbeeld-gemeenten"
 # what names a person in the seed: its users, their names, the profile they look with
 PERSONAL = ("esf-controller-1", "esf-controller-2", "Personeelslid", "dossierbekijker", "national_register_number")
 
@@ -93,10 +94,34 @@ def test_outside_its_validity_it_is_not_listed(client: FlaskClient, day: str) ->
 
 
 def test_a_suspended_authorisation_leaves_the_register_while_it_is(client: FlaskClient, run_cli: Cli) -> None:
+    assert client.get("/api/v1/public/register?at=2019-06-01").get_json()["authorisations"]  # kept, then
     assert run_cli("suspend", SEED_ID, "--on", "2019-06-01", "--reason", "onderzoek").exit_code == 0
     assert client.get("/api/v1/public/register?at=2019-05-31").get_json()["authorisations"]
     assert client.get("/api/v1/public/register?at=2019-06-01").get_json()["authorisations"] == []
     assert b"Vlaamse Toezichtcommissie" not in client.get("/public?at=2019-06-01").data
+
+
+def test_an_authorisation_an_overdue_condition_suspends_is_left_out(client: FlaskClient, run_cli: Cli) -> None:
+    """The fixture's plan was due 2019-06-30, with effect suspend: from the next day on, it grants
+    nothing, and the register does not list it (the seed, in force, stays)."""
+    assert run_cli("apply", str(POLICIES / "tests" / "fixtures" / "gemeenten.yaml")).exit_code == 0
+    listed = [
+        e["authorisation"] for e in client.get("/api/v1/public/register?at=2019-06-30").get_json()["authorisations"]
+    ]
+    assert listed == [GEMEENTEN, SEED_ID] or sorted(listed) == sorted([GEMEENTEN, SEED_ID])
+    later = client.get("/api/v1/public/register?at=2019-07-01").get_json()["authorisations"]
+    assert [entry["authorisation"] for entry in later] == [SEED_ID]
+
+
+def test_a_flow_is_listed_only_in_its_own_window(
+    run_cli: Cli, client: FlaskClient, seed_document: dict[str, Any], tmp_path: Any
+) -> None:
+    seed_document["flows"][0]["valid_from"] = date(2019, 1, 1)
+    assert run_cli("apply", str(write_yaml(tmp_path, "seed.yaml", seed_document))).exit_code == 0
+    assert client.get("/api/v1/public/register?at=2018-06-01").get_json()["authorisations"] == []
+    assert client.get("/api/v1/public/register?at=2019-01-01").get_json()["authorisations"][0]["recipients"] == [
+        "Departement WSE, afdeling ESF"
+    ]
 
 
 def test_a_cell_that_would_run_as_a_formula_is_quoted(

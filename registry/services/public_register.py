@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from authreg.domain.conditions import AuthorisationFacts, condition_state
 from authreg.domain.lifecycle import IN_FORCE
 from authreg.storage import fact_rows, registry_rows
 from authreg.storage.models import Organisation
@@ -74,20 +77,50 @@ class PublicEntry:
 
 
 def entries(engine: Engine, *, at: date) -> list[PublicEntry]:
-    """The authorisations in force on ``at`` (after their recorded suspensions, revocations and
-    replacements), by reference."""
+    """The authorisations in force on ``at``, by reference, each with the flows that run that
+    day. In force as a decision sees it: after the recorded suspensions, revocations and
+    replacements, and not while an overdue condition suspends it. Anyone may ask, so an answer
+    is kept per registry version and day (``KEPT`` of them): asking again costs one query."""
+    with _KEEPING:
+        kept = _KEPT.setdefault(engine, {})
     with reading(engine) as session:
-        timelines = fact_rows.timelines(session)
-        in_force = [key for key, timeline in timelines.items() if timeline.state_on(at) == IN_FORCE]
+        key = (registry_rows.registry_version(session), at)
+        if key in kept:
+            return kept[key]
+        gathered = fact_rows.facts(session)
+        in_force = [facts.timeline.authorisation for facts in gathered if _in_force(facts, at)]
         documents = registry_rows.current_documents(session, in_force)
         taxonomy = registry_rows.categories(session)
         names = {org.id: org.name for org in session.exec(select(Organisation))}
-    found = [_entry(body, names, taxonomy) for _, body in documents.values()]
-    return sorted(found, key=lambda entry: (entry.reference, entry.authorisation))
+    found = [entry for _, body in documents.values() if (entry := _entry(body, names, taxonomy, at)) is not None]
+    found.sort(key=lambda entry: (entry.reference, entry.authorisation))
+    with _KEEPING:
+        while len(kept) >= KEPT:
+            kept.pop(next(iter(kept)))
+        kept[key] = found
+    return found
 
 
-def _entry(body: Mapping[str, Any], names: Mapping[str, str], taxonomy: Mapping[str, dict[str, Any]]) -> PublicEntry:
-    flows = body["flows"]
+KEPT = 16  # answers kept per engine: (registry version, day) -> the register
+_KEEPING = threading.Lock()  # a server's threads share what is kept
+_KEPT: WeakKeyDictionary[Engine, dict[tuple[int, date], list[PublicEntry]]] = WeakKeyDictionary()
+
+
+def _in_force(facts: AuthorisationFacts, at: date) -> bool:
+    if facts.timeline.state_on(at) != IN_FORCE:
+        return False
+    suspending = (condition for condition in facts.conditions if condition.effect == "suspend")
+    return not any(condition_state(facts, condition, at, 0).state == "overdue" for condition in suspending)
+
+
+def _entry(
+    body: Mapping[str, Any], names: Mapping[str, str], taxonomy: Mapping[str, dict[str, Any]], at: date
+) -> PublicEntry | None:
+    """The authorisation as the public sees it on ``at``: the flows that run that day (a flow may
+    have a window of its own); None when none does."""
+    flows = [flow for flow in body["flows"] if _runs(flow, body, at)]
+    if not flows:
+        return None
     described = {purpose["id"]: purpose["description"] for purpose in body["purposes"]}
     purposes = sorted({described.get(key, key) for flow in flows for key in flow["purposes"]})
     tops = {_top(key, taxonomy) for flow in flows for key in flow["data_categories"]}
@@ -104,6 +137,12 @@ def _entry(body: Mapping[str, Any], names: Mapping[str, str], taxonomy: Mapping[
         valid_until=_day(body.get("valid_until")),
         retention_until=_day(body.get("retention_until")),
     )
+
+
+def _runs(flow: Mapping[str, Any], body: Mapping[str, Any], at: date) -> bool:
+    start = _day(flow.get("valid_from")) or date.fromisoformat(str(body["valid_from"]))
+    end = _day(flow.get("valid_until")) or _day(body.get("valid_until"))
+    return start <= at and (end is None or at <= end)
 
 
 def _top(category: str, taxonomy: Mapping[str, dict[str, Any]]) -> str:
