@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from authreg.domain.conditions import RETENTION_END, VALIDITY_END
+from authreg.domain.lifecycle import IN_FORCE, StatusChange, Timeline, last_in_force
 from authreg.services.apply import apply_documents
 from authreg.services.reports import condition_states
 from authreg.storage import migrate
@@ -134,3 +135,49 @@ def test_on_generated_registries_the_dates_decide_the_states(
         until = body["retention_until"]
         expected = "overdue" if day > until else "due-soon" if until - day <= timedelta(days=30) else "open"
         assert found[key, RETENTION_END].state == expected, (key, day, until)
+
+
+def test_a_deletion_is_not_recorded_while_data_may_still_be_received(seeded: Engine, run_cli: Cli) -> None:
+    early = run_cli("fulfil", SEED_ID, RETENTION_END, "--on", "2020-01-01", "--evidence", "gewist")
+    assert early.exit_code == 2
+    assert "data may still be received under vtc-2017-amif-aii-wse (until 2023-06-30): delete after" in early.stderr
+    assert run_cli("fulfil", SEED_ID, RETENTION_END, "--on", "2023-07-01", "--evidence", "gewist").exit_code == 0
+
+
+def test_the_end_of_the_validity_is_a_notice_not_a_duty(seeded: Engine, run_cli: Cli) -> None:
+    refused = run_cli("fulfil", SEED_ID, VALIDITY_END, "--on", "2023-05-01", "--evidence", "verlenging gevraagd")
+    assert refused.exit_code == 2 and "is a notice of the end of the validity" in refused.stderr
+    assert derived(run_cli, "2023-05-01")[VALIDITY_END]["state"] == "due-soon"
+
+
+def test_an_authorisation_never_in_force_owes_no_deletion(seeded: Engine, run_cli: Cli) -> None:
+    assert run_cli("revoke", SEED_ID, "--on", "2017-09-13", "--reason", "ingetrokken vóór de start").exit_code == 0
+    assert RETENTION_END not in derived(run_cli, "2030-01-01")
+    assert run_cli("conditions", "--at", "2030-01-01", "--overdue").exit_code == 0
+
+
+days = st.integers(min_value=0, max_value=60).map(lambda n: date(2020, 1, 1) + timedelta(days=n))
+
+
+@given(
+    days,
+    st.none() | days,
+    st.lists(st.tuples(st.sampled_from(["suspend", "reinstate", "revoke"]), days), max_size=4),
+    st.none() | days,
+)
+def test_last_in_force_is_the_last_day_a_day_by_day_walk_finds_in_force(
+    valid_from: date, valid_until: date | None, changes: list[tuple[str, date]], replaced_from: date | None
+) -> None:
+    timeline = Timeline(
+        authorisation="a",
+        decided_on=date(2019, 12, 1),
+        valid_from=valid_from,
+        valid_until=valid_until,
+        status="active",
+        changes=tuple(StatusChange(kind, on, "r") for kind, on in sorted(changes, key=lambda c: c[1])),  # type: ignore[arg-type]
+        replaced_from=replaced_from,
+    )
+    walked = [date(2019, 12, 1) + timedelta(days=n) for n in range(120)]
+    in_force = [day for day in walked if timeline.state_on(day) == IN_FORCE]
+    expected = None if not in_force else date.max if in_force[-1] == walked[-1] else in_force[-1]
+    assert last_in_force(timeline) == expected

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from authreg.domain.durations import parse_duration
-from authreg.domain.lifecycle import IN_FORCE, Timeline
+from authreg.domain.lifecycle import IN_FORCE, Timeline, last_in_force
 
 STATES = (
     "in-effect",
@@ -62,17 +62,18 @@ ENDING_NOTICE = timedelta(days=90)
 
 def derived_conditions(
     *,
-    valid_until: date | None,
+    timeline: Timeline,
     retention_until: date | None,
     recipients: Sequence[str],
     paragraphs: Mapping[str, Sequence[int]],
 ) -> tuple[ConditionSpec, ...]:
     """The end of the validity, and at ``retention_until`` the duty to delete (issue 13): the
     recipients owe both. The deletion outlives the authorisation: it falls due after the last
-    day data may be received, and stays overdue until a deletion is recorded."""
+    day data may be received, and stays overdue until a deletion is recorded; an authorisation
+    that is never in force (revoked or replaced before it began) gave nothing to delete."""
     found = []
     responsible = tuple(sorted(set(recipients)))
-    if valid_until is not None:
+    if timeline.valid_until is not None:
         found.append(
             ConditionSpec(
                 id=VALIDITY_END,
@@ -82,10 +83,10 @@ def derived_conditions(
                 responsible=responsible,
                 effect="flag",
                 paragraphs=tuple(paragraphs.get("valid_until", ())),
-                due_on=valid_until,
+                due_on=timeline.valid_until,
             )
         )
-    if retention_until is not None:
+    if retention_until is not None and last_in_force(timeline) is not None:
         found.append(
             ConditionSpec(
                 id=RETENTION_END,

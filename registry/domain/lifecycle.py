@@ -8,7 +8,7 @@ known, and re-applying the unchanged policy file never undoes a suspension.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal
 
 from authreg.domain.errors import Conflict, Invalid, Problem
@@ -66,6 +66,23 @@ class Timeline:
         if status == "suspended":
             return "suspended"
         return IN_FORCE
+
+
+def last_in_force(timeline: Timeline) -> date | None:
+    """The last day the authorisation is in force as the recorded facts stand (``date.max``: no
+    end yet); None when it never is (revoked, or replaced, before it began). Its state changes
+    only where its validity begins and ends, at a status change and at a replacement."""
+    bounds = {timeline.valid_from, *(change.on for change in timeline.changes)}
+    if timeline.valid_until is not None and timeline.valid_until < date.max:
+        bounds.add(timeline.valid_until + timedelta(days=1))
+    if timeline.replaced_from is not None:
+        bounds.add(timeline.replaced_from)
+    points = sorted(bounds)
+    last = None
+    for start, following in zip(points, [*points[1:], None], strict=True):
+        if timeline.state_on(start) == IN_FORCE:
+            last = date.max if following is None else following - timedelta(days=1)
+    return last
 
 
 def check_change(timeline: Timeline, change: StatusChange) -> None:

@@ -21,7 +21,7 @@ from authreg.domain.conditions import DERIVED, ConditionSpec, Fulfilment
 from authreg.domain.document_format import MAX_ID_LENGTH, MAX_LINK_LENGTH, MAX_TEXT_LENGTH, SLUG, check_texts
 from authreg.domain.errors import Conflict, Invalid, NotFound, Problem
 from authreg.domain.insz import InvalidInsz
-from authreg.domain.lifecycle import RESULTING_STATUS, ChangeKind, StatusChange, check_change
+from authreg.domain.lifecycle import RESULTING_STATUS, ChangeKind, StatusChange, check_change, last_in_force
 from authreg.domain.subjects import subject_hash
 from authreg.storage import fact_rows, registry_rows
 from authreg.storage.models import (
@@ -81,6 +81,12 @@ def record_fulfilment(
             raise NotFound(f"authorisation {authorisation} has no condition {condition!r}")
         if spec.kind == "sample-gate":
             raise _problem("condition", "a sample-gate is met by communicating samples, not by a fulfilment")
+        if spec.kind == "ending":
+            raise _problem("condition", f"{condition} is a notice of the end of the validity: listed, not fulfilled")
+        last = last_in_force(line)
+        if spec.kind == "deletion" and last is not None and fulfilled_on <= last:
+            still = "it has no end yet" if last == date.max else f"until {last}"
+            raise _problem("fulfilled_on", f"data may still be received under {authorisation} ({still}): delete after")
         if spec.kind == "standing" and spec.every is None:
             raise _problem("condition", "a standing condition without every is in effect, not fulfilled")
         if supersedes is not None:

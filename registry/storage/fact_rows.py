@@ -141,7 +141,7 @@ def _derived(
     rows = session.exec(query.where(True if wanted is None else Authorisation.id.in_(wanted)))  # type: ignore[attr-defined]
     return {
         key: derived_conditions(
-            valid_until=lines[key].valid_until,
+            timeline=lines[key],
             retention_until=retention_until,
             recipients=recipients[key],
             paragraphs=paragraphs or {},
