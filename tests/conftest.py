@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,13 +36,14 @@ from authreg.app import create_app
 from authreg.cli.main import main
 from authreg.domain import yaml_input
 from authreg.domain.clock import Clock, utcnow
-from authreg.domain.documents import read_paths
+from authreg.domain.documents import Document, read_paths
 from authreg.services import tokens
 from authreg.services.apply import apply_documents
 from authreg.services.record_facts import communicate_sample, record_declaration, register_sample
 from authreg.storage import identity, migrate
 from authreg.storage.models import RegistryIdentity
 from authreg.storage.sessions import make_engine
+from bench.generate import START, documents
 from tests.postgres import PostgresServer, running_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -284,6 +285,21 @@ def dump_tables(engine: Engine, metadata: MetaData | None = None) -> dict[str, l
             name: sorted((tuple(map(repr, row)) for row in connection.execute(select(table))), key=repr)
             for name, table in metadata.tables.items()
         }
+
+
+def generated_registry(
+    folder: Path, *, size: int, seed: int, change: Callable[[list[Document]], None] | None = None
+) -> tuple[Engine, dict[str, dict[str, Any]]]:
+    """A SQLite registry of the bench's shape (``bench.generate``), ``change`` made to its
+    documents first, and the authorisations' documents by id."""
+    url = f"sqlite:///{folder / 'generated.db'}"
+    made = documents(size, seed=seed)
+    if change is not None:
+        change(made)
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    apply_documents(engine, made, actor="test", now=datetime.combine(START, datetime.min.time(), UTC))
+    return engine, {d.body["id"]: d.body for d in made if d.kind == "authorisation"}
 
 
 def write_yaml(folder: Path, name: str, data: Any) -> Path:

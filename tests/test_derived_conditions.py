@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -16,13 +16,11 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from authreg.domain.conditions import RETENTION_END, VALIDITY_END
+from authreg.domain.documents import Document
 from authreg.domain.lifecycle import IN_FORCE, StatusChange, Timeline, last_in_force
-from authreg.services.apply import apply_documents
 from authreg.services.reports import condition_states
-from authreg.storage import migrate
-from authreg.storage.sessions import make_engine
-from bench.generate import START, documents
-from tests.conftest import SEED_ASK, SEED_ID, check_args, write_yaml
+from bench.generate import START
+from tests.conftest import SEED_ASK, SEED_ID, check_args, generated_registry, write_yaml
 
 Cli = Callable[..., Any]
 
@@ -101,15 +99,13 @@ def test_data_kept_past_the_retention_period_warns_an_allow(
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, dict[str, dict[str, Any]]]:
     """40 authorisations of the bench's shape, every other one keeping data 0-400 days after its end."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('derived') / 'generated.db'}"
-    made = documents(40, seed=17)
-    for index, document in enumerate(d for d in made if d.kind == "authorisation"):
-        if index % 2:
-            document.body["retention_until"] = document.body["valid_until"] + timedelta(days=index * 10)
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    apply_documents(engine, made, actor="test", now=datetime.combine(START, datetime.min.time(), UTC))
-    return engine, {d.body["id"]: d.body for d in made if d.kind == "authorisation"}
+
+    def keep_after_the_end(made: list[Document]) -> None:
+        for index, document in enumerate(d for d in made if d.kind == "authorisation"):
+            if index % 2:
+                document.body["retention_until"] = document.body["valid_until"] + timedelta(days=index * 10)
+
+    return generated_registry(tmp_path_factory.mktemp("derived"), size=40, seed=17, change=keep_after_the_end)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

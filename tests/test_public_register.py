@@ -8,7 +8,7 @@ import csv
 import io
 import json
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -20,11 +20,8 @@ from sqlalchemy import Engine
 
 from authreg.app import create_app
 from authreg.services import public_register
-from authreg.services.apply import apply_documents
-from authreg.storage import migrate
-from authreg.storage.sessions import make_engine
-from bench.generate import START, documents
-from tests.conftest import POLICIES, SEED_ID, TEST_SECRET, write_yaml
+from bench.generate import START
+from tests.conftest import POLICIES, SEED_ID, TEST_SECRET, generated_registry, write_yaml
 
 Cli = Callable[..., Any]
 IN_FORCE = "2020-01-01"
@@ -169,13 +166,7 @@ def test_the_cli_prints_the_same_register(run_cli: Cli, client: FlaskClient) -> 
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, dict[str, dict[str, Any]]]:
-    """A registry of 40 authorisations of the bench's shape, and their documents by id."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('register') / 'generated.db'}"
-    made = documents(40, seed=13)
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    apply_documents(engine, made, actor="test", now=datetime.combine(START, datetime.min.time(), UTC))
-    return engine, {d.body["id"]: d.body for d in made if d.kind == "authorisation"}
+    return generated_registry(tmp_path_factory.mktemp("register"), size=40, seed=13)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
