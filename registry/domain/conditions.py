@@ -53,7 +53,8 @@ class ConditionSpec:
 
 
 # Conditions no document states: the registry derives them from the authorisation's own dates,
-# so that they are listed, fall due, go overdue and are fulfilled with evidence like any other.
+# so that they are listed and fall due like any other; the deletion is fulfilled with evidence,
+# the ending is a notice only (``record_facts.record_fulfilment`` refuses it).
 RETENTION_END = "retention-end"  # kind "deletion": the recipients delete what they received
 VALIDITY_END = "validity-end"  # kind "ending": the authorisation ends; listed from 90 days before
 DERIVED = (RETENTION_END, VALIDITY_END)
