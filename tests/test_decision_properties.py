@@ -119,7 +119,8 @@ def authorisations(
     )
     conditions = []
     for index in range(draw(st.integers(0, 2))):
-        kind = draw(st.sampled_from(["deadline", "recurring", "standing", "on-event"]))
+        # a deletion is what the registry derives at the end of the retention period (effect flag)
+        kind = draw(st.sampled_from(["deadline", "recurring", "standing", "on-event", "deletion"]))
         every = draw(st.sampled_from(["P30D", "P2M", "P1Y"]))
         conditions.append(
             ConditionSpec(
@@ -127,9 +128,9 @@ def authorisations(
                 kind,
                 "generated",
                 ("S1",),
-                draw(st.sampled_from(["flag", "flag", "suspend"])),
+                "flag" if kind == "deletion" else draw(st.sampled_from(["flag", "flag", "suspend"])),
                 (index + 1,),
-                due_on=draw(days) if kind == "deadline" else None,
+                due_on=draw(days) if kind in ("deadline", "deletion") else None,
                 every=every if kind == "recurring" or (kind == "standing" and draw(st.booleans())) else None,
                 within=draw(st.sampled_from(["P0D", "P10D", "P1M"])) if kind == "on-event" else None,
                 trigger=draw(st.sampled_from(["e1", "e2"])) if kind == "on-event" else None,

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
@@ -177,3 +178,20 @@ def test_last_in_force_is_the_last_day_a_day_by_day_walk_finds_in_force(
     in_force = [day for day in walked if timeline.state_on(day) == IN_FORCE]
     expected = None if not in_force else date.max if in_force[-1] == walked[-1] else in_force[-1]
     assert last_in_force(timeline) == expected
+
+
+def test_over_http_a_deletion_is_recorded_and_an_early_one_or_a_notice_refused(
+    client: FlaskClient, bearer: dict[str, dict[str, str]]
+) -> None:
+    def fulfil(condition: str, day: str) -> Any:
+        path = f"/api/v1/authorisations/{SEED_ID}/conditions/{condition}/fulfilments"
+        return client.post(path, json={"fulfilled_on": day, "evidence": "gewist"}, headers=bearer["privacy-officer"])
+
+    early, notice = fulfil(RETENTION_END, "2020-01-01"), fulfil(VALIDITY_END, "2023-05-01")
+    assert early.status_code == notice.status_code == 422
+    assert [e["path"] for e in early.get_json()["errors"]] == ["fulfilled_on"]
+    assert [e["path"] for e in notice.get_json()["errors"]] == ["condition"]
+    assert fulfil(RETENTION_END, "2023-07-01").status_code == 201
+    states = client.get(f"/api/v1/conditions?at=2030-01-01&authorisation={SEED_ID}", headers=bearer["manager"])
+    found = {c["condition"]: c for c in states.get_json()["conditions"]}
+    assert found[RETENTION_END]["state"] == "fulfilled" and found[RETENTION_END]["fulfilled_on"] == "2023-07-01"
