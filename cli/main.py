@@ -25,7 +25,7 @@ from authreg.domain.errors import Conflict, Invalid, NotFound, Problem, Registry
 from authreg.domain.messages import LANGUAGES
 from authreg.domain.requests import load_request
 from authreg.domain.subjects import SecretUnusable, load_secret, make_secret_file
-from authreg.services import checkpoints, people, public_register, tokens
+from authreg.services import checkpoints, odrl, people, public_register, tokens
 from authreg.services.answers import (
     AuthorisationSummarySchema,
     ConditionStateSchema,
@@ -235,6 +235,15 @@ def list_(runtime: Runtime, at: date | None, fmt: str) -> None:
         click.echo(_json(AuthorisationSummarySchema(many=True).dump(rows)))
     else:
         click.echo(render.table(rows, ["id", "status", "state", "version", "valid_from", "valid_until", "title"]))
+
+
+@main.command()
+@click.argument("authorisation")
+@click.option("--format", "fmt", type=click.Choice(["odrl"]), default="odrl", show_default=True)
+@pass_runtime
+def export(runtime: Runtime, authorisation: str, fmt: str) -> None:
+    """An authorisation in an open standard: W3C ODRL 2.2 in JSON-LD, with DPV terms."""
+    click.echo(_json(odrl.policy(runtime.engine, authorisation)))
 
 
 @main.command(name="public-register")
