@@ -32,6 +32,16 @@ def read(document: dict[str, Any]) -> rdflib.Graph:
         return rdflib.Graph().parse(data=json.dumps(document), format="json-ld")
 
 
+def written(document: dict[str, Any]) -> dict[str, int]:
+    """The same counts in the JSON itself: a node written twice under one id is one in RDF."""
+    return {
+        "permissions": len(document["permission"]),
+        "permission constraints": sum(len(p["constraint"]) for p in document["permission"]),
+        "duties": len(document["obligation"]),
+        "duty constraints": sum(len(d.get("constraint", [])) for d in document["obligation"]),
+    }
+
+
 def counted(graph: rdflib.Graph) -> dict[str, int]:
     """Permissions, their constraints, duties and theirs, as RDF has them."""
     permissions = set(graph.objects(None, ODRL.permission))
@@ -49,7 +59,9 @@ def test_the_seed_as_odrl_reads_back_with_its_flows_limits_and_conditions(
 ) -> None:
     printed = run_cli("export", SEED_ID, "--format", "odrl")
     assert printed.exit_code == 0, printed.stderr
-    graph = read(json.loads(printed.stdout))
+    document = json.loads(printed.stdout)
+    graph = read(document)
+    assert written(document) == counted(graph)
     policy = rdflib.URIRef(f"urn:authreg:authorisation:{SEED_ID}")
     assert (policy, rdflib.RDF.type, ODRL.Agreement) in graph
     # one flow: purpose, recipient, from, until; 8 conditions and the deletion at the end of
@@ -81,6 +93,34 @@ def test_a_flow_without_an_end_has_no_upper_limit(
     assert counted(graph)["permission constraints"] == 3
 
 
+def test_each_flow_is_a_permission_with_its_own_window(
+    seeded: Engine, run_cli: Cli, seed_document: dict[str, Any], tmp_path: Any
+) -> None:
+    second = {**seed_document["flows"][0], "id": "tweede", "purposes": ["amif-indicators"]}
+    second["valid_until"] = "2020-12-31"
+    seed_document["flows"].append(second)
+    assert run_cli("apply", str(write_yaml(tmp_path, "seed.yaml", seed_document))).exit_code == 0
+    document = json.loads(run_cli("export", SEED_ID).stdout)
+    graph = read(document)
+    assert (
+        written(document)
+        == counted(graph)
+        == {
+            "permissions": 2,
+            "permission constraints": 8,
+            "duties": 9,
+            "duty constraints": 2,
+        }
+    )
+    flow = rdflib.URIRef(f"urn:authreg:authorisation:{SEED_ID}:flow:tweede")
+    until = {
+        str(graph.value(c, ODRL.rightOperand))
+        for c in graph.objects(flow, ODRL.constraint)
+        if graph.value(c, ODRL.operator) == ODRL.lteq
+    }
+    assert until == {"2020-12-31"}
+
+
 def test_an_unknown_authorisation_is_an_error(seeded: Engine, run_cli: Cli) -> None:
     missing = run_cli("export", "vtc-1999-nothing")
     assert missing.exit_code != 0 and missing.stderr == "error: no authorisation 'vtc-1999-nothing'\n"
@@ -99,7 +139,9 @@ def test_on_generated_registries_the_counts_survive_the_round_trip(
     engine, bodies = generated
     key = sorted(bodies)[index]
     body = bodies[key]
-    graph = read(odrl.policy(engine, key))
+    document = odrl.policy(engine, key)
+    graph = read(document)
+    assert written(document) == counted(graph)
     # one flow each; its purposes, its recipient, its window; the notice of its end is no duty
     assert counted(graph) == {"permissions": 1, "permission constraints": 4, "duties": 0, "duty constraints": 0}
     flow = rdflib.URIRef(f"urn:authreg:authorisation:{key}:flow:flow")
