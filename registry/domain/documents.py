@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -65,6 +66,15 @@ class Document:
     def canonical(self) -> dict[str, Any]:
         """The document as stored, shown and compared: JSON values, defaults left out."""
         return canonical(self.kind, self.body)
+
+
+def flow_window(body: Mapping[str, Any], flow: Mapping[str, Any]) -> tuple[date, date | None]:
+    """The days a flow of a canonical authorisation runs: its own window where it has one, else
+    the authorisation's (None: no end). The public register and the exports read it here, so
+    they cannot differ on when a flow runs."""
+    start = flow.get("valid_from") or body["valid_from"]
+    end = flow.get("valid_until") or body.get("valid_until")
+    return date.fromisoformat(str(start)), date.fromisoformat(str(end)) if end else None
 
 
 def canonical(kind: Kind, body: Mapping[str, Any]) -> dict[str, Any]:

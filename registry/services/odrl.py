@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from authreg.domain.conditions import ConditionSpec
+from authreg.domain.documents import flow_window
 from authreg.storage import fact_rows, registry_rows
 from authreg.storage.sessions import reading
 
@@ -121,8 +122,7 @@ def _permission(
     key: str, body: Mapping[str, Any], flow: Mapping[str, Any], purposes: Mapping[str, Any]
 ) -> dict[str, Any]:
     recipient = _urn("organisation", flow["to"])
-    start = flow.get("valid_from") or body["valid_from"]
-    end = flow.get("valid_until") or body.get("valid_until")
+    start, end = flow_window(body, flow)
     window = [{"leftOperand": "dateTime", "operator": "gteq", "rightOperand": _day(start)}]
     if end:
         window.append({"leftOperand": "dateTime", "operator": "lteq", "rightOperand": _day(end)})

@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from authreg.domain.conditions import AuthorisationFacts, condition_state
+from authreg.domain.documents import flow_window
 from authreg.domain.lifecycle import IN_FORCE
 from authreg.storage import fact_rows, registry_rows
 from authreg.storage.models import Organisation
@@ -140,8 +141,7 @@ def _entry(
 
 
 def _runs(flow: Mapping[str, Any], body: Mapping[str, Any], at: date) -> bool:
-    start = _day(flow.get("valid_from")) or date.fromisoformat(str(body["valid_from"]))
-    end = _day(flow.get("valid_until")) or _day(body.get("valid_until"))
+    start, end = flow_window(body, flow)
     return start <= at and (end is None or at <= end)
 
 
