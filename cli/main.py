@@ -25,8 +25,9 @@ from authreg.domain.errors import Conflict, Invalid, NotFound, Problem, Registry
 from authreg.domain.messages import LANGUAGES
 from authreg.domain.requests import load_request
 from authreg.domain.subjects import SecretUnusable, load_secret, make_secret_file
-from authreg.services import checkpoints, odrl, people, public_register, tokens
+from authreg.services import access_report, checkpoints, odrl, people, public_register, tokens
 from authreg.services.answers import (
+    AccessListSchema,
     AuthorisationSummarySchema,
     ConditionStateSchema,
     DecisionSchema,
@@ -244,6 +245,27 @@ def list_(runtime: Runtime, at: date | None, fmt: str) -> None:
 def export(runtime: Runtime, authorisation: str, fmt: str) -> None:
     """An authorisation in an open standard: W3C ODRL 2.2 in JSON-LD, with DPV terms."""
     click.echo(_json(odrl.policy(runtime.engine, authorisation)))
+
+
+@main.command(name="access")
+@click.option("--user", help="What this user may read (with --organisation).")
+@click.option("--organisation", help="The organisation the user is listed for.")
+@click.option("--category", help="Who may read this data category (a taxonomy id).")
+@click.option("--source", help="With --category: only from this discloser.")
+@click.option("--at", type=DAY, help="On this day [default: today].")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@pass_runtime
+def access_(runtime: Runtime, at: date | None, fmt: str, **asked: str | None) -> None:
+    """Who may read what: every category (through the taxonomy), purpose and source a user may
+    read, or every organisation and user that may read a category; through which authorisation
+    and flow, and what the number or a sample gate restricts. Complete: every row is printed."""
+    day = at or runtime.clock.today
+    policy = DecisionService.load(runtime.engine, timezone=runtime.settings.timezone, secret=None).policy
+    rows = [row.as_dict() for row in access_report.access(policy, day, **asked)]
+    if fmt == "json":
+        click.echo(_json(AccessListSchema().dump({"at": day.isoformat(), "access": rows})))
+        return
+    click.echo(render.access_table(rows, by_category=asked["category"] is not None))
 
 
 @main.command(name="public-register")

@@ -63,6 +63,38 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
+def access_table(rows: list[dict[str, Any]], by_category: bool) -> str:
+    """Access rows as a table, the purposes of otherwise equal rows in one cell (a flow serves
+    its purposes alike); ``--format json`` gives one row per purpose."""
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        shown = {
+            **row,
+            "flow": f"{row['authorisation']}/{row['flow']}",
+            "restricted": _restrictions(row),
+            "purpose": [row["purpose"]],
+        }
+        key = tuple(str(value) for name, value in shown.items() if name != "purpose")
+        if key in merged:
+            merged[key]["purpose"].append(row["purpose"])
+        else:
+            merged[key] = shown
+    lines = [{**row, "purpose": ", ".join(row["purpose"])} for row in merged.values()]
+    who = ["organisation", "user"] if by_category else ["data_category"]
+    return table(lines, [*who, "purpose", "source", "flow", "until", "restricted"])
+
+
+def _restrictions(row: dict[str, Any]) -> str | None:
+    """What narrows an access row, in a few words: no national register number (so no named
+    person either), a sample gate (its id is in the JSON), the kinds of person the flow is about."""
+    said = [] if row["national_register_number"] else ["no number"]
+    if row["sample_gate"]:
+        said.append("sampled persons only")
+    if row["subject_kinds"]:
+        said.append("about " + ", ".join(row["subject_kinds"]))
+    return "; ".join(said) or None
+
+
 def _paragraphs(numbers: list[int] | None) -> str:
     return f" (§{', §'.join(map(str, numbers))})" if numbers else ""
 

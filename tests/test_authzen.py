@@ -152,7 +152,8 @@ def test_the_same_roles_as_the_native_api(api: Flask, bearer: dict[str, Any]) ->
 def test_hostile_bodies_are_4xx_and_log_nothing(api: Flask, seeded: Engine, bearer: dict[str, Any], raw: bytes) -> None:
     before = logged(seeded)
     headers = {**bearer["application"], "Content-Type": "application/json"}
-    for path in ("/access/v1/evaluation", "/access/v1/evaluations"):
+    searches = [f"/access/v1/search/{kind}" for kind in ("subject", "resource", "action")]
+    for path in ("/access/v1/evaluation", "/access/v1/evaluations", *searches):
         answer = api.test_client().post(path, data=raw, headers=headers)
         assert 400 <= answer.status_code < 500 and answer.mimetype == "application/problem+json", path
     assert logged(seeded) == before

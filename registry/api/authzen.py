@@ -9,10 +9,24 @@ The mapping: ``subject`` ``{type: "user", id: USER, properties: {organisation: O
 ``action`` ``{name: "read"}``; ``context`` ``{purpose, time}`` (``time`` is the native ``at``,
 an optional ``language`` words the reasons). Malformed input is 400 with problem+json, as the
 specification says, naming the field in AuthZEN's terms.
+
+The search endpoints (``/access/v1/search/subject``, ``/resource``, ``/action``) look for the
+part a request leaves out, in the same mapping: the users (with their organisation) that may
+read a category, the categories (with their discloser) a user may read, the actions a user may
+take on a category. Candidates come from ``authreg access``'s listing and each is asked of
+Casbin as the search would ask it, so a result is exactly a request that would be allowed (it is
+not logged: nothing was read). Results are sorted and paged (``page.limit``, default 100, at
+most 1000; ``page.token``); ``page.next_token`` is "" on the last page, and a token is refused
+once the registry, the day or the search has changed (start again without one).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -21,10 +35,13 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from authreg.api.access import caller
 from authreg.api.context import service
 from authreg.api.problems import problem
+from authreg.domain.access_map import Access
 from authreg.domain.clock import utcnow
+from authreg.domain.document_format import AnyId
 from authreg.domain.documents import flatten_messages
 from authreg.domain.errors import Invalid
-from authreg.domain.requests import load_request
+from authreg.domain.requests import READ, hashed_subject, load_request, parse_at
+from authreg.services import access_report
 
 blueprint = Blueprint("authzen", __name__)
 SEMANTICS = ("execute_all", "deny_on_first_deny", "permit_on_first_permit")
@@ -205,6 +222,9 @@ def configuration() -> Response:
             "policy_decision_point": base,
             "access_evaluation_endpoint": f"{base}/access/v1/evaluation",
             "access_evaluations_endpoint": f"{base}/access/v1/evaluations",
+            "search_subject_endpoint": f"{base}/access/v1/search/subject",
+            "search_resource_endpoint": f"{base}/access/v1/search/resource",
+            "search_action_endpoint": f"{base}/access/v1/search/action",
         }
     )
 
@@ -213,3 +233,166 @@ def _malformed(malformed: _Malformed) -> Response:
     errors = [{"path": path, "message": message} for path, message in malformed.messages]
     detail = "; ".join(f"{path}: {message}" if path else message for path, message in malformed.messages)
     return problem(400, "Bad Request", detail, errors=errors)
+
+
+PAGE_LIMIT, MAX_PAGE_LIMIT = 100, 1000
+
+
+class _SearchSubjectSchema(_Open):
+    """A subject, a resource or an action of a search: its ids bounded as a request's are."""
+
+    type = fields.String()
+    id = AnyId()
+    name = AnyId()
+    properties = fields.Dict(load_default=dict)
+
+
+class PageSchema(_Open):
+    token = fields.String(validate=validate.Length(max=200))
+    limit = fields.Integer(validate=validate.Range(1, MAX_PAGE_LIMIT))
+
+
+class SearchSchema(_Open):
+    subject = fields.Nested(_SearchSubjectSchema, required=True)
+    resource = fields.Nested(_SearchSubjectSchema, required=True)
+    action = fields.Nested(_SearchSubjectSchema, load_default=dict)
+    context = fields.Dict(load_default=dict)
+    page = fields.Nested(PageSchema, load_default=dict)
+
+
+_SEARCH = SearchSchema()
+# per search, the ids it needs and the one it looks for (which it must leave out); an action
+# left out is "read", the only one there is
+_SHAPES = {
+    "subject": ({"resource.id"}, "subject.id"),
+    "resource": ({"subject.id", "subject.properties.organisation"}, "resource.id"),
+    "action": ({"subject.id", "subject.properties.organisation", "resource.id"}, "action.name"),
+}
+_TYPES = {"subject": "user", "resource": "data-category"}
+_TEXTS = {  # where a search's optional texts are, and what they are to authreg
+    "organisation": ("subject", "properties", "organisation"),
+    "source": ("resource", "properties", "source"),
+    "data_subject": ("resource", "properties", "data_subject"),
+    "subject_kind": ("resource", "properties", "subject_kind"),
+    "purpose": ("context", "purpose"),
+    "time": ("context", "time"),
+}
+
+
+def _search(body: dict[str, Any], looked_for: str) -> tuple[dict[str, Any], access_report.Search]:
+    """The search, checked: AuthZEN's shape for the part looked for, the types and properties of
+    the mapping, the day and the person asked about."""
+    try:
+        loaded = _SEARCH.load(body)
+    except ValidationError as error:
+        raise _Malformed(list(flatten_messages(error.messages))) from error
+    texts = {name: _text(loaded, path) for name, path in _TEXTS.items()}
+    given = {f"{part}.{key}" for part in ("subject", "resource", "action") for key in loaded[part]}
+    given |= {".".join(_TEXTS[name]) for name, value in texts.items() if value is not None}
+    needed, left_out = _SHAPES[looked_for]
+    problems = [(path, "required") for path in sorted(needed - given)]
+    problems += [(left_out, "not in a search for it")] if left_out in given else []
+    problems += [
+        (f"{part}.type", f"must be {kind!r}") for part, kind in _TYPES.items() if loaded[part].get("type") != kind
+    ]
+    problems += [(".".join(_TEXTS[name]), "not a text") for name, value in texts.items() if value is False]
+    if problems:
+        raise _Malformed(problems)
+    decisions = service()
+    try:
+        _, day = parse_at(texts["time"], now=utcnow(), timezone=decisions.timezone)
+        subject = hashed_subject(texts["data_subject"], decisions.secret)
+    except Invalid as invalid:
+        raise _Malformed([(_place(p.path), p.message) for p in invalid.problems]) from invalid
+    return loaded, access_report.Search(
+        day=day,
+        action=None if looked_for == "action" else loaded["action"].get("name", READ),
+        purpose=texts["purpose"],
+        source=texts["source"],
+        subject=subject,
+        subject_kind=texts["subject_kind"] or "",
+    )
+
+
+def _text(loaded: dict[str, Any], path: tuple[str, ...]) -> Any:
+    """The text at ``path``, None where absent, False where it is not a text."""
+    value: Any = loaded
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if value is None or isinstance(value, str) else False
+
+
+def _searched(looked_for: str, find: Callable[[dict[str, Any], access_report.Search], list[Any]]) -> Any:
+    """Run a search and answer one page of its sorted, distinct results."""
+    try:
+        body = _body()
+        loaded, search = _search(body, looked_for)
+        decisions = service()
+        decisions.sync()  # current as of now, and an outage is a 503, never a stale answer
+        policy = decisions.policy
+        with policy.lock:  # the results and the version their pages are tokened with agree
+            results = list(dict.fromkeys(json.dumps(found, sort_keys=True) for found in find(loaded, search)))
+            version = policy.snapshot.version
+        asked = {key: value for key, value in body.items() if key != "page"}
+        return jsonify(_paged([json.loads(found) for found in sorted(results)], loaded["page"], version, search, asked))
+    except _Malformed as malformed:
+        return _malformed(malformed)
+
+
+def _paged(results: list[Any], page: dict[str, Any], version: int, search: Any, asked: Any) -> dict[str, Any]:
+    limit = page.get("limit", PAGE_LIMIT)
+    fingerprint = hashlib.sha256(json.dumps([version, str(search.day), asked], sort_keys=True).encode()).hexdigest()
+    start = _offset(page["token"], fingerprint) if page.get("token") else 0
+    end = start + limit
+    shown = results[start:end]
+    next_token = base64.urlsafe_b64encode(f"{end}:{fingerprint[:32]}".encode()).decode() if end < len(results) else ""
+    return {"results": shown, "page": {"next_token": next_token, "count": len(shown), "total": len(results)}}
+
+
+def _offset(token: str, fingerprint: str) -> int:
+    try:
+        offset, _, printed = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+        if printed == fingerprint[:32] and offset.isdigit():
+            return int(offset)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise _Malformed([("page.token", "not a token of this search, or the registry or the day changed: start again")])
+
+
+@blueprint.post("/access/v1/search/subject")
+def search_subject() -> Any:
+    """The users (with their organisation) that may read the resource's category."""
+
+    def find(loaded: dict[str, Any], search: access_report.Search) -> list[Any]:
+        organisation = loaded["subject"]["properties"].get("organisation")
+        rows = access_report.subjects(service().policy, search, loaded["resource"]["id"], organisation)
+        return [{"type": "user", "id": row.user, "properties": {"organisation": row.organisation}} for row in rows]
+
+    return _searched("subject", find)
+
+
+@blueprint.post("/access/v1/search/resource")
+def search_resource() -> Any:
+    """The categories (with their discloser) the subject may read."""
+
+    def find(loaded: dict[str, Any], search: access_report.Search) -> list[Any]:
+        rows = _of_subject(loaded, search)
+        return [{"type": "data-category", "id": row.category, "properties": {"source": row.source}} for row in rows]
+
+    return _searched("resource", find)
+
+
+@blueprint.post("/access/v1/search/action")
+def search_action() -> Any:
+    """The actions the subject may take on the resource's category."""
+
+    def find(loaded: dict[str, Any], search: access_report.Search) -> list[Any]:
+        rows = [row for row in _of_subject(loaded, search) if row.category == loaded["resource"]["id"]]
+        return [{"name": row.action} for row in rows]
+
+    return _searched("action", find)
+
+
+def _of_subject(loaded: dict[str, Any], search: access_report.Search) -> list[Access]:
+    subject = loaded["subject"]
+    return access_report.resources(service().policy, search, subject["id"], subject["properties"]["organisation"])

@@ -308,5 +308,13 @@ class PolicyEngine:
             self._add(views.values())
             self.snapshot.version = version
 
+    def lines(self, user: str | None = None, organisation: str | None = None) -> Iterable[Line]:
+        """The policy lines, or those of one user listed for one organisation (both given): the
+        same index ``decide`` reads. Callers hold ``lock``."""
+        if user is None or organisation is None:
+            return (line for lines in self._lines.values() for line in lines)
+        found = self.enforcer.model["p"]["p"].policy._cache.get(user, {}).get(organisation)
+        return found or ()
+
     def line_count(self) -> int:
         return sum(len(lines) for lines in self._lines.values())

@@ -140,6 +140,31 @@ class PublicRegisterSchema(Schema):
     authorisations = fields.List(fields.Nested(PublicEntrySchema))
 
 
+class AccessSchema(Schema):
+    organisation = fields.String()
+    user = fields.String()
+    data_category = fields.String(metadata={"description": "a category the flow grants, or one below it"})
+    purpose = fields.String()
+    source = fields.String(metadata={"description": "the discloser"})
+    action = fields.String()
+    authorisation = fields.String()
+    flow = fields.String()
+    granted_as = fields.String(metadata={"description": "the flow's own category that covers data_category"})
+    national_register_number = fields.Boolean(
+        metadata={"description": "false: no category holding the number, and no request naming a person"}
+    )
+    sample_gate = fields.String(
+        allow_none=True, metadata={"description": "the gate's condition: only persons in a communicated sample"}
+    )
+    subject_kinds = fields.List(fields.String(), metadata={"description": "the kinds of person the flow is about"})
+    until = fields.String(allow_none=True, metadata={"description": "the last day this grant runs; null: no end"})
+
+
+class AccessListSchema(Schema):
+    at = fields.String(metadata={"description": "the day asked about"})
+    access = fields.List(fields.Nested(AccessSchema))
+
+
 class FulfilmentRecordedSchema(Schema):
     id = fields.Integer()
     condition = fields.String()
