@@ -68,21 +68,32 @@ class Timeline:
         return IN_FORCE
 
 
-def last_in_force(timeline: Timeline) -> date | None:
-    """The last day the authorisation is in force as the recorded facts stand (``date.max``: no
-    end yet); None when it never is (revoked, or replaced, before it began). Its state changes
-    only where its validity begins and ends, at a status change and at a replacement."""
+def in_force_periods(timeline: Timeline) -> list[tuple[date, date | None]]:
+    """The periods the authorisation is in force as the recorded facts stand, in order (an end
+    of None: no end yet), as ``state_on`` judges them. Its state changes only where its validity
+    begins and ends, at a status change and at a replacement, so only those days are judged."""
     bounds = {timeline.valid_from, *(change.on for change in timeline.changes)}
     if timeline.valid_until is not None and timeline.valid_until < date.max:
         bounds.add(timeline.valid_until + timedelta(days=1))
     if timeline.replaced_from is not None:
         bounds.add(timeline.replaced_from)
     points = sorted(bounds)
-    last = None
+    found: list[tuple[date, date | None]] = []
     for start, following in zip(points, [*points[1:], None], strict=True):
-        if timeline.state_on(start) == IN_FORCE:
-            last = date.max if following is None else following - timedelta(days=1)
-    return last
+        if timeline.state_on(start) != IN_FORCE:
+            continue
+        # a change that left it in force (suspended and reinstated the same day) starts no period
+        if found and found[-1][1] == start - timedelta(days=1):
+            start = found.pop()[0]
+        found.append((start, None if following is None else following - timedelta(days=1)))
+    return found
+
+
+def last_in_force(timeline: Timeline) -> date | None:
+    """The last day the authorisation is in force as the recorded facts stand (``date.max``: no
+    end yet); None when it never is (revoked, or replaced, before it began)."""
+    periods = in_force_periods(timeline)
+    return (periods[-1][1] or date.max) if periods else None
 
 
 def check_change(timeline: Timeline, change: StatusChange) -> None:
