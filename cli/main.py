@@ -15,6 +15,7 @@ import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from authreg.cli import render
+from authreg.cli.remind import remind
 from authreg.config import Settings
 from authreg.domain import yaml_input
 from authreg.domain.clock import Clock, utcnow
@@ -741,6 +742,8 @@ def token_revoke(runtime: Runtime, name: str) -> None:
     tokens.revoke(runtime.engine, name=name, now=utcnow())
     click.echo(f"token {name} revoked")
 
+
+main.add_command(remind)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

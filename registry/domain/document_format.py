@@ -61,6 +61,13 @@ MAX_MOMENT_LENGTH = 64  # an ISO 8601 date or datetime (``at``)
 MAX_DURATION_LENGTH = 32  # an ISO 8601 duration (``every``, ``within``): its database column
 MAX_COUNT = 100_000  # paragraph numbers and ``max_users``: far above any decision, far below overflow
 MAX_DEPTH = 64  # nesting of lists and mappings in a YAML file or JSON body (documents need 5)
+MAX_EMAIL_LENGTH = 254  # an e-mail address: what SMTP carries in a path (RFC 5321, 4.5.3.1.3)
+# An organisation's contact: a plain address, ASCII, no display name, no quotes or spaces, a
+# domain with a dot. Narrower than RFC 5322 on purpose: it goes into a mail header as it is.
+EMAIL = (
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 # C0 control characters but tab, newline and carriage return (PostgreSQL refuses NUL in text),
 # and lone surrogates (no UTF-8 encoding exists for them; JSON can still spell "\ud800").
 _UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
@@ -628,6 +635,11 @@ class OrganisationSchema(StrictSchema):
     name = Text(MAX_NAME_LENGTH, required=True)
     kind = OneOf(ORGANISATION_KINDS, load_default="organisation")
     member_of = fields.List(OrgId(), load_default=list)
+    # where ``authreg remind`` writes about the conditions the organisation owes: best a
+    # functional mailbox (privacy@...) rather than a person's own; absent, only the managers hear
+    contact = BoundedText(
+        MAX_EMAIL_LENGTH, validate=WholeMatch(EMAIL, error="not an e-mail address (name@example.org)")
+    )
 
 
 class OrganisationsDocumentSchema(StrictSchema):

@@ -401,7 +401,8 @@ def _merge_organisations(
 
 
 def _org_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
-    return {"name": entry["name"], "kind": entry["kind"], "member_of": list(entry["member_of"])}
+    contact = {"contact": entry["contact"]} if "contact" in entry else {}  # where reminders go
+    return {"name": entry["name"], "kind": entry["kind"], "member_of": list(entry["member_of"]), **contact}
 
 
 def _merge_categories(

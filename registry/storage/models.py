@@ -29,6 +29,7 @@ class Organisation(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     name: str
     kind: str = Field(default="organisation", max_length=16)
+    contact: str | None = Field(default=None, max_length=254)  # where ``authreg remind`` writes
 
 
 class OrganisationMembership(SQLModel, table=True):
@@ -414,3 +415,25 @@ class RegistryIdentity(SQLModel, table=True):
     registry_id: str = Field(max_length=36)
     created_at: datetime = _moment()
     key_fingerprint: str | None = Field(default=None, max_length=64)
+
+
+class ReminderSent(SQLModel, table=True):
+    """A reminder that reached its recipient (the SMTP server accepted it, the webhook answered
+    2xx): one row per recipient and condition state, so that ``authreg remind`` sends the same
+    state of a condition only once, and again when it changes (due soon, then overdue) or falls
+    due anew (the next period, a new sample). The recipient is an e-mail address in lower case,
+    or ``webhook:`` and a hash of the webhook's URL."""
+
+    __tablename__ = "reminder_sent"
+    __table_args__ = (
+        UniqueConstraint(
+            "recipient", "authorisation_id", "condition_id", "state", "due_on", name="uq_reminder_sent_state"
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    recipient: str = Field(max_length=254)
+    authorisation_id: str = Field(foreign_key="authorisation.id", max_length=128, index=True)
+    condition_id: str = Field(max_length=64)
+    state: str = Field(max_length=16)
+    due_on: date
+    sent_at: datetime = _moment()

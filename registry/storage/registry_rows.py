@@ -80,7 +80,13 @@ def load_context(session: Session) -> Context:
     for membership in session.exec(select(OrganisationMembership)):
         members.setdefault(membership.member_id, []).append(membership.group_id)
     organisations = {
-        org.id: {"name": org.name, "kind": org.kind, "member_of": sorted(members.get(org.id, []))}
+        org.id: {
+            "name": org.name,
+            "kind": org.kind,
+            "member_of": sorted(members.get(org.id, [])),
+            # only when set, as an entry states it: one without is the same as before contacts
+            **({"contact": org.contact} if org.contact is not None else {}),
+        }
         for org in session.exec(select(Organisation))
     }
     rows = list(session.exec(select(DataCategory)))
@@ -194,12 +200,19 @@ def write_organisations(session: Session, organisations: Mapping[str, dict[str, 
     for org_id, entry in organisations.items():
         row = session.get(Organisation, org_id) or Organisation(id=org_id, name=entry["name"])
         row.name, row.kind = entry["name"], entry["kind"]
+        row.contact = entry.get("contact")  # an entry without one clears it, as it replaces member_of
         session.add(row)
     session.flush()
     for org_id, entry in organisations.items():
         session.exec(delete(OrganisationMembership).where(OrganisationMembership.member_id == org_id))  # type: ignore[call-overload,arg-type]
         session.add_all(OrganisationMembership(member_id=org_id, group_id=group) for group in entry["member_of"])
     session.flush()
+
+
+def contacts(session: Session) -> dict[str, str]:
+    """Organisation id -> its contact address, for the organisations that have one."""
+    query = select(Organisation.id, Organisation.contact).where(Organisation.contact != None)  # type: ignore[arg-type]  # noqa: E711
+    return dict(session.exec(query).all())
 
 
 def write_categories(session: Session, categories: Mapping[str, dict[str, Any]], owners: Mapping[str, str]) -> None:
