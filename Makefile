@@ -39,10 +39,12 @@ test: lint
 # a naive pycasbin enforcer (NAIVE_BUDGET_S seconds of it per size, default 20); then over HTTP
 # through `authreg serve`: beside the floors of the same stack (a fixed JSON, a one-row commit)
 # on SQLite and PostgreSQL, new connections and kept alive; sustained (100,000 logged, memory
-# over 50,000 more); then at every size.
+# over 50,000 more); then at every size. Last, the impact report (`apply --dry-run --impact`) on
+# 10,000 authorisations and 100,000 logged decisions, beside a naive full replay.
 bench: setup
 	$(BIN)/python -m bench.decisions
 	$(BIN)/python -m bench.http
+	$(BIN)/python -m bench.impact
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

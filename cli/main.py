@@ -32,6 +32,7 @@ from authreg.services.answers import (
     AuthorisationSummarySchema,
     ConditionStateSchema,
     DecisionSchema,
+    ImpactSchema,
     PublicRegisterSchema,
 )
 from authreg.services.apply import apply_documents
@@ -47,6 +48,7 @@ from authreg.services.database import (
 )
 from authreg.services.decision_service import DecisionService
 from authreg.services.decision_tables import run_table
+from authreg.services.impact import impact as impact_of
 from authreg.services.record_facts import (
     change_status,
     communicate_sample,
@@ -201,14 +203,28 @@ def init(runtime: Runtime) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--dry-run", is_flag=True, help="Validate and show what would change; write nothing.")
+@click.option("--impact", is_flag=True, help="With --dry-run: the logged decisions the change would turn round.")
+@click.option("--since", type=DAY, help="With --impact: replay the decisions asked from this day on [default: all].")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @pass_runtime
-def apply(runtime: Runtime, paths: tuple[str, ...], dry_run: bool) -> None:
+def apply(runtime: Runtime, paths: tuple[str, ...], dry_run: bool, impact: bool, since: date | None, fmt: str) -> None:
     """Apply authorisation, organisation and taxonomy documents (files or folders)."""
+    if (impact or since or fmt == "json") and not (dry_run and impact):
+        raise click.UsageError("--impact needs --dry-run; --since and --format json need --impact")
     documents = read_paths(paths)
-    report = apply_documents(runtime.engine, documents, actor=runtime.actor, now=utcnow(), dry_run=dry_run)
+    if impact:
+        found = impact_of(runtime.engine, documents, since=since, actor=runtime.actor, now=utcnow())
+        report = found.apply
+    else:
+        report = apply_documents(runtime.engine, documents, actor=runtime.actor, now=utcnow(), dry_run=dry_run)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if impact and fmt == "json":
+        click.echo(_json(ImpactSchema().dump(found.as_dict())))
+        return
     click.echo(render.apply_report(report))
+    if impact:
+        click.echo(render.impact_text(found))
 
 
 @main.command()

@@ -8,6 +8,7 @@ from typing import Any
 from authreg.domain.conditions import ConditionState
 from authreg.domain.lifecycle import Timeline
 from authreg.services.apply import ApplyReport
+from authreg.services.impact import ImpactReport
 
 _TITLE_WIDTH = 60
 
@@ -30,6 +31,26 @@ def apply_report(report: ApplyReport) -> str:
         lines.append("dry run: nothing written")
     elif report.registry_version is not None:
         lines.append(f"registry version {report.registry_version}")
+    return "\n".join(lines)
+
+
+def impact_text(report: ImpactReport) -> str:
+    """How many logged decisions were replayed, how many would flip, and by whom and what."""
+    since = f" since {report.since}" if report.since else ""
+    counts = report.counts()
+    lines = [
+        f"replayed {report.replayed} logged decisions{since}: {len(report.flips)} would flip"
+        f" ({counts['allow_to_deny']} allow -> deny, {counts['deny_to_allow']} deny -> allow)"
+    ]
+    if report.unreadable:
+        lines.append(f"{report.unreadable} entries could not be read back and were not replayed")
+    if report.drifted:
+        lines.append(
+            f"{report.drifted} logged answers differ today already, whatever the change (facts recorded since)"
+        )
+    for grouping, rows in report.groups().items():
+        if rows:
+            lines += ["", table(rows, [grouping, "allow_to_deny", "deny_to_allow"])]
     return "\n".join(lines)
 
 

@@ -16,7 +16,18 @@ from flask_smorest import Api
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from authreg.api import access_lists, audit, authorisations, authzen, conditions, decisions, docs, health, public
+from authreg.api import (
+    access_lists,
+    audit,
+    authorisations,
+    authzen,
+    conditions,
+    decisions,
+    docs,
+    health,
+    impact,
+    public,
+)
 from authreg.api.access import init_access
 from authreg.api.bodies import init_bodies
 from authreg.api.context import subject_key
@@ -93,6 +104,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(audit.blueprint)
     api.register_blueprint(public.blueprint)
     api.register_blueprint(access_lists.blueprint)
+    api.register_blueprint(impact.blueprint)
     init_problems(app)  # after Api(), whose own handler for HTTP errors this replaces
     init_web(app)
     return app

@@ -165,6 +165,32 @@ class AccessListSchema(Schema):
     access = fields.List(fields.Nested(AccessSchema))
 
 
+class FlipSchema(Schema):
+    seq = fields.Integer(metadata={"description": "the audit entry replayed"})
+    request = fields.Dict(
+        metadata={"description": "the request as logged (the subject as its hash), with evaluated_at"}
+    )
+    before = fields.String(validate=validate.OneOf(["allow", "deny"]))
+    after = fields.String(validate=validate.OneOf(["allow", "deny"]))
+    authorisation = fields.String(metadata={"description": "the one that allowed before, or would allow after"})
+    reasons = fields.List(fields.String(), metadata={"description": "for allow -> deny, the reason codes after"})
+
+
+class ImpactSchema(Schema):
+    since = fields.String(allow_none=True)
+    replayed = fields.Integer(metadata={"description": "logged decisions asked again"})
+    unreadable = fields.Integer(metadata={"description": "entries whose request could not be read back"})
+    drifted = fields.Integer(metadata={"description": "logged answers today's registry gives otherwise already"})
+    allow_to_deny = fields.Integer()
+    deny_to_allow = fields.Integer()
+    groups = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.Dict()),
+        metadata={"description": "flips counted by authorisation, organisation, user and data_category"},
+    )
+    flips = fields.List(fields.Nested(FlipSchema))
+
+
 class FulfilmentRecordedSchema(Schema):
     id = fields.Integer()
     condition = fields.String()

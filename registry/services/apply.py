@@ -9,7 +9,7 @@ taxonomy makes grant something else. ``dry_run`` computes the same report and wr
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Literal
@@ -77,76 +77,106 @@ def apply_documents(
     now: datetime,
     dry_run: bool = False,
     expected_versions: Mapping[str, int | None] | None = None,
+    rehearse: Callable[[Session, ApplyReport], None] | None = None,
 ) -> ApplyReport:
     """Validate the batch against the registry and write it; all or nothing.
 
     ``expected_versions`` (authorisation id -> the version the caller changes, None for "must
-    not exist yet") makes a concurrent change a Conflict instead of a lost update."""
-    report = ApplyReport(dry_run=dry_run)
-    with transaction(engine) as session:
-        registry_rows.lock_authorisations(session, (d.key for d in documents if d.kind == "authorisation"))
-        context = registry_rows.load_context(session)
-        merged = merge(context, documents)
-        report.warnings = merged.warnings
-        stored = registry_rows.current_documents(session, (d.key for d in documents if d.kind == "authorisation"))
-        for key, expected in (expected_versions or {}).items():
-            found = stored[key][0] if key in stored else None
-            if found != expected:
-                if expected is None:
-                    raise Conflict(f"authorisation {key!r} exists already (version {found})")
-                if found is None:
-                    raise NotFound(f"no authorisation {key!r}")
-                raise Conflict(f"authorisation {key!r} is at version {found}, not {expected}")
-        to_write: list[Document] = []
-        replaced = _replaced_ids(documents, stored)
-        known = registry_rows.existing(session, replaced) | {d.key for d in documents}
-        replacing = registry_rows.replacements(session, replaced)
-        for document in documents:
-            if document.kind == "organisations":
-                entries = {entry["id"]: merged.organisations[entry["id"]] for entry in document.body["organisations"]}
-                report.changes.append(_entries_change(document, entries, context.organisations, "organisation"))
-            elif document.kind == "taxonomy":
-                entries = {entry["id"]: merged.categories[entry["id"]] for entry in document.body["taxonomy"]}
-                kinds = {entry["id"]: merged.subject_kinds[entry["id"]] for entry in document.body["data_subjects"]}
-                change = _entries_change(
-                    document, entries, context.categories, "category", (kinds, context.subject_kinds, "data subject")
-                )
-                affects = _affects(session, context.categories, merged.categories, entries, besides=None)
-                report.changes.append(replace(change, affects=affects))
-            else:
-                change = _authorisation_change(document, stored.get(document.key))
-                own = [entry["id"] for entry in document.body["taxonomy"]]
-                affects = _affects(session, context.categories, merged.categories, own, besides=document.key)
-                before = stored.get(document.key, (0, {}))[1]
-                change = replace(change, affects=affects + _replacing(document, before, replacing, known))
-                report.warnings += _number_list_dropped(document, before)
-                report.changes.append(change)
-                if change.status != "unchanged":
-                    to_write.append(document)
-        # Includes organisations that parties introduce and an authorisation's own categories.
-        changed_orgs = _different(merged.organisations, context.organisations)
-        changed_categories = _different(merged.categories, context.categories)
-        changed_kinds = _different(merged.subject_kinds, context.subject_kinds)
-        if dry_run or not (to_write or changed_orgs or changed_categories or changed_kinds):
-            return report
-        registry_rows.write_organisations(session, changed_orgs)
-        registry_rows.write_categories(session, changed_categories, merged.category_owners)
-        registry_rows.write_subject_kinds(session, changed_kinds)
-        for document in to_write:
-            registry_rows.write_authorisation(
-                session, document, actor=actor, note=f"applied from {document.source}", now=now
-            )
-        summary = ", ".join(f"{c.status} {c.kind} {c.key}" for c in report.changes if c.status != "unchanged")
-        registry_wide = bool(changed_orgs or changed_categories)
-        report.touched = None if registry_wide else _touched(to_write, stored)
-        report.registry_version = registry_rows.record_change(
-            session,
-            actor=actor,
-            summary=f"apply: {summary or 'organisations and taxonomy'}",
-            now=now,
-            authorisations=report.touched,
-        )
+    not exist yet") makes a concurrent change a Conflict instead of a lost update.
+
+    ``rehearse`` makes it a dry run that writes: the change is made as it would be, handed to
+    ``rehearse`` in its still open transaction (to read the registry as it would be after it),
+    and rolled back. The registry after a change is read by the code that reads it for real,
+    not by a second rendering of what the change would do."""
+    report = ApplyReport(dry_run=dry_run or rehearse is not None)
+    try:
+        with transaction(engine) as session:
+            write = not dry_run
+            _apply(session, documents, report, actor=actor, now=now, expected_versions=expected_versions, write=write)
+            if rehearse is not None:
+                rehearse(session, report)
+                raise _Rehearsed
+    except _Rehearsed:
+        pass
     return report
+
+
+class _Rehearsed(Exception):
+    """Rolls a rehearsed change back (``transaction`` rolls back on any exception)."""
+
+
+def _apply(
+    session: Session,
+    documents: list[Document],
+    report: ApplyReport,
+    *,
+    actor: str,
+    now: datetime,
+    expected_versions: Mapping[str, int | None] | None,
+    write: bool,
+) -> None:
+    registry_rows.lock_authorisations(session, (d.key for d in documents if d.kind == "authorisation"))
+    context = registry_rows.load_context(session)
+    merged = merge(context, documents)
+    report.warnings = merged.warnings
+    stored = registry_rows.current_documents(session, (d.key for d in documents if d.kind == "authorisation"))
+    for key, expected in (expected_versions or {}).items():
+        found = stored[key][0] if key in stored else None
+        if found != expected:
+            if expected is None:
+                raise Conflict(f"authorisation {key!r} exists already (version {found})")
+            if found is None:
+                raise NotFound(f"no authorisation {key!r}")
+            raise Conflict(f"authorisation {key!r} is at version {found}, not {expected}")
+    to_write: list[Document] = []
+    replaced = _replaced_ids(documents, stored)
+    known = registry_rows.existing(session, replaced) | {d.key for d in documents}
+    replacing = registry_rows.replacements(session, replaced)
+    for document in documents:
+        if document.kind == "organisations":
+            entries = {entry["id"]: merged.organisations[entry["id"]] for entry in document.body["organisations"]}
+            report.changes.append(_entries_change(document, entries, context.organisations, "organisation"))
+        elif document.kind == "taxonomy":
+            entries = {entry["id"]: merged.categories[entry["id"]] for entry in document.body["taxonomy"]}
+            kinds = {entry["id"]: merged.subject_kinds[entry["id"]] for entry in document.body["data_subjects"]}
+            change = _entries_change(
+                document, entries, context.categories, "category", (kinds, context.subject_kinds, "data subject")
+            )
+            affects = _affects(session, context.categories, merged.categories, entries, besides=None)
+            report.changes.append(replace(change, affects=affects))
+        else:
+            change = _authorisation_change(document, stored.get(document.key))
+            own = [entry["id"] for entry in document.body["taxonomy"]]
+            affects = _affects(session, context.categories, merged.categories, own, besides=document.key)
+            before = stored.get(document.key, (0, {}))[1]
+            change = replace(change, affects=affects + _replacing(document, before, replacing, known))
+            report.warnings += _number_list_dropped(document, before)
+            report.changes.append(change)
+            if change.status != "unchanged":
+                to_write.append(document)
+    # Includes organisations that parties introduce and an authorisation's own categories.
+    changed_orgs = _different(merged.organisations, context.organisations)
+    changed_categories = _different(merged.categories, context.categories)
+    changed_kinds = _different(merged.subject_kinds, context.subject_kinds)
+    if not write or not (to_write or changed_orgs or changed_categories or changed_kinds):
+        return
+    registry_rows.write_organisations(session, changed_orgs)
+    registry_rows.write_categories(session, changed_categories, merged.category_owners)
+    registry_rows.write_subject_kinds(session, changed_kinds)
+    for document in to_write:
+        registry_rows.write_authorisation(
+            session, document, actor=actor, note=f"applied from {document.source}", now=now
+        )
+    summary = ", ".join(f"{c.status} {c.kind} {c.key}" for c in report.changes if c.status != "unchanged")
+    registry_wide = bool(changed_orgs or changed_categories)
+    report.touched = None if registry_wide else _touched(to_write, stored)
+    report.registry_version = registry_rows.record_change(
+        session,
+        actor=actor,
+        summary=f"apply: {summary or 'organisations and taxonomy'}",
+        now=now,
+        authorisations=report.touched,
+    )
 
 
 def _touched(written: list[Document], stored: Mapping[str, tuple[int, dict[str, Any]]]) -> list[str]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any, NamedTuple
@@ -286,6 +286,7 @@ def link_problem(
 # Every column, read without the ORM's conversions, so that a corrupted cell (SQLite keeps
 # whatever is written) is decoded here and reported, not raised while fetching the row.
 _RAW = [type_coerce(column, Text).label(column.key) for column in AuditEntry.__table__.columns]  # type: ignore[attr-defined]
+_RAW_BY_NAME = {column.key: column for column in _RAW}
 
 
 def read(session: Session, query: Any) -> Iterable[AuditEntry | Unreadable]:
@@ -371,6 +372,52 @@ def page(
     if limit is not None:
         query = query.limit(limit)
     return list(read(session, query))
+
+
+class Replayed(NamedTuple):
+    """A logged decision, as a replay asks it again: the request as logged (the subject still
+    hashed) on the day it was evaluated, and the answer given then."""
+
+    seq: int
+    request: DecisionRequest
+    decision: str
+
+
+def replayable(session: Session, since: date | None = None) -> Iterator[Replayed | Unreadable]:
+    """The decisions asked from ``since`` on (UTC day, inclusive), in order, read with only the
+    columns a replay needs (a replay reads every entry of a long log). An entry whose request
+    cannot be read back is ``Unreadable``, for the caller to count, never a guess."""
+    columns = [_RAW_BY_NAME[name] for name in ("seq", "evaluated_at", "request", "decision")]
+    query = select(*columns).order_by(AuditEntry.seq)  # type: ignore[arg-type]
+    if since is not None:
+        query = query.where(AuditEntry.asked_at >= datetime.combine(since, time(), UTC))
+    for seq, evaluated_at, request, decision in session.exec(query):
+        try:
+            logged = json.loads(request) if isinstance(request, str) else request  # PostgreSQL's JSON comes parsed
+            yield Replayed(int(seq), _logged_request(logged, date.fromisoformat(evaluated_at)), decision)
+        except (TypeError, ValueError, KeyError) as error:
+            yield Unreadable(int(seq), f"entry {seq}: its request is unreadable: {error}")
+
+
+def _logged_request(logged: Any, day: date) -> DecisionRequest:
+    """``DecisionRequest.as_logged`` read back."""
+    if not isinstance(logged, dict):
+        raise TypeError("not a JSON object")
+    texts = {key: value for key, value in logged.items() if isinstance(value, str)}
+    if len(texts) != len(logged):
+        raise ValueError("a field is not a text")
+    return DecisionRequest(
+        user=texts["user"],
+        organisation=texts["organisation"],
+        data_category=texts["data_category"],
+        purpose=texts["purpose"],
+        action=texts["action"],
+        at=texts["at"],
+        day=day,
+        source=texts.get("source", ""),
+        subject=texts.get("data_subject_hash", ""),
+        subject_kind=texts.get("subject_kind", ""),
+    )
 
 
 def as_record(entry: AuditEntry | Unreadable) -> dict[str, Any]:
