@@ -17,6 +17,7 @@ from authreg.config import ReminderSettings, Settings
 from authreg.domain.clock import Clock, utcnow
 from authreg.services import reminders
 from authreg.services.database import Database
+from authreg.services.reminder_delivery import shown_url
 from authreg.services.reminders import Digest, RemindReport
 
 
@@ -89,7 +90,7 @@ def _preview(report: RemindReport, settings: ReminderSettings, now: datetime) ->
 
 def _to(digest: Digest, settings: ReminderSettings) -> str:
     if digest.channel == "webhook":
-        return f"the webhook {reminders.shown_url(settings.webhook_url or '')}"
+        return f"the webhook {shown_url(settings.webhook_url or '')}"
     return digest.recipient
 
 

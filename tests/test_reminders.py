@@ -12,14 +12,16 @@ import hashlib
 import hmac
 import json
 import re
+import socketserver
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from email.message import EmailMessage
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -31,20 +33,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, func, select
 
-from authreg.cli.main import Commands, Runtime, main
-from authreg.cli.remind import remind
-from authreg.config import Settings
+from authreg.cli.main import main
+from authreg.config import ReminderSettings
 from authreg.domain.documents import Document, read_paths
+from authreg.services.reminder_delivery import shown_url
 from authreg.services.reports import condition_states
 from authreg.storage.models import ReminderSent
 from bench.generate import START
-from tests.conftest import POLICIES, SEED_ID, examples, generated_registry, sqlite_only, write_yaml
+from tests.conftest import POLICIES, ROOT, SEED_ID, examples, generated_registry, sqlite_only, write_yaml
 from tests.postgres import free_port
 
 AII = "privacy@integratie-inburgering.example.be"  # policies/organisations.yaml
 WSE = "esf-privacy@wse.example.be"
 MANAGER = "manager@example.org"
 SECRET = "a-shared-secret-for-the-webhook"
+PASSWORD = "hunter2-hunter2"  # never on stdout or stderr
+TOKEN = "not-for-logs"  # a token in the webhook's URL: never on stdout or stderr either
 HEADER = re.compile(r"^([a-z0-9][a-z0-9-]*): ")  # an authorisation's line in a digest
 ITEM = re.compile(r"^  - (\S+) \((\S+)\) (\S+): due (\d{4}-\d\d-\d\d)")
 SECURITY_PLAN_DUE_SOON = (SEED_ID, "security-plan", "due-soon", "2017-11-30")
@@ -87,14 +91,20 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
     controller.stop()
 
 
+@cache
+def docs_receiver() -> Callable[..., bool]:
+    """``genuine``, the receiver's check as docs/reminders.md hands it out: the tests verify the
+    webhook with the code receivers copy, so the two cannot drift apart."""
+    found = re.search(r"```python\n(.*?)```", (ROOT / "docs" / "reminders.md").read_text(encoding="utf-8"), re.S)
+    assert found is not None
+    namespace: dict[str, Any] = {}
+    exec(found.group(1), namespace)
+    genuine: Callable[..., bool] = namespace["genuine"]
+    return genuine
+
+
 def verify(secret: str, headers: Any, body: bytes, *, tolerance: int = 300) -> bool:
-    """The receiver's check, written from docs/reminders.md alone: a fresh timestamp and the
-    HMAC-SHA256 of "<timestamp>.<body>" under the shared secret, compared in constant time."""
-    timestamp = headers.get("X-Authreg-Timestamp", "")
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > tolerance:
-        return False
-    expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(f"sha256={expected}", headers.get("X-Authreg-Signature", ""))
+    return docs_receiver()(secret.encode(), headers, body, tolerance)
 
 
 @dataclass
@@ -141,7 +151,7 @@ def hook() -> Iterator[Hook]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/authreg?token=not-for-logs"
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/authreg?token={TOKEN}"
     yield receiver
     server.shutdown()
     server.server_close()
@@ -172,18 +182,9 @@ def smtp_env(port: int, **more: str | None) -> dict[str, str | None]:
 
 
 def run_remind(database_url: str, *args: str, env: dict[str, str | None]) -> Result:
-    """``authreg remind`` as cron calls it: through the ``authreg`` group once it holds the
-    command; until then through a group of the same class (the same exit codes and messages)
-    with the ``Runtime`` the group's callback builds."""
+    """``authreg remind`` as cron calls it, through the ``authreg`` group."""
     runner = CliRunner()
-    if "remind" in main.commands:
-        return runner.invoke(main, ["--database-url", database_url, "remind", *args], env=env, catch_exceptions=False)
-    group = Commands(name="authreg", commands={"remind": remind})
-    runtime = Runtime(Settings.from_env().but(database_url=database_url))
-    try:
-        return runner.invoke(group, ["remind", *args], obj=runtime, env=env, catch_exceptions=False)
-    finally:
-        runtime.close()
+    return runner.invoke(main, ["--database-url", database_url, "remind", *args], env=env, catch_exceptions=False)
 
 
 def reminded(messages: list[EmailMessage]) -> list[tuple[str, tuple[str, str, str, str]]]:
@@ -380,26 +381,97 @@ def test_when_the_smtp_server_cannot_be_used_nothing_is_recorded(
             {"AUTHREG_REMIND_MANAGERS": f"{MANAGER}, bob"},
             "AUTHREG_REMIND_MANAGERS must hold e-mail addresses (name@example.org), not 'bob'",
         ),
-        ({"AUTHREG_REMIND_WEBHOOK_URL": "https://hooks.example.org/x"}, "needs AUTHREG_REMIND_WEBHOOK_SECRET"),
         (
-            {"AUTHREG_REMIND_WEBHOOK_URL": "ftp://hooks.example.org/x", "AUTHREG_REMIND_WEBHOOK_SECRET": SECRET},
-            "AUTHREG_REMIND_WEBHOOK_URL must be an http or https URL, not 'ftp://hooks.example.org/x'",
+            {"AUTHREG_REMIND_WEBHOOK_URL": "https://hooks.example.org/x", "AUTHREG_REMIND_WEBHOOK_SECRET": None},
+            "AUTHREG_REMIND_WEBHOOK_URL needs AUTHREG_REMIND_WEBHOOK_SECRET",
+        ),
+        (
+            {"AUTHREG_REMIND_WEBHOOK_URL": f"ftp://authreg:{PASSWORD}@hooks.example.org/x?token={TOKEN}"},
+            "AUTHREG_REMIND_WEBHOOK_URL must be an http or https URL, not ftp:",
+        ),
+        ({"AUTHREG_REMIND_WEBHOOK_URL": "http://[::1/hooks"}, "AUTHREG_REMIND_WEBHOOK_URL is not a URL"),
+        (
+            {"AUTHREG_REMIND_WEBHOOK_URL": f"http://127.0.0.1:99999/hooks?token={TOKEN}"},
+            "AUTHREG_REMIND_WEBHOOK_URL must have a port from 1 to 65535",
+        ),
+        (
+            {"AUTHREG_REMIND_WEBHOOK_URL": f"http://authreg:{PASSWORD}@127.0.0.1:9/hooks"},
+            "AUTHREG_REMIND_WEBHOOK_URL must not hold a user or password",
+        ),
+        (
+            {"AUTHREG_REMIND_WEBHOOK_URL": f"http://127.0.0.1:9/hooks?token={TOKEN} x"},
+            "AUTHREG_REMIND_WEBHOOK_URL must be ASCII without spaces or control characters",
+        ),
+        (
+            {"AUTHREG_REMIND_WEBHOOK_URL": "http://127.0.0.1:9/hooks", "AUTHREG_REMIND_WEBHOOK_SECRET": "short"},
+            "AUTHREG_REMIND_WEBHOOK_SECRET must have at least 16 characters",
         ),
         (
             {"AUTHREG_REMIND_WEBHOOK_ATTEMPTS": "0"},
-            "AUTHREG_REMIND_WEBHOOK_ATTEMPTS must be a whole number of at least 1",
+            "AUTHREG_REMIND_WEBHOOK_ATTEMPTS must be a whole number from 1 to 10, not '0'",
         ),
+        (
+            {"AUTHREG_REMIND_WEBHOOK_ATTEMPTS": "1000000"},
+            "AUTHREG_REMIND_WEBHOOK_ATTEMPTS must be a whole number from 1 to 10, not '1000000'",
+        ),
+        (
+            {"AUTHREG_REMIND_WEBHOOK_BACKOFF": "nan"},
+            "AUTHREG_REMIND_WEBHOOK_BACKOFF must be a number from 0 to 600, not 'nan'",
+        ),
+        ({"AUTHREG_REMIND_TIMEOUT": "nan"}, "AUTHREG_REMIND_TIMEOUT must be a number from 0.001 to 600, not 'nan'"),
+        ({"AUTHREG_REMIND_TIMEOUT": "inf"}, "AUTHREG_REMIND_TIMEOUT must be a number from 0.001 to 600, not 'inf'"),
+        ({"AUTHREG_SMTP_PORT": "²"}, "AUTHREG_SMTP_PORT must be a port number from 1 to 65535, not '²'"),
+        (
+            {"AUTHREG_SMTP_HOST": "a" * 64 + ".example.org"},
+            "AUTHREG_SMTP_HOST must be a host name or an IP address (the port is AUTHREG_SMTP_PORT)",
+        ),
+        (
+            {"AUTHREG_SMTP_HOST": "127.0.0.1:25"},
+            "AUTHREG_SMTP_HOST must be a host name or an IP address (the port is AUTHREG_SMTP_PORT), not '127.0.0.1:",
+        ),
+        (
+            {"AUTHREG_SMTP_TLS": "starttls", "AUTHREG_SMTP_USER": "authreg", "AUTHREG_SMTP_PASSWORD": "hunter2-é"},
+            "AUTHREG_SMTP_USER and AUTHREG_SMTP_PASSWORD must be ASCII: SMTP logins carry no other",
+        ),
+        (
+            {"AUTHREG_SMTP_TLS": "starttls", "AUTHREG_SMTP_USER": "authreg"},
+            "AUTHREG_SMTP_USER needs AUTHREG_SMTP_PASSWORD",
+        ),
+        ({"AUTHREG_SMTP_PASSWORD": PASSWORD}, "AUTHREG_SMTP_PASSWORD needs AUTHREG_SMTP_USER"),
         ({"AUTHREG_SMTP_HOST": None, "AUTHREG_SMTP_SENDER": None}, "AUTHREG_SMTP_HOST is not set: 2 e-mail reminders"),
     ],
 )
 def test_a_bad_setting_stops_the_run_naming_it(
     seeded: Engine, database_url: str, inbox: tuple[Inbox, int], env: dict[str, str | None], message: str
 ) -> None:
+    """Before anything is sent, with the setting's name and never a traceback; a URL's user,
+    password or token and the passwords themselves stay out of the message (cron mails it)."""
     received, port = inbox
-    result = run_remind(database_url, "--at", "2017-12-01", env=smtp_env(port, **env))
+    webhook = {"AUTHREG_REMIND_WEBHOOK_SECRET": SECRET} if "AUTHREG_REMIND_WEBHOOK_URL" in env else {}
+    result = run_remind(database_url, "--at", "2017-12-01", env=smtp_env(port, **{**webhook, **env}))
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+    assert not [secret for secret in (PASSWORD, "hunter2", TOKEN, SECRET) if secret in result.output]
     assert received.messages == [] and recorded(seeded) == 0
+
+
+def test_the_settings_do_not_show_their_secrets() -> None:
+    """Their repr is what a log line or a debugger prints: no password, secret or webhook URL."""
+    settings = ReminderSettings(
+        smtp_user="authreg",
+        smtp_password=PASSWORD,
+        webhook_url=f"https://hooks.example.org/x?token={TOKEN}",
+        webhook_secret=SECRET,
+    )
+    shown = repr(settings)
+    assert "authreg" in shown and PASSWORD not in shown and TOKEN not in shown and SECRET not in shown
+
+
+def test_a_webhook_url_is_shown_without_what_may_hold_a_token() -> None:
+    assert shown_url(f"https://user:{PASSWORD}@hooks.example.org:8443/a/b?token={TOKEN}#f") == (
+        "https://hooks.example.org:8443/a/b"
+    )
+    assert shown_url(f"http://[::1]:8080/hooks?token={TOKEN}") == "http://[::1]:8080/hooks"
 
 
 @sqlite_only
@@ -413,9 +485,7 @@ def test_a_dry_run_shows_the_messages_and_records_nothing(
     assert f"would send (contact of AII):\nFrom: authreg@registry.example.org\nTo: {AII}\n" in shown.stdout
     assert "  - security-plan (deadline) overdue: due 2017-11-30 (§96, §101); responsible AII\n" in shown.stdout
     assert f"would POST to the webhook {hook.url.split('?')[0]}:" in (shown.stdout)
-    assert "not-for-logs" not in shown.stdout and shown.stdout.endswith(
-        "dry run: 3 messages, nothing sent or recorded\n"
-    )
+    assert TOKEN not in shown.stdout and shown.stdout.endswith("dry run: 3 messages, nothing sent or recorded\n")
     assert received.messages == [] and hook.received == [] and recorded(seeded) == 0
     # nor does a dry run need an SMTP server
     assert (
@@ -518,6 +588,60 @@ def test_a_webhook_that_keeps_failing_records_nothing_and_fails_the_run(
     hook.secret = "the receiver knows another secret"  # a 401 is an answer: not retried
     assert run_remind(database_url, "--at", "2029-12-01", env=hook_env(port, hook)).exit_code == 1
     assert [status for _, _, status in hook.received][-1:] == [401] and len(hook.received) == 5
+
+
+@pytest.fixture
+def babbler() -> Iterator[tuple[str, list[bytes]]]:
+    """A receiver that reads each request whole and answers with a line that is not HTTP."""
+    requests: list[bytes] = []
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            head = b"".join(iter(self.rfile.readline, b"\r\n"))
+            length = re.search(rb"(?i)content-length: *(\d+)", head)
+            requests.append(head + self.rfile.read(int(length.group(1)) if length else 0))
+            self.wfile.write(b"I do not speak HTTP\r\n\r\n")
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hooks", requests
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@sqlite_only
+def test_a_webhook_that_does_not_answer_in_http_is_a_failure_not_a_crash(
+    seeded: Engine, database_url: str, inbox: tuple[Inbox, int], babbler: tuple[str, list[bytes]]
+) -> None:
+    """A broken status line, a cut-off answer (``http.client.HTTPException``, not an ``OSError``)
+    is a failed attempt, tried again; the run goes on and reports it."""
+    received, port = inbox
+    url, requests = babbler
+    env = smtp_env(
+        port, AUTHREG_REMIND_MANAGERS=None, AUTHREG_REMIND_WEBHOOK_URL=url, AUTHREG_REMIND_WEBHOOK_SECRET=SECRET
+    )
+    failed = run_remind(database_url, "--at", "2017-12-01", env=env)
+    assert failed.exit_code == 1
+    assert failed.stdout == f"sent to {AII}: 1 reminder (contact of AII)\n"
+    assert failed.stderr == (
+        f"error: not sent to the webhook {url}: not an HTTP answer (BadStatusLine) (attempt 3 of 3); "
+        "tried again at the next run\n"
+    )
+    assert len(requests) == 3 and len(received.messages) == 1 and recorded(seeded) == 1
+
+
+def test_the_receiver_in_the_docs_refuses_odd_headers_without_failing() -> None:
+    """A receiver that crashes on a header an attacker chose answers 500, which a sender retries:
+    the docs' ``genuine`` says no instead (digits that are not ASCII, a signature that is not)."""
+    body = b'{"event": "authreg.reminders"}'
+    now = str(int(time.time()))
+    signed = "sha256=" + hmac.new(SECRET.encode(), now.encode() + b"." + body, hashlib.sha256).hexdigest()
+    assert verify(SECRET, {"X-Authreg-Timestamp": now, "X-Authreg-Signature": signed}, body)
+    assert not verify(SECRET, {"X-Authreg-Timestamp": "²", "X-Authreg-Signature": signed}, body)
+    assert not verify(SECRET, {"X-Authreg-Timestamp": now, "X-Authreg-Signature": "sha256=é"}, body)
+    assert not verify(SECRET, {"X-Authreg-Timestamp": now}, body)
 
 
 # ---- generated registries ------------------------------------------------------------------

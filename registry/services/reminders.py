@@ -13,18 +13,16 @@ A send that fails records nothing, so the next run tries it again.
 
 The digests name authorisations, conditions, organisations' codes and paragraphs: never a
 person, a data subject or a user.
+
+This module decides who hears what and writes it; ``reminder_delivery`` carries it (SMTP, the
+signed webhook) and ``storage.reminder_rows`` holds the contacts and what was sent.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
-import smtplib
-import ssl
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -33,24 +31,19 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from itertools import chain
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
 
 from authreg.config import ReminderSettings
 from authreg.domain.conditions import ConditionState
 from authreg.domain.errors import RegistryError
+from authreg.services.reminder_delivery import post_signed, send_mails
 from authreg.services.reports import condition_states
-from authreg.storage import registry_rows
-from authreg.storage.models import ReminderSent
+from authreg.storage import registry_rows, reminder_rows
+from authreg.storage.reminder_rows import StateKey
 from authreg.storage.sessions import reading, transaction
 
 REMINDED = ("overdue", "due-soon")  # the states worth a reminder, the worse first
-SIGNATURE_HEADER = "X-Authreg-Signature"  # sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">
-TIMESTAMP_HEADER = "X-Authreg-Timestamp"  # seconds since the epoch, signed with the body
-DELIVERY_HEADER = "X-Authreg-Delivery"  # one id per digest, the same on every retry
-StateKey = tuple[str, str, str, date]  # authorisation, condition, state, due day
 
 
 @dataclass(frozen=True)
@@ -70,6 +63,7 @@ class Reminder:
 
     @property
     def key(self) -> StateKey:
+        """What makes it new to a recipient: another state or another due day is another reminder."""
         return (self.authorisation, self.condition, self.state, self.due_on)
 
     def as_dict(self) -> dict[str, Any]:
@@ -134,8 +128,8 @@ def remind(
     found = [state for state in condition_states(engine, at=at, window_days=window_days) if state.state in REMINDED]
     with reading(engine) as session:
         named = {row.id: (row.reference, row.title) for row in registry_rows.authorisations(session)}
-        contacts = registry_rows.contacts(session)
-        sent = _recorded(session, {state.authorisation for state in found})
+        contacts = reminder_rows.contacts(session)
+        sent = reminder_rows.sent(session, {state.authorisation for state in found})
     reminders = [_reminder(state, named[state.authorisation], contacts) for state in found]
     report = RemindReport(at=at, due=len(reminders), planned=[], dry_run=dry_run)
     report.planned = plan(reminders, contacts, settings, sent)
@@ -151,7 +145,11 @@ def remind(
         raise RegistryError(
             f"AUTHREG_SMTP_HOST is not set: {len(mails)} e-mail reminders cannot be sent (see them with --dry-run)"
         )
-    outcomes = chain(_send_mails(mails, settings, at, now), _send_webhooks(report.planned, settings, at, sleep))
+    hooks = [digest for digest in report.planned if digest.channel == "webhook"]
+    outcomes = chain(
+        send_mails([(digest, message(digest, settings, at, now)) for digest in mails], settings),
+        ((digest, _post_digest(digest, settings, at, sleep)) for digest in hooks),  # lazy: one after the other
+    )
     for digest, error in outcomes:  # each recipient recorded once reached, before the next is tried
         if error is None:
             try:
@@ -231,38 +229,17 @@ def _reminder(state: ConditionState, named: tuple[str, str], contacts: Mapping[s
     )
 
 
-def _recorded(session: Session, authorisations: Iterable[str]) -> dict[str, set[StateKey]]:
-    """The reminders sent so far, by recipient, for these authorisations."""
-    wanted = sorted(set(authorisations))
-    found: dict[str, set[StateKey]] = {}
-    if not wanted:
-        return found
-    query = select(ReminderSent).where(ReminderSent.authorisation_id.in_(wanted))  # type: ignore[attr-defined]
-    for row in session.exec(query):
-        found.setdefault(row.recipient, set()).add((row.authorisation_id, row.condition_id, row.state, row.due_on))
-    return found
-
-
 def _record(engine: Engine, digest: Digest, now: datetime) -> None:
     """One transaction per recipient: all of its digest, or (on any error) none of it."""
     with transaction(engine) as session:
-        session.add_all(
-            ReminderSent(
-                recipient=digest.recipient,
-                authorisation_id=reminder.authorisation,
-                condition_id=reminder.condition,
-                state=reminder.state,
-                due_on=reminder.due_on,
-                sent_at=now,
-            )
-            for reminder in digest.reminders
-        )
+        reminder_rows.record_sent(session, digest.recipient, (reminder.key for reminder in digest.reminders), now)
 
 
 # ---- the e-mail ----------------------------------------------------------------------------
 
 
 def subject(digest: Digest, at: date) -> str:
+    """What a mail client lists: how many of each state, and the day, so the worst is seen unread."""
     counts = [
         f"{count} {state.replace('-', ' ')}"
         for state in REMINDED
@@ -319,6 +296,7 @@ def _line(reminder: Reminder) -> str:
 
 
 def message(digest: Digest, settings: ReminderSettings, at: date, now: datetime) -> EmailMessage:
+    """The digest as an e-mail, built the same for sending and for ``--dry-run``'s preview."""
     mail = EmailMessage()
     sender = settings.smtp_sender or "authreg@localhost"
     mail["From"] = sender
@@ -331,75 +309,12 @@ def message(digest: Digest, settings: ReminderSettings, at: date, now: datetime)
     return mail
 
 
-def _send_mails(
-    digests: list[Digest], settings: ReminderSettings, at: date, now: datetime
-) -> Iterable[tuple[Digest, str | None]]:
-    """Each digest and None once the SMTP server accepted it, or why it was not sent. One
-    connection for the run; when it cannot be had, every e-mail fails with that reason."""
-    if not digests:
-        return
-    try:
-        smtp = _connect(settings)
-    except (OSError, smtplib.SMTPException) as error:
-        reason = f"SMTP server {settings.smtp_host}:{settings.smtp_port} ({settings.smtp_tls}): {_why(error)}"
-        yield from ((digest, reason) for digest in digests)
-        return
-    try:
-        for digest in digests:
-            try:
-                refused = smtp.send_message(message(digest, settings, at, now))
-            except (OSError, smtplib.SMTPException) as error:
-                yield digest, f"refused by the SMTP server: {_why(error)}"
-                continue
-            yield digest, (f"refused by the SMTP server: {refused}" if refused else None)
-    finally:
-        try:
-            smtp.quit()
-        except (OSError, smtplib.SMTPException):
-            smtp.close()
-
-
-def _connect(settings: ReminderSettings) -> smtplib.SMTP:
-    assert settings.smtp_host is not None
-    context = ssl.create_default_context()
-    if settings.smtp_tls == "ssl":
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-            settings.smtp_host, settings.smtp_port, timeout=settings.timeout, context=context
-        )
-    else:
-        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.timeout)
-    try:
-        if settings.smtp_tls == "starttls":
-            smtp.starttls(context=context)  # refused, not skipped, when the server offers none
-        if settings.smtp_user is not None:
-            smtp.login(settings.smtp_user, settings.smtp_password or "")
-    except BaseException:
-        smtp.close()
-        raise
-    return smtp
-
-
-def _why(error: BaseException) -> str:
-    if isinstance(error, smtplib.SMTPResponseException):
-        text = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
-        return f"{error.smtp_code} {text}"
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return "; ".join(f"{code} {text.decode(errors='replace')}" for code, text in error.recipients.values())
-    return f"{error.__class__.__name__}: {error}" if str(error) else error.__class__.__name__
-
-
 # ---- the webhook ---------------------------------------------------------------------------
 
 
-def signature(secret: str, timestamp: str, body: bytes) -> str:
-    """``sha256=`` and the hex HMAC-SHA256, under the shared secret, of the timestamp, a dot
-    and the raw body: a receiver recomputes it, compares in constant time and refuses an old
-    timestamp, so a captured request cannot be replayed later nor its body changed."""
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
-
-
 def webhook_body(digest: Digest, at: date, delivery: str) -> bytes:
+    """The JSON the webhook is sent (and its signature covers), keys sorted so that it is the
+    same bytes for the same digest."""
     document = {
         "event": "authreg.reminders",
         "delivery": delivery,
@@ -409,59 +324,8 @@ def webhook_body(digest: Digest, at: date, delivery: str) -> bytes:
     return json.dumps(document, ensure_ascii=False, sort_keys=True).encode()
 
 
-def _send_webhooks(
-    digests: list[Digest], settings: ReminderSettings, at: date, sleep: Callable[[float], None]
-) -> Iterable[tuple[Digest, str | None]]:
-    for digest in digests:
-        if digest.channel != "webhook":
-            continue
-        assert settings.webhook_url is not None and settings.webhook_secret is not None
-        delivery = str(uuid.uuid4())
-        body = webhook_body(digest, at, delivery)
-        error: str | None = None
-        for attempt in range(1, settings.webhook_attempts + 1):
-            error, again = _post(settings, body, delivery)
-            if error is None or not again or attempt == settings.webhook_attempts:
-                break
-            sleep(settings.webhook_backoff * 2 ** (attempt - 1))
-        yield digest, None if error is None else f"{error} (attempt {attempt} of {settings.webhook_attempts})"
-
-
-def _post(settings: ReminderSettings, body: bytes, delivery: str) -> tuple[str | None, bool]:
-    """One attempt: no error, or why and whether another attempt may succeed (unreachable,
-    408, 429, 5xx); a signed request is never followed to another address."""
-    assert settings.webhook_url is not None and settings.webhook_secret is not None
-    timestamp = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "authreg-remind",
-        TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: signature(settings.webhook_secret, timestamp, body),
-        DELIVERY_HEADER: delivery,
-    }
-    request = urllib.request.Request(settings.webhook_url, data=body, headers=headers, method="POST")
-    try:
-        with _OPENER.open(request, timeout=settings.timeout) as response:
-            response.read()
-            return None, False
-    except urllib.error.HTTPError as error:
-        error.close()
-        status = error.code
-        return f"answered {status} {error.reason}", status in (408, 429) or status >= 500
-    except (OSError, ValueError) as error:  # URLError is an OSError; a timeout too
-        return f"unreachable: {getattr(error, 'reason', error)}", True
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *_: Any, **__: Any) -> None:
-        return None  # the 3xx itself is the answer: a failure
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect())
-
-
-def shown_url(url: str) -> str:
-    """The webhook's URL for messages: no user, password or query (they may hold a token)."""
-    parts = urlsplit(url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
+def _post_digest(digest: Digest, settings: ReminderSettings, at: date, sleep: Callable[[float], None]) -> str | None:
+    """The webhook's digest as signed JSON, with a delivery id of its own that every attempt of
+    this run repeats (a receiver that saw it ignores the retry)."""
+    delivery = str(uuid.uuid4())
+    return post_signed(settings, webhook_body(digest, at, delivery), delivery, sleep=sleep)

@@ -209,12 +209,6 @@ def write_organisations(session: Session, organisations: Mapping[str, dict[str, 
     session.flush()
 
 
-def contacts(session: Session) -> dict[str, str]:
-    """Organisation id -> its contact address, for the organisations that have one."""
-    query = select(Organisation.id, Organisation.contact).where(Organisation.contact != None)  # type: ignore[arg-type]  # noqa: E711
-    return dict(session.exec(query).all())
-
-
 def write_categories(session: Session, categories: Mapping[str, dict[str, Any]], owners: Mapping[str, str]) -> None:
     """Add or update categories by id, parents before children so every parent link holds;
     ``owners`` names the authorisation of each own category (absent: shared). The owner's row
