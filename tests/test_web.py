@@ -19,8 +19,10 @@ from sqlalchemy import Engine, text
 from authreg.app import create_app
 from authreg.domain.clock import utcnow
 from authreg.domain.errors import Invalid
+from authreg.domain.requests import load_request
 from authreg.services import people
-from tests.conftest import SEED_ID, TEST_SECRET, dump_tables
+from authreg.services.decision_service import DecisionService
+from tests.conftest import SEED_ASK, SEED_ID, TEST_SECRET, dump_tables
 
 PASSWORD = "correct horse battery staple"
 ROLES = {"officer": "privacy-officer", "manager": "manager", "auditor": "auditor", "app": "application"}
@@ -441,3 +443,42 @@ def test_signing_out_ends_every_copy_of_the_session(web: FlaskClient, api: Flask
     assert thief.get("/authorisations").status_code == 302
     sign_in(web, "officer")  # signing in again begins a new session
     assert web.get("/authorisations").status_code == 200
+
+
+def test_who_may_read_what_by_user_and_by_category(web: FlaskClient) -> None:
+    sign_in(web, "manager")
+    empty = web.get("/access")
+    assert empty.status_code == 200 and 'id="access"' not in empty.get_data(as_text=True)
+    by_user = html.unescape(
+        web.get("/access?user=esf-controller-1&organisation=WSE-ESF&at=2018-03-05").get_data(as_text=True)
+    )
+    assert "geboorteland" in by_user and "samples-communicated" in by_user and "aii-to-esf" in by_user
+    by_category = web.get("/access?category=naam&at=2018-03-05").get_data(as_text=True)
+    assert "esf-controller-2" in by_category and "WSE-ESF" in by_category
+    half = web.get("/access?user=esf-controller-1")
+    assert half.status_code == 422 and "organisation" in half.get_data(as_text=True)
+    assert web.get("/access?category=naam&at=someday").status_code == 400
+    sign_in(web, "app")
+    assert web.get("/access?category=naam").status_code in (302, 403)
+
+
+def test_the_preview_replays_the_logged_decisions_when_asked(web: FlaskClient, seeded: Engine) -> None:
+    sign_in(web, "officer")
+    asked = {**SEED_ASK, "at": "2018-03-05"}
+    DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET).ask(
+        load_request(asked), asked_by="case-app", now=utcnow()
+    )
+    mine = web.get(f"/authorisations/{SEED_ID}/edit")
+    text = re.search(r'<textarea id="text" name="text"[^>]*>(.*?)</textarea>', mine.get_data(as_text=True), re.S)
+    assert text
+    shorter = html.unescape(text.group(1)).replace("valid_until: 2023-06-30", "valid_until: 2018-03-01")
+    form = {"text": shorter, "version": "1", "current": SEED_ID, "csrf_token": token(mine)}
+    before = dump_tables(seeded)
+    plain = web.post("/register/preview", data=form).get_data(as_text=True)
+    assert 'id="impact"' not in plain  # only when asked: it reads the whole log
+    shown = web.post("/register/preview", data={**form, "impact_since": "2000-01-01"})
+    page = html.unescape(shown.get_data(as_text=True))
+    assert shown.status_code == 200 and 'id="impact"' in page and "1 zouden omslaan" in page
+    assert dump_tables(seeded) == before
+    wrong = web.post("/register/preview", data={**form, "impact_since": "soon"})
+    assert wrong.status_code == 422 and "impact_since" in wrong.get_data(as_text=True)

@@ -20,6 +20,7 @@ touches (or anywhere, when organisations or the taxonomy change).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -121,11 +122,23 @@ class _Amended:
             self.views = load_authorisations(session, report.touched)
 
 
-def impact(engine: Engine, documents: list[Document], *, since: date | None, actor: str, now: datetime) -> ImpactReport:
+def impact(
+    engine: Engine,
+    documents: list[Document],
+    *,
+    since: date | None,
+    actor: str,
+    now: datetime,
+    expected_versions: Mapping[str, int | None] | None = None,
+) -> ImpactReport:
     """What applying ``documents`` would change in the answers logged since ``since`` (all of
-    them for None). Writes nothing. Invalid documents are refused as ``apply`` refuses them."""
+    them for None). Writes nothing. Invalid documents are refused as ``apply`` refuses them, and
+    a version other than ``expected_versions`` says is a Conflict, as for ``apply``."""
     amended = _Amended()
-    report = ImpactReport(apply_documents(engine, documents, actor=actor, now=now, rehearse=amended.read), since)
+    applied = apply_documents(
+        engine, documents, actor=actor, now=now, expected_versions=expected_versions, rehearse=amended.read
+    )
+    report = ImpactReport(applied, since)
     with reading(engine) as session:
         policy = PolicyEngine(load_snapshot(session))
         entries = list(replayable(session, since))

@@ -27,13 +27,14 @@ from authreg.domain.category_tree import category_tree
 from authreg.domain.clock import utcnow
 from authreg.domain.conditions import ConditionState
 from authreg.domain.document_format import FREQUENCIES
-from authreg.domain.documents import read_text
+from authreg.domain.documents import Document, read_text
 from authreg.domain.errors import Conflict, Invalid, NotFound, Problem
 from authreg.domain.lifecycle import STATES
 from authreg.domain.requests import load_request
-from authreg.services import checkpoints, people, public_register, record_facts
+from authreg.services import access_report, checkpoints, people, public_register, record_facts
 from authreg.services.apply import ApplyReport, apply_documents
 from authreg.services.calendar_feed import calendar
+from authreg.services.impact import ImpactReport, impact
 from authreg.services.reports import (
     audit_records,
     authorisation_record,
@@ -190,6 +191,27 @@ def public() -> str:
         abort(404)
     day = _day()
     return _page("public.html", day=day, found=public_register.entries(engine(), at=day))
+
+
+ACCESS_FIELDS = ("user", "organisation", "category", "source")
+
+
+@blueprint.get("/access")
+@signed_in(*READERS)
+def access() -> Any:
+    """Who may read what on a day (``authreg access``): by user and organisation, or by
+    category; the form alone until one is asked."""
+    day = _day()
+    asked = {key: request.args[key] for key in ACCESS_FIELDS if request.args.get(key)}
+    if not asked:
+        return _page("access.html", day=day, asked=asked, rows=None, problems=[])
+    service_ = service()
+    service_.sync()  # current as of now; an outage is a 503 (the app's handler), never a stale answer
+    try:
+        rows = access_report.access(service_.policy, day, **asked)
+    except Invalid as error:
+        return _page("access.html", day=day, asked=asked, rows=None, problems=error.problems), 422
+    return _page("access.html", day=day, asked=asked, rows=[row.as_dict() for row in rows], problems=[])
 
 
 @blueprint.get("/")
@@ -378,8 +400,14 @@ def _apply_form(*, dry_run: bool) -> Any:
     upload = request.files.get("upload")
     text = upload.read().decode("utf-8", errors="replace") if upload and upload.filename else form.get("text", "")
     version, current = form.get("version", ""), form.get("current") or None
+    since = form.get("impact_since", "") if dry_run else ""
+    found = None
     try:
-        report = _check_and_apply(text, version, current, dry_run=dry_run)
+        if since:
+            found = _impact(text, version, current, _form_day(since, "impact_since"))
+            report = found.apply
+        else:
+            report = _check_and_apply(text, version, current, dry_run=dry_run)
     except Invalid as error:
         return _page(
             "edit.html", text=text, version=version, problems=error.problems, report=None, current=current
@@ -391,7 +419,7 @@ def _apply_form(*, dry_run: bool) -> Any:
         problems = [_stale(error)]
         return _page("edit.html", text=text, version=version, problems=problems, report=None, current=current), 409
     if dry_run:
-        return _page("edit.html", text=text, version=version, problems=[], report=report, current=current)
+        return _page("edit.html", text=text, version=version, problems=[], report=report, current=current, impact=found)
     return redirect(url_for("web.authorisation", authorisation_id=report.changes[0].key))
 
 
@@ -403,14 +431,8 @@ def _check_and_apply(text: str, version: str, current: str | None, *, dry_run: b
     """Check one authorisation's YAML against the registry and save it (or only report what
     saving would change); ``version`` is the one the person opened (none: a new one), so a
     change saved by someone else since is a Conflict, not overwritten."""
-    document = read_text(text, "the document")
-    if document.kind != "authorisation":
-        raise Invalid([Problem("the document", "", "only an authorisation can be registered here")])
+    document, expected = _checked(text, version, current)
     key = document.body["id"]
-    if current is not None and key != current:
-        raise Invalid([Problem("the document", "id", f"{key!r} is not the authorisation being amended")])
-    # registering (no ``current``) expects no stored one: a version sent with it amends nothing
-    expected = int(version) if current is not None and re.fullmatch(r"[0-9]{1,18}", version) else None
     with changing():
         return apply_documents(
             engine(),
@@ -420,6 +442,32 @@ def _check_and_apply(text: str, version: str, current: str | None, *, dry_run: b
             dry_run=dry_run,
             expected_versions={key: expected},
         )
+
+
+def _checked(text: str, version: str, current: str | None) -> tuple[Document, int | None]:
+    """The authorisation in the text, and the version it amends (None: a new one)."""
+    document = read_text(text, "the document")
+    if document.kind != "authorisation":
+        raise Invalid([Problem("the document", "", "only an authorisation can be registered here")])
+    key = document.body["id"]
+    if current is not None and key != current:
+        raise Invalid([Problem("the document", "id", f"{key!r} is not the authorisation being amended")])
+    # registering (no ``current``) expects no stored one: a version sent with it amends nothing
+    return document, int(version) if current is not None and re.fullmatch(r"[0-9]{1,18}", version) else None
+
+
+def _impact(text: str, version: str, current: str | None, since: date) -> ImpactReport:
+    """The preview with the logged decisions since the day replayed (``authreg apply --dry-run
+    --impact``); asked for, not done on every preview, since it reads the whole log."""
+    document, expected = _checked(text, version, current)
+    return impact(
+        engine(),
+        [document],
+        since=since,
+        actor=f"web:{session['who']['name']}",
+        now=clock().now,
+        expected_versions={document.body["id"]: expected},
+    )
 
 
 @blueprint.get("/register/form")
