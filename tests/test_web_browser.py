@@ -316,3 +316,29 @@ def test_the_public_register_for_anyone_in_a_browser(browser: Browser, site: str
     accessible(page)
     shoot(page, "public")
     page.context.close()
+
+
+def test_who_may_read_what_in_a_browser(browser: Browser, site: str) -> None:
+    """A declaration recorded in the page, then the people who may read a category, and what
+    one of them may read, through the header's link."""
+    page = signed_in(browser, site, "officer")
+    page.goto(f"{site}/authorisations/vtc-2017-amif-aii-wse")
+    page.get_by_label("Gebruiker").select_option("esf-controller-2")
+    page.get_by_label("Ondertekend op").fill("2017-10-02")
+    page.locator("form", has=page.get_by_label("Ondertekend op")).get_by_role("button", name="Registreren").click()
+    expect(page.get_by_role("status")).to_contain_text("declaration")
+    page.get_by_role("link", name="Wie mag wat inzien").click()
+    page.get_by_label("Gegevenscategorie").fill("naam")
+    page.get_by_label("Op datum").fill("2018-03-05")
+    page.get_by_role("button", name="Toon").click()
+    row = page.locator("#access tbody tr", has_text="esf-controller-2").first
+    expect(row).to_contain_text("amif-eligibility")
+    expect(row).to_contain_text("alleen personen in een meegedeelde steekproef")
+    accessible(page)
+    shoot(page, "access")
+    page.get_by_label("Gegevenscategorie").fill("")
+    page.get_by_label("Gebruiker").fill("esf-controller-2")
+    page.get_by_label("Organisatie").fill("WSE-ESF")
+    page.get_by_role("button", name="Toon").click()
+    expect(page.locator("#access")).to_contain_text("geboorteland")
+    page.context.close()
