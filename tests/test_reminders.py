@@ -296,6 +296,35 @@ def test_a_party_without_a_contact_is_reported_and_the_managers_still_hear(
     assert "warning: security-plan of vtc-2017-amif-aii-wse (overdue) reaches no one: no contact" in nobody.stderr
 
 
+def test_a_group_without_a_contact_is_reached_at_its_members(
+    seeded: Engine, database_url: str, inbox: tuple[Inbox, int], tmp_path: Path, run_cli: Any
+) -> None:
+    """The municipalities owe a yearly report whose lapse suspends the flow to the group: while
+    the group has no contact each member's contact hears of it; once it has one, only it does."""
+    received, port = inbox
+    organisations = read_paths([POLICIES / "organisations.yaml"])[0].canonical()
+    mails = {"GEM-GENT": "inburgering@gent.example.be", "GEM-ANTWERPEN": "inburgering@antwerpen.example.be"}
+    for entry in organisations["organisations"]:
+        entry.update({"contact": mails[entry["id"]]} if entry["id"] in mails else {})
+    assert run_cli("apply", str(write_yaml(tmp_path, "organisations.yaml", organisations))).exit_code == 0
+    assert run_cli("apply", str(POLICIES / "tests" / "fixtures" / "gemeenten.yaml")).exit_code == 0
+    due = run_remind(database_url, "--at", "2019-06-20", env=smtp_env(port, AUTHREG_REMIND_MANAGERS=None))
+    assert due.exit_code == 0, due.stderr
+    assert "contact of GEM-GENT (member of GEMEENTEN)" in due.stdout
+    jaarverslag = ("vtc-2018-voorbeeld-gemeenten", "jaarverslag", "due-soon", "2019-06-30")
+    about_it = [(to, item) for to, item in reminded(received.messages) if item[0] == jaarverslag[0]]
+    assert sorted(about_it) == sorted((mail, jaarverslag) for mail in mails.values())
+    assert "GEMEENTEN has no contact" not in due.stderr
+    for entry in organisations["organisations"]:
+        entry.update({"contact": "gemeenten@vvsg.example.be"} if entry["id"] == "GEMEENTEN" else {})
+    assert run_cli("apply", str(write_yaml(tmp_path, "organisations.yaml", organisations))).exit_code == 0
+    received.messages.clear()
+    overdue = run_remind(database_url, "--at", "2019-07-01", env=smtp_env(port, AUTHREG_REMIND_MANAGERS=None))
+    assert overdue.exit_code == 0, overdue.stderr
+    told = {to for to, item in reminded(received.messages) if item[0] == jaarverslag[0]}
+    assert told == {"gemeenten@vvsg.example.be"}
+
+
 @sqlite_only
 def test_a_contact_must_be_an_e_mail_address(seeded: Engine, database_url: str, tmp_path: Path, run_cli: Any) -> None:
     organisations = read_paths([POLICIES / "organisations.yaml"])[0].canonical()

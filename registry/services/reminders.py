@@ -4,12 +4,13 @@ per state, by e-mail and a signed webhook.
 ``authreg remind`` runs from cron. It takes the states ``authreg conditions`` lists
 (``reports.condition_states``: no state is judged twice), keeps those ``due-soon`` or
 ``overdue``, and sends a digest to each responsible party's contact (the organisation's
-``contact``), to every manager (``AUTHREG_REMIND_MANAGERS``: everything) and to the webhook
-(everything, as JSON). A reminder is keyed by recipient, authorisation, condition, state and
-due day: it is recorded only once the SMTP server accepted the message or the webhook answered
-2xx, in one transaction per recipient, and a recorded one is never sent again. A new state
-(due soon, then overdue) or a new due day (the next period, a new sample) is a new reminder.
-A send that fails records nothing, so the next run tries it again.
+``contact``; for a group without one, its members' contacts), to every manager
+(``AUTHREG_REMIND_MANAGERS``: everything) and to the webhook (everything, as JSON). A reminder
+is keyed by recipient, authorisation, condition, state and due day: it is recorded only once
+the SMTP server accepted the message or the webhook answered 2xx, in one transaction per
+recipient, and a recorded one is never sent again. A new state (due soon, then overdue) or a
+new due day (the next period, a new sample) is a new reminder. A send that fails records
+nothing, so the next run tries it again.
 
 The digests name authorisations, conditions, organisations' codes and paragraphs: never a
 person, a data subject or a user.
@@ -42,6 +43,7 @@ from authreg.services.reports import condition_states
 from authreg.storage import registry_rows, reminder_rows
 from authreg.storage.reminder_rows import StateKey
 from authreg.storage.sessions import reading, transaction
+from authreg.storage.snapshot_loader import load_groups
 
 REMINDED = ("overdue", "due-soon")  # the states worth a reminder, the worse first
 
@@ -128,11 +130,11 @@ def remind(
     found = [state for state in condition_states(engine, at=at, window_days=window_days) if state.state in REMINDED]
     with reading(engine) as session:
         named = {row.id: (row.reference, row.title) for row in registry_rows.authorisations(session)}
-        contacts = reminder_rows.contacts(session)
+        reach = reached(reminder_rows.contacts(session), load_groups(session))
         sent = reminder_rows.sent(session, {state.authorisation for state in found})
-    reminders = [_reminder(state, named[state.authorisation], contacts) for state in found]
+    reminders = [_reminder(state, named[state.authorisation], reach) for state in found]
     report = RemindReport(at=at, due=len(reminders), planned=[], dry_run=dry_run)
-    report.planned = plan(reminders, contacts, settings, sent)
+    report.planned = plan(reminders, reach, settings, sent)
     for reminder in reminders:
         for party in reminder.without_contact:
             report.without_contact.setdefault(party, []).append(reminder)
@@ -163,24 +165,37 @@ def remind(
     return report
 
 
+def reached(contacts: Mapping[str, str], groups: Mapping[str, frozenset[str]]) -> dict[str, dict[str, str]]:
+    """Party -> {address: the organisation whose contact it is}. A party is reached at its own
+    contact; a group without one, at its members' (every organisation in it, however deep):
+    when a group owes a condition whose lapse suspends its flows, each member loses access, so
+    each must hear of it. A group with a contact of its own is trusted to tell its members."""
+    found: dict[str, dict[str, str]] = {party: {address.lower(): party} for party, address in contacts.items()}
+    for member, memberships in groups.items():
+        if member in contacts:
+            for group in memberships - contacts.keys():
+                found.setdefault(group, {})[contacts[member].lower()] = member
+    return found
+
+
 def plan(
     reminders: Iterable[Reminder],
-    contacts: Mapping[str, str],
+    reach: Mapping[str, Mapping[str, str]],
     settings: ReminderSettings,
     sent: Mapping[str, set[StateKey]],
 ) -> list[Digest]:
-    """Per recipient, the reminders it has not had: each responsible party's contact hears of
-    the conditions that party owes, each manager and the webhook of all of them. One address
-    is one recipient, whatever roles it has."""
+    """Per recipient, the reminders it has not had: each responsible party's contacts
+    (``reached``) hear of the conditions that party owes, each manager and the webhook of all of
+    them. One address is one recipient, whatever roles it has."""
     owed: dict[str, dict[StateKey, Reminder]] = {}
     contact_of: dict[str, set[str]] = {}
     listed = list(reminders)
     for reminder in listed:
         for party in reminder.responsible:
-            if party in contacts:
-                address = contacts[party].lower()
+            for address, organisation in reach.get(party, {}).items():
                 owed.setdefault(address, {})[reminder.key] = reminder
-                contact_of.setdefault(address, set()).add(party)
+                named = organisation if organisation == party else f"{organisation} (member of {party})"
+                contact_of.setdefault(address, set()).add(named)
     for address in settings.managers:
         owed[address] = {reminder.key: reminder for reminder in listed}
     digests = [
@@ -213,7 +228,7 @@ def _order(reminder: Reminder) -> tuple[Any, ...]:
     return (reminder.authorisation, REMINDED.index(reminder.state), reminder.due_on, reminder.condition)
 
 
-def _reminder(state: ConditionState, named: tuple[str, str], contacts: Mapping[str, str]) -> Reminder:
+def _reminder(state: ConditionState, named: tuple[str, str], reach: Mapping[str, Mapping[str, str]]) -> Reminder:
     assert state.due_on is not None  # due soon and overdue always have a due day
     return Reminder(
         authorisation=state.authorisation,
@@ -225,7 +240,7 @@ def _reminder(state: ConditionState, named: tuple[str, str], contacts: Mapping[s
         due_on=state.due_on,
         paragraphs=state.paragraphs,
         responsible=state.responsible,
-        without_contact=tuple(party for party in state.responsible if party not in contacts),
+        without_contact=tuple(party for party in state.responsible if not reach.get(party)),
     )
 
 
