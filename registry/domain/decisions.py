@@ -145,22 +145,33 @@ def candidates(snapshot: Snapshot, request: DecisionRequest) -> Sequence[Candida
 
 
 def _worded(
-    failure: Failure, view: AuthorisationView, flow: FlowView, request: DecisionRequest, language: str
-) -> Reason:
+    failures: Sequence[Failure], view: AuthorisationView, flow: FlowView, request: DecisionRequest, language: str
+) -> tuple[Reason, ...]:
+    """The failures of the closest candidate in words; the fields the templates draw on are
+    gathered once for all of them."""
     fields = {
         "authorisation": view.id,
         "flow": flow.id,
         "user": request.user,
         "organisation": request.organisation,
-        "day": request.day.isoformat(),
+        "day": request.day_text,
         "category": request.data_category,
         "purpose": request.purpose,
         "action": request.action,
         "valid_from": flow.valid_from,
         "valid_until": flow.valid_until,
     }
-    fields.update(failure.fields)
-    return Reason(failure.code, worded(failure.wording or failure.code, language, fields), failure.paragraphs)
+    return tuple(
+        Reason(
+            failure.code, worded(failure.wording or failure.code, language, _with(fields, failure)), failure.paragraphs
+        )
+        for failure in failures
+    )
+
+
+def _with(fields: dict[str, Any], failure: Failure) -> dict[str, Any]:
+    """The common fields, and the failure's own where it has some (few have)."""
+    return {**fields, **dict(failure.fields)} if failure.fields else fields
 
 
 def explain(snapshot: Snapshot, request: DecisionRequest, language: str = "en") -> Decision:
@@ -193,7 +204,7 @@ def explain(snapshot: Snapshot, request: DecisionRequest, language: str = "en") 
     _, failures, view, flow = best
     if not failures:
         return Decision(Verdict.ALLOW, view.id, flow.id, (), (), (), snapshot.version)
-    reasons = tuple(_worded(failure, view, flow, request, language) for failure in failures)
+    reasons = _worded(failures, view, flow, request, language)
     return Decision(Verdict.DENY, view.id, flow.id, reasons, (), (), snapshot.version)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
+from string import Formatter
 from typing import Any
 
 LANGUAGES = ("en", "nl")
@@ -153,7 +154,26 @@ def message(code: str, language: str, **fields: Any) -> str:
     return worded(code, language, fields)
 
 
+def _printf(template: str) -> str:
+    """A template in printf style with named fields (``%(user)s``): ``%`` formats in about half
+    the time of ``str.format_map``, and every denial words its reasons. Only plain fields are
+    used in the templates; a format spec or conversion would be lost, so one is refused here."""
+    parts = []
+    for literal, name, spec, conversion in Formatter().parse(template):
+        if spec or conversion:
+            raise ValueError(f"a template field with a format spec or conversion: {template!r}")
+        parts.append(literal.replace("%", "%%") + (f"%({name})s" if name is not None else ""))
+    return "".join(parts)
+
+
+_PRINTF = {
+    (code, language): _printf(texts.get(language, texts["en"]))
+    for code, texts in TEMPLATES.items()
+    for language in LANGUAGES
+}
+
+
 def worded(code: str, language: str, fields: Mapping[str, Any]) -> str:
     """``message`` with its fields in a mapping, which a denial's wording builds once."""
-    template = TEMPLATES[code]
-    return template.get(language, template["en"]).format_map(fields)
+    template = _PRINTF.get((code, language)) or _PRINTF[code, "en"]
+    return template % fields
