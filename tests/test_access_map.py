@@ -7,7 +7,8 @@ would allow, page by page."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +21,33 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from authreg.domain.access_map import Access, for_category, for_user
+from authreg.domain.document_format import MAX_CATEGORY_DEPTH
+from authreg.domain.documents import Document, parse, read_paths
+from authreg.domain.errors import Invalid
 from authreg.domain.policy_engine import PolicyEngine
-from authreg.domain.requests import DecisionRequest
+from authreg.domain.requests import DecisionRequest, load_request
 from authreg.domain.snapshot import Snapshot
 from authreg.services.access_report import Search, resources, subjects
+from authreg.services.apply import apply_documents
+from authreg.services.decision_service import DecisionService
 from authreg.storage.sessions import reading
 from authreg.storage.snapshot_loader import load_snapshot
-from tests.conftest import SEED_ASK, SEED_FACTS_DAY, SEED_ID, examples, generated_registry, sqlite_only
+from tests.conftest import (
+    POLICIES,
+    SEED_ASK,
+    SEED_FACTS_DAY,
+    SEED_ID,
+    TEST_SECRET,
+    examples,
+    generated_registry,
+    sqlite_only,
+)
 from tests.reference import RawSamples
 from tests.test_decision_properties import CATEGORIES, ORGS, PURPOSES, SOURCES, USERS, days, registries
 from tests.test_failclosed import move_away
 
 DAY = "2018-03-05"
+NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
 USER = {"type": "user", "id": SEED_ASK["user"], "properties": {"organisation": SEED_ASK["organisation"]}}
 NAAM = {"type": "data-category", "id": "naam"}
 PERSON = {"data_subject": SEED_ASK["data_subject"]}
@@ -351,3 +367,29 @@ def test_any_search_body_is_answered_or_refused_never_a_server_error(
     client, headers = searching
     answer = _search(client, headers, kind, body)
     assert answer.status_code in (200, 400), answer.get_data(as_text=True)
+
+
+def test_a_taxonomy_as_deep_as_a_decision_follows_is_listed_and_allowed_and_deeper_is_refused(
+    seeded: Engine, tmp_path: Path
+) -> None:
+    """Categories down to ``MAX_CATEGORY_DEPTH`` levels are granted through their ancestors,
+    listed and allowed alike; one level more is refused when applied, naming the category."""
+    shared = read_paths([POLICIES / "taxonomy.yaml"])[0].canonical()
+    chain = ["naam", *(f"naam-{level}" for level in range(3, MAX_CATEGORY_DEPTH + 1))]  # naam is level 2
+    entries = [{"id": child, "label": child, "parent": parent} for parent, child in pairwise(chain)]
+    deepest = chain[-1]
+
+    def taxonomy(added: list[dict[str, str]]) -> list[Document]:
+        return [parse({**shared, "taxonomy": shared["taxonomy"] + added}, "deep.yaml")]
+
+    apply_documents(seeded, taxonomy(entries), actor="t", now=NOW)
+    service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
+    listed = {(row.user, row.purpose) for row in for_category(service.policy, deepest, date(2018, 3, 5))}
+    assert ("esf-controller-1", "amif-eligibility") in listed
+    answer = service.ask(load_request({**SEED_ASK, "data_category": deepest, "at": DAY}), asked_by="t", now=NOW)
+    assert answer["decision"] == "allow", answer["reasons"]
+    with pytest.raises(Invalid) as refused:
+        apply_documents(
+            seeded, taxonomy([*entries, {"id": "te-diep", "label": "te diep", "parent": deepest}]), actor="t", now=NOW
+        )
+    assert f"'te-diep' is more than {MAX_CATEGORY_DEPTH} levels down" in str(refused.value)

@@ -61,6 +61,10 @@ MAX_MOMENT_LENGTH = 64  # an ISO 8601 date or datetime (``at``)
 MAX_DURATION_LENGTH = 32  # an ISO 8601 duration (``every``, ``within``): its database column
 MAX_COUNT = 100_000  # paragraph numbers and ``max_users``: far above any decision, far below overflow
 MAX_DEPTH = 64  # nesting of lists and mappings in a YAML file or JSON body (documents need 5)
+# levels of the taxonomy, its roots included (the seed's has 3): Casbin's role manager follows at
+# most this many links from a category to the flow granting it (``policy_engine``), so a deeper
+# category would be listed as granted (``access_map``) and denied
+MAX_CATEGORY_DEPTH = 8
 MAX_EMAIL_LENGTH = 254  # an e-mail address: what SMTP carries in a path (RFC 5321, 4.5.3.1.3)
 # An organisation's contact: a plain address, ASCII, no display name, no quotes or spaces, a
 # domain with a dot. Narrower than RFC 5322 on purpose: it goes into a mail header as it is.

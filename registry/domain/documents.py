@@ -19,6 +19,7 @@ from marshmallow import Schema, ValidationError
 
 from authreg.domain import yaml_input
 from authreg.domain.document_format import (
+    MAX_CATEGORY_DEPTH,
     AuthorisationSchema,
     OrganisationsDocumentSchema,
     TaxonomyDocumentSchema,
@@ -482,14 +483,33 @@ def _merge_categories(
             problems.append(
                 Problem(document.source, path, f"{_belongs(parent, owners, declared_in.get(parent))}; {rule}")
             )
-    _check_cycles(
-        categories,
-        lambda entry: [entry["parent"]] if entry.get("parent") else [],
-        "category",
-        declared_in,
-        problems,
-    )
+    if not _too_deep(categories, declared_in, problems):  # a chain too deep for a walk of it
+        _check_cycles(
+            categories,
+            lambda entry: [entry["parent"]] if entry.get("parent") else [],
+            "category",
+            declared_in,
+            problems,
+        )
     return categories, owners
+
+
+def _too_deep(
+    categories: Mapping[str, dict[str, Any]], declared_in: Mapping[str, tuple[str, str]], problems: list[Problem]
+) -> bool:
+    """A category more than ``MAX_CATEGORY_DEPTH`` levels down is refused (a cycle is endless,
+    so it is too, here or by ``_check_cycles``): a decision follows no more links than that."""
+    for key in categories:
+        chain, current = [key], categories[key].get("parent")
+        while current in categories and current not in chain and len(chain) <= MAX_CATEGORY_DEPTH:
+            chain.append(current)
+            current = categories[current].get("parent")
+        if len(chain) > MAX_CATEGORY_DEPTH:
+            source, field = declared_in.get(key, ("", ""))
+            message = f"category {key!r} is more than {MAX_CATEGORY_DEPTH} levels down the taxonomy"
+            problems.append(Problem(source, field, f"{message}: {' → '.join(chain)}"))
+            return True
+    return False
 
 
 def _belongs(category_id: str, owners: Mapping[str, str], declared: tuple[str, str] | None) -> str:

@@ -27,6 +27,7 @@ from casbin.model.policy_fast import FastPolicy
 
 from authreg.domain.category_roles import WideRoleManager
 from authreg.domain.conditions import Interval
+from authreg.domain.document_format import MAX_CATEGORY_DEPTH
 from authreg.domain.lifecycle import RESULTING_STATUS
 from authreg.domain.requests import DecisionRequest, needs_number
 from authreg.domain.snapshot import AuthorisationView, FlowView, Snapshot, UserView
@@ -85,7 +86,7 @@ class DecisionEnforcer(casbin.FastEnforcer):  # type: ignore[misc]
 
     def __init__(self, model: Path = MODEL, sampled: Any = None) -> None:
         super().__init__(str(model), cache_key_order=[0, 1])
-        self.categories = WideRoleManager()
+        self.categories = WideRoleManager(max_hierarchy_level=MAX_CATEGORY_DEPTH)
         self.purposes = WideRoleManager()
         self.subject_kinds = WideRoleManager()
         for ptype, manager in (("g", self.categories), ("g2", self.purposes), ("g3", self.subject_kinds)):

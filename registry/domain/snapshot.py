@@ -258,18 +258,16 @@ class Snapshot:
 
 
 def descendants(categories: Mapping[str, Category]) -> dict[str, frozenset[str]]:
-    children: dict[str, set[str]] = {key: set() for key in categories}
-    for category in categories.values():
-        if category.parent in children:
-            children[category.parent].add(category.id)
-
-    def collect(key: str) -> frozenset[str]:
-        found = {key}
-        for child in children[key]:
-            found |= collect(child)
-        return frozenset(found)
-
-    return {key: collect(key) for key in categories}
+    """Each category with everything below it, walked without recursion: however a stored
+    taxonomy came to be, loading it must not exhaust the stack of every process."""
+    below: dict[str, set[str]] = {key: {key} for key in categories}
+    for key in categories:
+        seen, current = {key}, categories[key].parent
+        while current in categories and current not in seen:
+            below[current].add(key)
+            seen.add(current)
+            current = categories[current].parent
+    return {key: frozenset(found) for key, found in below.items()}
 
 
 def sample_entry_days(facts: AuthorisationFacts, subjects: Iterable[tuple[str, str, date]]) -> dict[str, date]:
