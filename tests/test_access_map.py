@@ -38,6 +38,7 @@ from tests.conftest import (
     SEED_FACTS_DAY,
     SEED_ID,
     TEST_SECRET,
+    dump_tables,
     examples,
     generated_registry,
     sqlite_only,
@@ -117,33 +118,30 @@ def test_every_listed_row_is_allowed_and_every_allowed_request_is_listed(
 
 
 @settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(registries(), days, st.sampled_from(["", "h1", "h2"]), st.sampled_from([None, *PURPOSES]))
+@given(registries(), days, st.sampled_from([None, *PURPOSES]), st.sampled_from(["", "k1"]))
 def test_a_search_finds_exactly_what_an_evaluation_allows(
-    registry: tuple[Snapshot, RawSamples], day: date, subject: str, purpose: str | None
+    registry: tuple[Snapshot, RawSamples], day: date, purpose: str | None, kind: str
 ) -> None:
+    """A search names no person: it finds what an evaluation allows naming none, or naming
+    some person (under a sample gate, one inside a communicated sample)."""
     snapshot, _ = registry
     engine = PolicyEngine(snapshot)
-    search = Search(day=day, purpose=purpose, subject=subject)
+    search = Search(day=day, purpose=purpose, subject_kind=kind)
+
+    def allowed(user: str, organisation: str, category: str) -> bool:
+        return any(
+            _allows(engine, _request(user, organisation, category, asked, day, subject=person, subject_kind=kind))
+            for asked in ([purpose] if purpose else PURPOSES)
+            for person in ("", "h1", "h2", "h3")
+        )
+
     for category in CATEGORIES:
         found = {(r.user, r.organisation) for r in subjects(engine, search, category, None)}
-        expected = {
-            (user, organisation)
-            for user in USERS
-            for organisation in ORGS
-            for asked in ([purpose] if purpose else PURPOSES)
-            if _allows(engine, _request(user, organisation, category, asked, day, subject=subject))
-        }
-        assert found == expected, category
+        assert found == {(u, o) for u in USERS for o in ORGS if allowed(u, o, category)}, category
     for user in USERS:
         for organisation in ORGS:
             found_categories = {r.category for r in resources(engine, search, user, organisation)}
-            expected_categories = {
-                category
-                for category in CATEGORIES
-                for asked in ([purpose] if purpose else PURPOSES)
-                if _allows(engine, _request(user, organisation, category, asked, day, subject=subject))
-            }
-            assert found_categories == expected_categories
+            assert found_categories == {c for c in CATEGORIES if allowed(user, organisation, c)}
 
 
 def test_on_a_generated_registry_the_listing_is_what_the_engine_allows(
@@ -233,37 +231,52 @@ def _search(client: FlaskClient, headers: dict[str, str], kind: str, body: dict[
 
 
 def test_the_authzen_searches_on_the_seed(client: FlaskClient, bearer: dict[str, Any]) -> None:
+    """The seed gates both purposes: whoever is found may look only at persons inside a
+    communicated sample, and each result says so."""
     headers = bearer["application"]
     context = {"purpose": "amif-eligibility", "time": DAY}
-    person = {**NAAM, "properties": PERSON}
-    users = _search(client, headers, "subject", {"subject": {"type": "user"}, "resource": person, "context": context})
+    users = _search(client, headers, "subject", {"subject": {"type": "user"}, "resource": NAAM, "context": context})
     assert users.status_code == 200, users.get_data(as_text=True)
+    sampled = {"organisation": "WSE-ESF", "sampled_persons_only": True}
     assert users.get_json()["results"] == [
-        {"type": "user", "id": f"esf-controller-{n}", "properties": {"organisation": "WSE-ESF"}} for n in (1, 2)
+        {"type": "user", "id": f"esf-controller-{n}", "properties": sampled} for n in (1, 2)
     ]
     assert users.get_json()["page"] == {"next_token": "", "count": 2, "total": 2}
-    # the sample gate: without a person inside a communicated sample, nobody may
-    nobody = _search(client, headers, "subject", {"subject": {"type": "user"}, "resource": NAAM, "context": context})
-    assert nobody.get_json()["results"] == []
     found = _search(
-        client,
-        headers,
-        "resource",
-        {"subject": USER, "resource": {"type": "data-category", "properties": PERSON}, "context": context},
+        client, headers, "resource", {"subject": USER, "resource": {"type": "data-category"}, "context": context}
     )
     ids = [result["id"] for result in found.get_json()["results"]]
     assert "naam" in ids and "geboorteland" in ids and ids == sorted(ids)
-    actions = _search(client, headers, "action", {"subject": USER, "resource": person, "context": context})
-    assert actions.get_json()["results"] == [{"name": "read"}]
+    actions = _search(client, headers, "action", {"subject": USER, "resource": NAAM, "context": context})
+    assert actions.get_json()["results"] == [{"name": "read", "properties": {"sampled_persons_only": True}}]
     none = _search(
-        client, headers, "action", {"subject": USER, "resource": person, "context": {**context, "purpose": "x"}}
+        client, headers, "action", {"subject": USER, "resource": NAAM, "context": {**context, "purpose": "x"}}
     )
     assert none.get_json()["results"] == []
+    kind = {**NAAM, "properties": {"subject_kind": "inburgeraar"}}  # not a kind the flow is about
+    assert (
+        _search(client, headers, "action", {"subject": USER, "resource": kind, "context": context}).get_json()[
+            "results"
+        ]
+        == []
+    )
+
+
+def test_a_search_names_no_person_and_logs_nothing(client: FlaskClient, bearer: dict[str, Any], seeded: Engine) -> None:
+    """Whether a person may be looked at is an evaluation, which is logged: a search naming one
+    would tell whether that person is in a sample, unlogged, to roles that may not evaluate."""
+    before = dump_tables(seeded)["audit_entry"]
+    person = {**NAAM, "properties": PERSON}
+    for role in ("application", "manager", "privacy-officer"):
+        refused = _search(client, bearer[role], "subject", {"subject": {"type": "user"}, "resource": person})
+        assert refused.status_code == 400 and "resource.properties.data_subject" in refused.get_data(as_text=True)
+    _search(client, bearer["manager"], "subject", {"subject": {"type": "user"}, "resource": NAAM})
+    assert dump_tables(seeded)["audit_entry"] == before
 
 
 def test_the_authzen_search_pages_through_every_result(client: FlaskClient, bearer: dict[str, Any]) -> None:
     headers = bearer["application"]
-    body = {"subject": USER, "resource": {"type": "data-category", "properties": PERSON}, "context": {"time": DAY}}
+    body = {"subject": USER, "resource": {"type": "data-category"}, "context": {"time": DAY}}
     whole = _search(client, headers, "resource", body).get_json()
     seen: list[Any] = []
     token = None
@@ -339,7 +352,7 @@ def test_search_roles_and_discovery(api: Flask, bearer: dict[str, Any]) -> None:
 @sqlite_only
 def test_a_database_gone_is_503_for_a_listing_and_a_search(api: Flask, bearer: dict[str, Any], tmp_path: Path) -> None:
     client = api.test_client()
-    search = {"subject": {"type": "user"}, "resource": {**NAAM, "properties": PERSON}, "context": {"time": DAY}}
+    search = {"subject": {"type": "user"}, "resource": NAAM, "context": {"time": DAY}}
     assert _search(client, bearer["application"], "subject", search).status_code == 200
     path, aside = tmp_path / "authreg.db", tmp_path / "aside.db"
     move_away(path, aside)

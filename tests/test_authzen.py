@@ -169,3 +169,17 @@ def test_a_database_gone_is_503_never_an_allow(api: Flask, seeded: Engine, beare
         connection.commit()
     answer = post(client, "/access/v1/evaluation", ALLOWED, bearer["application"])
     assert answer.status_code == 503 and "decision" not in answer.get_json()
+
+
+def test_the_kind_of_person_is_asked_as_the_native_api_asks_it(api: Flask, bearer: dict[str, Any]) -> None:
+    """``resource.properties.subject_kind`` is the native ``subject_kind``: a gateway that sends
+    it has it weighed (it was dropped, and the request allowed, for a kind the flow is not about)."""
+    client = api.test_client()
+    for kind, allowed in (("amif-deelnemer", True), ("inburgeraar", False)):
+        resource = {**RESOURCE, "properties": {**RESOURCE["properties"], "subject_kind": kind}}
+        answer = post(client, "/access/v1/evaluation", {**ALLOWED, "resource": resource}, bearer["application"])
+        assert answer.get_json()["decision"] is allowed, answer.get_json()
+    assert "data-subject-kind-not-authorised" in answer.get_json()["context"]["reasons"]
+    wrong = {**RESOURCE, "properties": {**RESOURCE["properties"], "subject_kind": 7}}
+    refused = post(client, "/access/v1/evaluation", {**ALLOWED, "resource": wrong}, bearer["application"])
+    assert refused.status_code == 400 and "resource.properties.subject_kind" in refused.get_data(as_text=True)

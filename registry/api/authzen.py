@@ -40,7 +40,7 @@ from authreg.domain.clock import utcnow
 from authreg.domain.document_format import AnyId
 from authreg.domain.documents import flatten_messages
 from authreg.domain.errors import Invalid
-from authreg.domain.requests import READ, hashed_subject, load_request, parse_at
+from authreg.domain.requests import READ, load_request, parse_at
 from authreg.services import access_report
 
 blueprint = Blueprint("authzen", __name__)
@@ -53,6 +53,7 @@ PLACES = {
     "data_category": "resource.id",
     "source": "resource.properties.source",
     "data_subject": "resource.properties.data_subject",
+    "subject_kind": "resource.properties.subject_kind",
     "action": "action.name",
     "purpose": "context.purpose",
     "at": "context.time",
@@ -124,6 +125,7 @@ def _native(evaluation: dict[str, Any], where: str = "") -> dict[str, Any]:
         "data_category": resource["id"],
         "source": resource["properties"].get("source"),
         "data_subject": resource["properties"].get("data_subject"),
+        "subject_kind": resource["properties"].get("subject_kind"),
         "action": loaded["action"]["name"],
         "purpose": context.get("purpose"),
         "at": context.get("time"),
@@ -236,6 +238,7 @@ def _malformed(malformed: _Malformed) -> Response:
 
 
 PAGE_LIMIT, MAX_PAGE_LIMIT = 100, 1000
+PERSONS_NOT_SEARCHED = "a search names no person: whether one may be looked at is an evaluation, which is logged"
 
 
 class _SearchSubjectSchema(_Open):
@@ -272,7 +275,7 @@ _TYPES = {"subject": "user", "resource": "data-category"}
 _TEXTS = {  # where a search's optional texts are, and what they are to authreg
     "organisation": ("subject", "properties", "organisation"),
     "source": ("resource", "properties", "source"),
-    "data_subject": ("resource", "properties", "data_subject"),
+    "data_subject": ("resource", "properties", "data_subject"),  # refused: PERSONS_NOT_SEARCHED
     "subject_kind": ("resource", "properties", "subject_kind"),
     "purpose": ("context", "purpose"),
     "time": ("context", "time"),
@@ -296,12 +299,12 @@ def _search(body: dict[str, Any], looked_for: str) -> tuple[dict[str, Any], acce
         (f"{part}.type", f"must be {kind!r}") for part, kind in _TYPES.items() if loaded[part].get("type") != kind
     ]
     problems += [(".".join(_TEXTS[name]), "not a text") for name, value in texts.items() if value is False]
+    if texts["data_subject"] is not None:
+        problems.append(("resource.properties.data_subject", PERSONS_NOT_SEARCHED))
     if problems:
         raise _Malformed(problems)
-    decisions = service()
     try:
-        _, day = parse_at(texts["time"], now=utcnow(), timezone=decisions.timezone)
-        subject = hashed_subject(texts["data_subject"], decisions.secret)
+        _, day = parse_at(texts["time"], now=utcnow(), timezone=service().timezone)
     except Invalid as invalid:
         raise _Malformed([(_place(p.path), p.message) for p in invalid.problems]) from invalid
     return loaded, access_report.Search(
@@ -309,7 +312,6 @@ def _search(body: dict[str, Any], looked_for: str) -> tuple[dict[str, Any], acce
         action=None if looked_for == "action" else loaded["action"].get("name", READ),
         purpose=texts["purpose"],
         source=texts["source"],
-        subject=subject,
         subject_kind=texts["subject_kind"] or "",
     )
 
@@ -322,8 +324,14 @@ def _text(loaded: dict[str, Any], path: tuple[str, ...]) -> Any:
     return value if value is None or isinstance(value, str) else False
 
 
-def _searched(looked_for: str, find: Callable[[dict[str, Any], access_report.Search], list[Any]]) -> Any:
-    """Run a search and answer one page of its sorted, distinct results."""
+Results = list[tuple[dict[str, Any], Access]]  # each result with a row it was found through
+Found = Callable[[dict[str, Any], access_report.Search], Results]
+
+
+def _searched(looked_for: str, find: Found) -> Any:
+    """Run a search and answer one page of its sorted, distinct results. A result found only
+    under a sample gate (for a person inside a communicated sample, whom an evaluation must
+    name) says so: ``properties.sampled_persons_only``."""
     try:
         body = _body()
         loaded, search = _search(body, looked_for)
@@ -331,17 +339,30 @@ def _searched(looked_for: str, find: Callable[[dict[str, Any], access_report.Sea
         decisions.sync()  # current as of now, and an outage is a 503, never a stale answer
         policy = decisions.policy
         with policy.lock:  # the results and the version their pages are tokened with agree
-            results = list(dict.fromkeys(json.dumps(found, sort_keys=True) for found in find(loaded, search)))
+            gated: dict[str, bool] = {}
+            for result, row in find(loaded, search):
+                key = json.dumps(result, sort_keys=True)
+                gated[key] = gated.get(key, True) and row.sample_gate is not None
             version = policy.snapshot.version
+        results = [_marked(json.loads(key), only) for key, only in sorted(gated.items())]
         asked = {key: value for key, value in body.items() if key != "page"}
-        return jsonify(_paged([json.loads(found) for found in sorted(results)], loaded["page"], version, search, asked))
+        return jsonify(_paged(results, loaded["page"], version, looked_for, search, asked))
     except _Malformed as malformed:
         return _malformed(malformed)
 
 
-def _paged(results: list[Any], page: dict[str, Any], version: int, search: Any, asked: Any) -> dict[str, Any]:
+def _marked(result: dict[str, Any], sampled_only: bool) -> dict[str, Any]:
+    if sampled_only:
+        result["properties"] = {**result.get("properties", {}), "sampled_persons_only": True}
+    return result
+
+
+def _paged(
+    results: list[Any], page: dict[str, Any], version: int, looked_for: str, search: Any, asked: Any
+) -> dict[str, Any]:
     limit = page.get("limit", PAGE_LIMIT)
-    fingerprint = hashlib.sha256(json.dumps([version, str(search.day), asked], sort_keys=True).encode()).hexdigest()
+    printed = json.dumps([looked_for, version, str(search.day), asked], sort_keys=True)
+    fingerprint = hashlib.sha256(printed.encode()).hexdigest()
     start = _offset(page["token"], fingerprint) if page.get("token") else 0
     end = start + limit
     shown = results[start:end]
@@ -363,10 +384,12 @@ def _offset(token: str, fingerprint: str) -> int:
 def search_subject() -> Any:
     """The users (with their organisation) that may read the resource's category."""
 
-    def find(loaded: dict[str, Any], search: access_report.Search) -> list[Any]:
+    def find(loaded: dict[str, Any], search: access_report.Search) -> Results:
         organisation = loaded["subject"]["properties"].get("organisation")
         rows = access_report.subjects(service().policy, search, loaded["resource"]["id"], organisation)
-        return [{"type": "user", "id": row.user, "properties": {"organisation": row.organisation}} for row in rows]
+        return [
+            ({"type": "user", "id": row.user, "properties": {"organisation": row.organisation}}, row) for row in rows
+        ]
 
     return _searched("subject", find)
 
@@ -375,9 +398,11 @@ def search_subject() -> Any:
 def search_resource() -> Any:
     """The categories (with their discloser) the subject may read."""
 
-    def find(loaded: dict[str, Any], search: access_report.Search) -> list[Any]:
+    def find(loaded: dict[str, Any], search: access_report.Search) -> Results:
         rows = _of_subject(loaded, search)
-        return [{"type": "data-category", "id": row.category, "properties": {"source": row.source}} for row in rows]
+        return [
+            ({"type": "data-category", "id": row.category, "properties": {"source": row.source}}, row) for row in rows
+        ]
 
     return _searched("resource", find)
 
@@ -386,11 +411,19 @@ def search_resource() -> Any:
 def search_action() -> Any:
     """The actions the subject may take on the resource's category."""
 
-    def find(loaded: dict[str, Any], search: access_report.Search) -> list[Any]:
+    def find(loaded: dict[str, Any], search: access_report.Search) -> Results:
         rows = [row for row in _of_subject(loaded, search) if row.category == loaded["resource"]["id"]]
-        return [{"name": row.action} for row in rows]
+        return [({"name": row.action}, row) for row in rows]
 
     return _searched("action", find)
+
+
+def _user(row: Access) -> dict[str, Any]:
+    return {"type": "user", "id": row.user, "properties": {"organisation": row.organisation}}
+
+
+def _category(row: Access) -> dict[str, Any]:
+    return {"type": "data-category", "id": row.category, "properties": {"source": row.source}}
 
 
 def _of_subject(loaded: dict[str, Any], search: access_report.Search) -> list[Access]:

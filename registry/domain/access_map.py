@@ -76,7 +76,14 @@ def for_category(engine: PolicyEngine, category: str, day: date, source: str | N
     """Every user (and so organisation) that may read ``category`` on ``day``, from ``source``
     when given."""
     with engine.lock:
-        lines = (line for line in engine.lines() if source is None or line[7] == source)
+        # only the lines of flows granting the category or one above it: a row is made for every
+        # category a line covers, and a listing must not hold the engine's lock for long
+        above = engine.snapshot.ancestors_or_self(category) or frozenset((category,))
+        lines = (
+            line
+            for line in engine.lines()
+            if (source is None or line[7] == source) and not above.isdisjoint(engine.flows[line[2]].flow.categories)
+        )
         return sorted(row for row in _rows(engine, lines, day) if row.category == category)
 
 

@@ -53,13 +53,13 @@ def _problems(user: str | None, organisation: str | None, category: str | None, 
 @dataclass(frozen=True)
 class Search:
     """What an AuthZEN search fixes beside the part it looks for: the day, and optionally the
-    action, purpose, discloser, person (hashed) and kind of person a request would name."""
+    action, purpose, discloser and kind of person a request would name. Never a person: whether
+    one may be looked at is an evaluation, which is logged; a search is not."""
 
     day: date
     action: str | None = READ  # None: any
     purpose: str | None = None
     source: str | None = None
-    subject: str = ""
     subject_kind: str = ""
 
 
@@ -79,18 +79,29 @@ def resources(policy: PolicyEngine, search: Search, user: str, organisation: str
 
 def _allowed(policy: PolicyEngine, search: Search, rows: list[Access]) -> list[Access]:
     """The rows whose request, as the search would make it, Casbin allows: a row lists what a
-    line grants, and a search may name a person (the number, a sample gate) or a kind of person,
-    which only the decision itself weighs. Asked of the engine, not logged: nothing is read."""
+    line grants, and a search may name a kind of person, which only the decision weighs. A row
+    under a sample gate is asked for a person inside a communicated sample that day (its hash,
+    as the registry keeps it): kept when there is one whom Casbin allows, so a result under a
+    gate means "for a sampled person". Asked of the engine, not logged: nothing is read."""
     return [
         row
         for row in rows
         if search.action in (None, row.action)
         and search.purpose in (None, row.purpose)
-        and policy.grant(_request(row, search)) is not None
+        and policy.grant(_request(row, search, _sampled(policy, row, search.day))) is not None
     ]
 
 
-def _request(row: Access, search: Search) -> DecisionRequest:
+def _sampled(policy: PolicyEngine, row: Access, day: date) -> str:
+    """For a row under a sample gate, a person inside a communicated sample of its
+    authorisation on the day ("" for none, or for a row without a gate)."""
+    if row.sample_gate is None:
+        return ""
+    entered = policy.snapshot.authorisations[row.authorisation].sample_entry
+    return min((person for person, first in entered.items() if first <= day), default="")
+
+
+def _request(row: Access, search: Search, subject: str) -> DecisionRequest:
     return DecisionRequest(
         user=row.user,
         organisation=row.organisation,
@@ -100,6 +111,6 @@ def _request(row: Access, search: Search) -> DecisionRequest:
         at=search.day.isoformat(),
         day=search.day,
         source=search.source or "",
-        subject=search.subject,
+        subject=subject,
         subject_kind=search.subject_kind,
     )
