@@ -51,6 +51,9 @@ class ApplyReport:
     dry_run: bool = False
     # the authorisations whose compiled policy the change alters; None: the whole registry
     touched: list[str] | None = field(default_factory=list)
+    # the authorisations written and those they replace, now or before (also when ``touched``
+    # is None): what must be read again besides organisations and the taxonomy
+    written: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -169,7 +172,8 @@ def _apply(
         )
     summary = ", ".join(f"{c.status} {c.kind} {c.key}" for c in report.changes if c.status != "unchanged")
     registry_wide = bool(changed_orgs or changed_categories)
-    report.touched = None if registry_wide else _touched(to_write, stored)
+    report.written = _touched(to_write, stored)
+    report.touched = None if registry_wide else report.written
     report.registry_version = registry_rows.record_change(
         session,
         actor=actor,

@@ -30,14 +30,15 @@ from sqlmodel import Session
 
 from authreg.domain.decisions import decide
 from authreg.domain.documents import Document
+from authreg.domain.errors import Conflict
 from authreg.domain.policy_engine import PolicyEngine
 from authreg.domain.requests import DecisionRequest
-from authreg.domain.snapshot import AuthorisationView, Snapshot
+from authreg.domain.snapshot import AuthorisationView, Category, Snapshot
 from authreg.services.apply import ApplyReport, apply_documents
 from authreg.storage import registry_rows
 from authreg.storage.audit_log import Replayed, replayable
 from authreg.storage.sessions import reading
-from authreg.storage.snapshot_loader import load_authorisations, load_snapshot
+from authreg.storage.snapshot_loader import load_authorisations, load_categories, load_groups, load_snapshot
 
 ALLOW, DENY = "allow", "deny"
 GROUPINGS = ("authorisation", "organisation", "user", "data_category")
@@ -106,20 +107,39 @@ class ImpactReport:
 
 @dataclass
 class _Amended:
-    """The registry after the rehearsed change: the views of what it touches, or all of it."""
+    """What the rehearsed change makes of the registry: the views of the authorisations it
+    writes (and those they replace), and the organisations and the taxonomy when it changes
+    them. Read inside the rehearsal, which on SQLite holds the write lock and so holds back the
+    logging of decisions: only what the change wrote is read there, never the whole registry."""
 
-    views: dict[str, AuthorisationView] = field(default_factory=dict)
-    touched: list[str] = field(default_factory=list)
-    whole: Snapshot | None = None
     version: int = 0
+    views: dict[str, AuthorisationView] = field(default_factory=dict)
+    written: list[str] = field(default_factory=list)
+    registry_wide: bool = False
+    groups: dict[str, frozenset[str]] = field(default_factory=dict)
+    categories: dict[str, Category] = field(default_factory=dict)
 
     def read(self, session: Session, report: ApplyReport) -> None:
         self.version = registry_rows.registry_version(session)
+        self.written = report.written
+        self.views = load_authorisations(session, report.written)
         if report.touched is None:
-            self.whole = load_snapshot(session)
-        else:
-            self.touched = report.touched
-            self.views = load_authorisations(session, report.touched)
+            self.registry_wide = True
+            self.groups = load_groups(session)
+            self.categories = load_categories(session)
+
+    def applied_to(self, policy: PolicyEngine, version: int) -> PolicyEngine:
+        """``policy`` (the registry as it is, read after the rehearsal) as the change would leave
+        it; a Conflict when the registry is no longer at ``version``, the one the rehearsal
+        began from: another change was made meanwhile, and ``policy`` holds it too. (Versions
+        are compared, not counted on: PostgreSQL does not take back a number a rollback used.)"""
+        if policy.snapshot.version != version:
+            raise Conflict("the registry changed while the impact was worked out; ask again")
+        if not self.registry_wide:
+            policy.replace(self.views, self.written, self.version)
+            return policy
+        views = {**policy.snapshot.authorisations, **self.views}
+        return PolicyEngine(Snapshot(self.version, views, self.groups, self.categories))
 
 
 def impact(
@@ -135,6 +155,8 @@ def impact(
     them for None). Writes nothing. Invalid documents are refused as ``apply`` refuses them, and
     a version other than ``expected_versions`` says is a Conflict, as for ``apply``."""
     amended = _Amended()
+    with reading(engine) as session:
+        began = registry_rows.registry_version(session)
     applied = apply_documents(
         engine, documents, actor=actor, now=now, expected_versions=expected_versions, rehearse=amended.read
     )
@@ -152,14 +174,11 @@ def impact(
     )
     if not report.apply.changed:
         return report
-    affected = set(amended.touched)
-    if amended.whole is not None:
-        policy = PolicyEngine(amended.whole)
-    else:
-        policy.replace(amended.views, amended.touched, amended.version)
+    affected = set(amended.written)
+    policy = amended.applied_to(policy, began)
     with policy.lock:
         for entry, was in zip(logged, before, strict=True):
-            if amended.whole is None and was is not None and was.authorisation not in affected:
+            if not amended.registry_wide and was is not None and was.authorisation not in affected:
                 continue  # allowed through a flow the change leaves alone: it still is
             after = policy.grant(entry.request)
             if (was is None) == (after is None):

@@ -42,10 +42,12 @@ def load_snapshot(session: Session) -> Snapshot:
         version=registry_rows.registry_version(session),
         authorisations=load_authorisations(session, None),
         groups=load_groups(session),
-        categories={
-            c.id: Category(c.id, c.parent_id, c.national_register_number) for c in session.exec(select(DataCategory))
-        },
+        categories=load_categories(session),
     )
+
+
+def load_categories(session: Session) -> dict[str, Category]:
+    return {c.id: Category(c.id, c.parent_id, c.national_register_number) for c in session.exec(select(DataCategory))}
 
 
 def load_groups(session: Session) -> dict[str, frozenset[str]]:
