@@ -84,10 +84,11 @@ def for_category(engine: PolicyEngine, category: str, day: date, source: str | N
             for line in engine.lines()
             if (source is None or line[7] == source) and not above.isdisjoint(engine.flows[line[2]].flow.categories)
         )
-        return sorted(row for row in _rows(engine, lines, day) if row.category == category)
+        return sorted(_rows(engine, lines, day, only=category))
 
 
-def _rows(engine: PolicyEngine, lines: Iterable[Line], day: date) -> Iterator[Access]:
+def _rows(engine: PolicyEngine, lines: Iterable[Line], day: date, only: str | None = None) -> Iterator[Access]:
+    """The rows of the lines that run on ``day``: of every category they cover, or of ``only``."""
     snapshot = engine.snapshot
     asked = day.isoformat()
     for user, organisation, flow_key, start, until, action, nrn, source, gate in lines:
@@ -100,7 +101,8 @@ def _rows(engine: PolicyEngine, lines: Iterable[Line], day: date) -> Iterator[Ac
             category: granted
             for granted in flow.categories
             for category in snapshot.below.get(granted, frozenset({granted}))
-            if numbered or not snapshot.needs_national_register_number(category)
+            if (only is None or category == only)
+            and (numbered or not snapshot.needs_national_register_number(category))
         }
         for purpose in flow.purposes:
             gated = bool(gate) and view.gate is not None and view.gate.gates(purpose)
