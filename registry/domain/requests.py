@@ -82,6 +82,28 @@ class DecisionRequest:
             logged["subject_kind"] = self.subject_kind
         return logged
 
+    @classmethod
+    def from_logged(cls, logged: Any, day: date) -> DecisionRequest:
+        """``as_logged`` read back, on the day it was evaluated (a replay asks it again); a
+        TypeError, KeyError or ValueError for anything else (an entry tampered with)."""
+        if not isinstance(logged, dict):
+            raise TypeError("not a JSON object")
+        texts = {key: value for key, value in logged.items() if isinstance(value, str)}
+        if len(texts) != len(logged):
+            raise ValueError("a field is not a text")
+        return cls(
+            user=texts["user"],
+            organisation=texts["organisation"],
+            data_category=texts["data_category"],
+            purpose=texts["purpose"],
+            action=texts["action"],
+            at=texts["at"],
+            day=day,
+            source=texts.get("source", ""),
+            subject=texts.get("data_subject_hash", ""),
+            subject_kind=texts.get("subject_kind", ""),
+        )
+
 
 def parse_at(text: str | None, *, now: datetime, timezone: str) -> tuple[str, date]:
     """A date is that day; a datetime (UTC when it has no offset) is converted to the legal

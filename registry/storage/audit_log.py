@@ -394,30 +394,9 @@ def replayable(session: Session, since: date | None = None) -> Iterator[Replayed
     for seq, evaluated_at, request, decision in session.exec(query):
         try:
             logged = json.loads(request) if isinstance(request, str) else request  # PostgreSQL's JSON comes parsed
-            yield Replayed(int(seq), _logged_request(logged, date.fromisoformat(evaluated_at)), decision)
+            yield Replayed(int(seq), DecisionRequest.from_logged(logged, date.fromisoformat(evaluated_at)), decision)
         except (TypeError, ValueError, KeyError) as error:
             yield Unreadable(int(seq), f"entry {seq}: its request is unreadable: {error}")
-
-
-def _logged_request(logged: Any, day: date) -> DecisionRequest:
-    """``DecisionRequest.as_logged`` read back."""
-    if not isinstance(logged, dict):
-        raise TypeError("not a JSON object")
-    texts = {key: value for key, value in logged.items() if isinstance(value, str)}
-    if len(texts) != len(logged):
-        raise ValueError("a field is not a text")
-    return DecisionRequest(
-        user=texts["user"],
-        organisation=texts["organisation"],
-        data_category=texts["data_category"],
-        purpose=texts["purpose"],
-        action=texts["action"],
-        at=texts["at"],
-        day=day,
-        source=texts.get("source", ""),
-        subject=texts.get("data_subject_hash", ""),
-        subject_kind=texts.get("subject_kind", ""),
-    )
 
 
 def as_record(entry: AuditEntry | Unreadable) -> dict[str, Any]:
