@@ -30,7 +30,8 @@ from authreg.domain.snapshot import Snapshot
 from authreg.services.access_report import Search, resources, subjects
 from authreg.services.apply import apply_documents
 from authreg.services.decision_service import DecisionService
-from authreg.storage.sessions import reading
+from authreg.storage import registry_rows
+from authreg.storage.sessions import reading, transaction
 from authreg.storage.snapshot_loader import load_snapshot
 from tests.conftest import (
     POLICIES,
@@ -105,6 +106,7 @@ def test_every_listed_row_is_allowed_and_every_allowed_request_is_listed(
         view = snapshot.authorisations[row.authorisation]
         if row.sample_gate is not None:  # a person inside a communicated sample that day is allowed, no other
             sampled = [who for who, entered in view.sample_entry.items() if entered <= day]
+            assert sampled, row  # a gated purpose nobody may be looked at for is not listed
             for subject in sampled:
                 request = _request(row.user, row.organisation, row.category, row.purpose, day, subject=subject)
                 assert _allows(engine, request), (row, subject)
@@ -223,7 +225,7 @@ def test_the_api_lists_the_same_rows_as_the_cli(client: FlaskClient, bearer: dic
 
 @pytest.fixture
 def searching(client: FlaskClient, bearer: dict[str, Any]) -> tuple[FlaskClient, dict[str, str]]:
-    return client, bearer["application"]
+    return client, bearer["manager"]
 
 
 def _search(client: FlaskClient, headers: dict[str, str], kind: str, body: dict[str, Any]) -> Any:
@@ -233,7 +235,7 @@ def _search(client: FlaskClient, headers: dict[str, str], kind: str, body: dict[
 def test_the_authzen_searches_on_the_seed(client: FlaskClient, bearer: dict[str, Any]) -> None:
     """The seed gates both purposes: whoever is found may look only at persons inside a
     communicated sample, and each result says so."""
-    headers = bearer["application"]
+    headers = bearer["manager"]
     context = {"purpose": "amif-eligibility", "time": DAY}
     users = _search(client, headers, "subject", {"subject": {"type": "user"}, "resource": NAAM, "context": context})
     assert users.status_code == 200, users.get_data(as_text=True)
@@ -267,7 +269,7 @@ def test_a_search_names_no_person_and_logs_nothing(client: FlaskClient, bearer: 
     would tell whether that person is in a sample, unlogged, to roles that may not evaluate."""
     before = dump_tables(seeded)["audit_entry"]
     person = {**NAAM, "properties": PERSON}
-    for role in ("application", "manager", "privacy-officer"):
+    for role in ("manager", "privacy-officer"):
         refused = _search(client, bearer[role], "subject", {"subject": {"type": "user"}, "resource": person})
         assert refused.status_code == 400 and "resource.properties.data_subject" in refused.get_data(as_text=True)
     _search(client, bearer["manager"], "subject", {"subject": {"type": "user"}, "resource": NAAM})
@@ -275,7 +277,7 @@ def test_a_search_names_no_person_and_logs_nothing(client: FlaskClient, bearer: 
 
 
 def test_the_authzen_search_pages_through_every_result(client: FlaskClient, bearer: dict[str, Any]) -> None:
-    headers = bearer["application"]
+    headers = bearer["manager"]
     body = {"subject": USER, "resource": {"type": "data-category"}, "context": {"time": DAY}}
     whole = _search(client, headers, "resource", body).get_json()
     seen: list[Any] = []
@@ -332,7 +334,7 @@ def test_the_authzen_search_pages_through_every_result(client: FlaskClient, bear
 def test_a_malformed_search_is_400_naming_the_field(
     client: FlaskClient, bearer: dict[str, Any], kind: str, body: Any, named: str
 ) -> None:
-    answer = _search(client, bearer["application"], kind, body)
+    answer = _search(client, bearer["manager"], kind, body)
     assert answer.status_code == 400 and answer.mimetype == "application/problem+json"
     assert named in answer.get_data(as_text=True)
 
@@ -340,7 +342,7 @@ def test_a_malformed_search_is_400_naming_the_field(
 def test_search_roles_and_discovery(api: Flask, bearer: dict[str, Any]) -> None:
     client = api.test_client()
     body = {"subject": {"type": "user"}, "resource": NAAM}
-    for role, status in (("application", 200), ("privacy-officer", 200), ("manager", 200), ("auditor", 403)):
+    for role, status in (("application", 403), ("privacy-officer", 200), ("manager", 200), ("auditor", 403)):
         assert _search(client, bearer[role], "subject", body).status_code == status, role
     assert client.post("/access/v1/search/subject", json=body).status_code == 401
     found = client.get("/.well-known/authzen-configuration").get_json()
@@ -353,16 +355,16 @@ def test_search_roles_and_discovery(api: Flask, bearer: dict[str, Any]) -> None:
 def test_a_database_gone_is_503_for_a_listing_and_a_search(api: Flask, bearer: dict[str, Any], tmp_path: Path) -> None:
     client = api.test_client()
     search = {"subject": {"type": "user"}, "resource": NAAM, "context": {"time": DAY}}
-    assert _search(client, bearer["application"], "subject", search).status_code == 200
+    assert _search(client, bearer["manager"], "subject", search).status_code == 200
     path, aside = tmp_path / "authreg.db", tmp_path / "aside.db"
     move_away(path, aside)
     for _ in range(3):  # every pooled connection still holds the old file open
-        answer = _search(client, bearer["application"], "subject", search)
+        answer = _search(client, bearer["manager"], "subject", search)
         assert answer.status_code == 503 and "results" not in answer.get_json()
         listing = client.get(f"/api/v1/access?category=naam&at={DAY}", headers=bearer["manager"])
         assert listing.status_code == 503
     move_away(aside, path)
-    assert _search(client, bearer["application"], "subject", search).status_code == 200
+    assert _search(client, bearer["manager"], "subject", search).status_code == 200
 
 
 @settings(max_examples=examples(200), deadline=None, suppress_health_check=list(HealthCheck))
@@ -406,3 +408,24 @@ def test_a_taxonomy_as_deep_as_a_decision_follows_is_listed_and_allowed_and_deep
             seeded, taxonomy([*entries, {"id": "te-diep", "label": "te diep", "parent": deepest}]), actor="t", now=NOW
         )
     assert f"'te-diep' is more than {MAX_CATEGORY_DEPTH} levels down" in str(refused.value)
+
+
+def test_a_taxonomy_stored_deeper_than_the_limit_is_listed_as_it_is_decided(seeded: Engine) -> None:
+    """A taxonomy stored before the limit (written here past ``apply``) may be deeper: a category
+    more links below a granted one than a decision follows is denied, and not listed either."""
+    chain = ["naam", *(f"naam-{level}" for level in range(3, MAX_CATEGORY_DEPTH + 3))]  # two levels too deep
+    rows = {child: {"label": child, "parent": parent, "national_register_number": False, "sensitive": False}
+            for parent, child in pairwise(chain)}  # fmt: skip
+    with transaction(seeded) as session:
+        registry_rows.write_categories(session, rows, {})
+    service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
+    for category in chain[-3:]:  # the last within reach (8 links from the flow), and two beyond
+        listed = any(row.user == "esf-controller-1" for row in for_category(service.policy, category, date(2018, 3, 5)))
+        answer = service.ask(load_request({**SEED_ASK, "data_category": category, "at": DAY}), asked_by="t", now=NOW)
+        assert listed == (answer["decision"] == "allow"), (category, answer["reasons"])
+    assert (
+        service.ask(load_request({**SEED_ASK, "data_category": chain[-3], "at": DAY}), asked_by="t", now=NOW)[
+            "decision"
+        ]
+        == "allow"
+    )

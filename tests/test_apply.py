@@ -10,6 +10,9 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from authreg.domain.clock import utcnow
+from authreg.domain.documents import read_paths
+from authreg.services.apply import apply_documents
 from authreg.storage.models import (
     Authorisation,
     AuthorisationVersion,
@@ -175,3 +178,18 @@ def test_files_in_any_order_are_applied(engine: Engine, run_cli: Callable[..., A
     )
     assert result.exit_code == 0, result.stderr
     assert f"created   authorisation {SEED_ID}" in result.stdout
+
+
+def test_a_contact_changed_recompiles_nothing_and_a_membership_changed_everything(seeded: Engine) -> None:
+    """A contact is where reminders go, not part of the policy: changing one touches no
+    authorisation; a group membership changes what flows to groups grant, so everything."""
+    organisations = read_paths([POLICIES / "organisations.yaml"])[0]
+    for entry in organisations.body["organisations"]:
+        if entry["id"] == "AII":
+            entry["contact"] = "someone-else@integratie-inburgering.example.be"
+    report = apply_documents(seeded, [organisations], actor="t", now=utcnow())
+    assert report.changed and report.touched == []
+    for entry in organisations.body["organisations"]:
+        if entry["id"] == "GEM-GENT":
+            entry["member_of"] = []
+    assert apply_documents(seeded, [organisations], actor="t", now=utcnow()).touched is None

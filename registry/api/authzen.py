@@ -387,9 +387,7 @@ def search_subject() -> Any:
     def find(loaded: dict[str, Any], search: access_report.Search) -> Results:
         organisation = loaded["subject"]["properties"].get("organisation")
         rows = access_report.subjects(service().policy, search, loaded["resource"]["id"], organisation)
-        return [
-            ({"type": "user", "id": row.user, "properties": {"organisation": row.organisation}}, row) for row in rows
-        ]
+        return [(_user(row), row) for row in rows]
 
     return _searched("subject", find)
 
@@ -400,9 +398,7 @@ def search_resource() -> Any:
 
     def find(loaded: dict[str, Any], search: access_report.Search) -> Results:
         rows = _of_subject(loaded, search)
-        return [
-            ({"type": "data-category", "id": row.category, "properties": {"source": row.source}}, row) for row in rows
-        ]
+        return [(_category(row), row) for row in rows]
 
     return _searched("resource", find)
 

@@ -34,8 +34,8 @@ class Impact(MethodView):
     def post(self, body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
         """The logged decisions this document (new, or a new version) would turn round: replayed
         against the registry as it is and as it would be, grouped by authorisation,
-        organisation, user and category. Nothing is written; invalid documents are 422 as for
-        ``POST /authorisations``."""
+        organisation, user and category (not one by one: that is the audit log's, for auditors).
+        Nothing is written; invalid documents are 422 as for ``POST /authorisations``."""
         document = Document("authorisation", "request body", body)
         found = impact(engine(), [document], since=query.get("since"), actor=caller().name, now=clock().now)
-        return found.as_dict()
+        return found.as_dict(flips=False)

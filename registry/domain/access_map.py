@@ -14,7 +14,8 @@ narrow a row rather than remove it, and each row says so:
   authorisation keeps a list of staff who may use it and the user is not on it) a category that
   holds the number is not listed, and no request may name a person;
 - ``sample_gate``: for a purpose under the sample gate, only a request naming a person inside a
-  communicated sample is allowed (so without the number, such a purpose is not listed at all).
+  communicated sample is allowed (so without the number, or before anyone is sampled, such a
+  purpose is not listed at all).
 
 Complete, never truncated: the CLI prints every row; the HTTP API pages only where the caller
 asks it to (AuthZEN search).
@@ -26,8 +27,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
+from authreg.domain.document_format import MAX_CATEGORY_DEPTH
 from authreg.domain.policy_engine import OPEN_END, Line, PolicyEngine
 from authreg.domain.requests import READ
+from authreg.domain.snapshot import AuthorisationView, Snapshot
 
 
 @dataclass(frozen=True, order=True)
@@ -101,13 +104,14 @@ def _rows(engine: PolicyEngine, lines: Iterable[Line], day: date, only: str | No
             category: granted
             for granted in flow.categories
             for category in snapshot.below.get(granted, frozenset({granted}))
-            if (only is None or category == only)
+            if only in (None, category)
             and (numbered or not snapshot.needs_national_register_number(category))
+            and _within_reach(snapshot, category, granted)
         }
         for purpose in flow.purposes:
             gated = bool(gate) and view.gate is not None and view.gate.gates(purpose)
-            if gated and not numbered:
-                continue  # only a named, sampled person may be asked about, and none may be named
+            if gated and not (numbered and _anyone_sampled(view, day)):
+                continue  # only a named person inside a communicated sample, and none may be named or is
             for category, granted in covered.items():
                 yield Access(
                     organisation=organisation,
@@ -124,3 +128,17 @@ def _rows(engine: PolicyEngine, lines: Iterable[Line], day: date, only: str | No
                     until=None if until == OPEN_END.isoformat() else date.fromisoformat(until),
                     action=action,
                 )
+
+
+def _anyone_sampled(view: AuthorisationView, day: date) -> bool:
+    """Whether a person is inside a communicated sample of the authorisation on ``day``: under
+    its gate, nobody may be looked at before."""
+    return any(first <= day for first in view.sample_entry.values())
+
+
+def _within_reach(snapshot: Snapshot, category: str, granted: str) -> bool:
+    """Whether a decision follows the links from ``category`` up to ``granted`` and on to the
+    flow: at most ``MAX_CATEGORY_DEPTH`` of them. A taxonomy is refused deeper than that when
+    applied; one stored before the limit may be deeper, and is listed as decided."""
+    levels = len(snapshot.ancestry.get(category, ())) - len(snapshot.ancestry.get(granted, ()))
+    return levels < MAX_CATEGORY_DEPTH

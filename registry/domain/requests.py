@@ -137,7 +137,14 @@ def request_from(loaded: dict[str, Any], *, now: datetime, timezone: str, secret
     """The request to decide, from fields ``RequestSchema`` loaded: the day it is about (``at``)
     and the subject's keyed hash, each refused with its field's name."""
     at, day = parse_at(loaded["at"], now=now, timezone=timezone)
-    subject = hashed_subject(loaded["data_subject"], secret)
+    subject = ""
+    if loaded["data_subject"] is not None:
+        if secret is None:
+            raise SecretUnusable("no usable secret key to hash the data subject with; see AUTHREG_SECRET_KEY")
+        try:
+            subject = subject_hash(loaded["data_subject"], secret)
+        except InvalidInsz as exc:
+            raise Invalid([Problem("", "data_subject", str(exc))]) from exc
     return DecisionRequest(
         user=loaded["user"],
         organisation=loaded["organisation"],
@@ -150,18 +157,6 @@ def request_from(loaded: dict[str, Any], *, now: datetime, timezone: str, secret
         subject=subject,
         subject_kind=loaded["subject_kind"] or "",
     )
-
-
-def hashed_subject(data_subject: str | None, secret: str | None) -> str:
-    """The keyed hash of the INSZ asked about ("" for none), refused naming ``data_subject``."""
-    if data_subject is None:
-        return ""
-    if secret is None:
-        raise SecretUnusable("no usable secret key to hash the data subject with; see AUTHREG_SECRET_KEY")
-    try:
-        return subject_hash(data_subject, secret)
-    except InvalidInsz as exc:
-        raise Invalid([Problem("", "data_subject", str(exc))]) from exc
 
 
 def needs_number(snapshot: Snapshot, request: DecisionRequest) -> bool:

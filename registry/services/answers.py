@@ -168,7 +168,7 @@ class AccessListSchema(Schema):
 class FlipSchema(Schema):
     seq = fields.Integer(metadata={"description": "the audit entry replayed"})
     request = fields.Dict(
-        metadata={"description": "the request as logged (the subject as its hash), with evaluated_at"}
+        metadata={"description": "the request as logged, the person replaced by named_person; with evaluated_at"}
     )
     before = fields.String(validate=validate.OneOf(["allow", "deny"]))
     after = fields.String(validate=validate.OneOf(["allow", "deny"]))
@@ -188,7 +188,7 @@ class ImpactSchema(Schema):
         values=fields.List(fields.Dict()),
         metadata={"description": "flips counted by authorisation, organisation, user and data_category"},
     )
-    flips = fields.List(fields.Nested(FlipSchema))
+    flips = fields.List(fields.Nested(FlipSchema), metadata={"description": "the CLI's JSON only (authreg apply)"})
 
 
 class FulfilmentRecordedSchema(Schema):

@@ -171,7 +171,7 @@ def _apply(
             session, document, actor=actor, note=f"applied from {document.source}", now=now
         )
     summary = ", ".join(f"{c.status} {c.kind} {c.key}" for c in report.changes if c.status != "unchanged")
-    registry_wide = bool(changed_orgs or changed_categories)
+    registry_wide = bool(changed_categories or _shaping(changed_orgs, context.organisations))
     report.written = _touched(to_write, stored)
     report.touched = None if registry_wide else report.written
     report.registry_version = registry_rows.record_change(
@@ -192,6 +192,16 @@ def _touched(written: list[Document], stored: Mapping[str, tuple[int, dict[str, 
         before = stored.get(document.key, (0, {}))[1]
         touched.update([document.key, *document.body["replaces"], *before.get("replaces", [])])
     return sorted(touched)
+
+
+def _shaping(changed: Mapping[str, dict[str, Any]], before: Mapping[str, dict[str, Any]]) -> list[str]:
+    """The changed organisations whose change reaches the policy: a contact (where reminders go)
+    does not, so changing one recompiles nothing."""
+
+    def policy_part(entry: Mapping[str, Any] | None) -> dict[str, Any]:
+        return {key: value for key, value in (entry or {}).items() if key != "contact"}
+
+    return [key for key, entry in changed.items() if policy_part(entry) != policy_part(before.get(key))]
 
 
 def _different(entries: dict[str, dict[str, Any]], before: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from authreg.domain.decisions import decide
+from authreg.domain.decisions import Verdict, decide
 from authreg.domain.documents import Document
 from authreg.domain.errors import Conflict
 from authreg.domain.policy_engine import PolicyEngine
@@ -40,7 +40,6 @@ from authreg.storage.audit_log import Replayed, replayable
 from authreg.storage.sessions import reading
 from authreg.storage.snapshot_loader import load_authorisations, load_categories, load_groups, load_snapshot
 
-ALLOW, DENY = "allow", "deny"
 GROUPINGS = ("authorisation", "organisation", "user", "data_category")
 
 
@@ -56,9 +55,12 @@ class Flip:
     reasons: tuple[str, ...]  # after an allow -> deny, the codes it would be denied with
 
     def as_dict(self) -> dict[str, Any]:
+        """The flip as the CLI lists it. The person asked about is not named, not even by the
+        keyed hash the log keeps: that the request named one is enough to judge the change."""
+        asked = {key: value for key, value in self.request.as_logged().items() if key != "data_subject_hash"}
         return {
             "seq": self.seq,
-            "request": {**self.request.as_logged(), "evaluated_at": self.request.day_text},
+            "request": {**asked, "named_person": bool(self.request.subject), "evaluated_at": self.request.day_text},
             "before": self.before,
             "after": self.after,
             "authorisation": self.authorisation,
@@ -76,8 +78,8 @@ class ImpactReport:
     flips: list[Flip] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        turned = Counter(f"{flip.before}->{flip.after}" for flip in self.flips)
-        return {"allow_to_deny": turned[f"{ALLOW}->{DENY}"], "deny_to_allow": turned[f"{DENY}->{ALLOW}"]}
+        turned = Counter(f"{flip.before}_to_{flip.after}" for flip in self.flips)
+        return {"allow_to_deny": turned["allow_to_deny"], "deny_to_allow": turned["deny_to_allow"]}
 
     def groups(self) -> dict[str, list[dict[str, Any]]]:
         """The flips counted by authorisation, organisation, user and category, most first."""
@@ -93,7 +95,10 @@ class ImpactReport:
             ]
         return found
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, *, flips: bool = True) -> dict[str, Any]:
+        """The report; without the flips one by one where the reader may not read the audit log
+        (over HTTP and on the pages, for privacy officers): counts and groups say what changes."""
+        listed = {"flips": [flip.as_dict() for flip in self.flips]} if flips else {}
         return {
             "since": self.since.isoformat() if self.since else None,
             "replayed": self.replayed,
@@ -101,7 +106,7 @@ class ImpactReport:
             "drifted": self.drifted,
             **self.counts(),
             "groups": self.groups(),
-            "flips": [flip.as_dict() for flip in self.flips],
+            **listed,
         }
 
 
@@ -170,7 +175,8 @@ def impact(
     with policy.lock:
         before = [policy.grant(entry.request) for entry in logged]
     report.drifted = sum(
-        (granting is not None) != (entry.decision == ALLOW) for entry, granting in zip(logged, before, strict=True)
+        (granting is not None) != (entry.decision == Verdict.ALLOW)
+        for entry, granting in zip(logged, before, strict=True)
     )
     if not report.apply.changed:
         return report
@@ -193,4 +199,4 @@ def impact(
 
 
 def _verdict(granting: object) -> str:
-    return DENY if granting is None else ALLOW
+    return Verdict.DENY if granting is None else Verdict.ALLOW

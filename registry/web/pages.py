@@ -415,7 +415,7 @@ def _apply_form(*, dry_run: bool) -> Any:
     except NotFound as error:  # a version given for an id not registered
         problems = [Problem("", "version", str(error))]
         return _page("edit.html", text=text, version=version, problems=problems, report=None, current=current), 422
-    except Conflict as error:
+    except Conflict as error:  # saved by someone since it was opened, or while its impact was worked out
         problems = [_stale(error)]
         return _page("edit.html", text=text, version=version, problems=problems, report=None, current=current), 409
     if dry_run:
