@@ -2,7 +2,7 @@
 
 A decision asks "may this user read this?"; a privacy officer also asks "what may this user
 read?" and "who may read this?". Both are answered from the compiled policy lines themselves
-(``PolicyEngine.lines``), not from the documents, so a listing cannot say more or less than the
+(``PolicyEngine.grants``), not from the documents, so a listing cannot say more or less than the
 decisions do: ``tests/test_access_map.py`` holds every listed row against Casbin's verdict and
 every allowed request of a generated registry against the listing.
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from authreg.domain.document_format import MAX_CATEGORY_DEPTH
-from authreg.domain.policy_engine import OPEN_END, Line, PolicyEngine
+from authreg.domain.policy_engine import Grant, PolicyEngine
 from authreg.domain.requests import READ
 from authreg.domain.snapshot import AuthorisationView, Snapshot
 
@@ -72,7 +72,7 @@ class Access:
 def for_user(engine: PolicyEngine, user: str, organisation: str, day: date) -> list[Access]:
     """Everything ``user``, listed for ``organisation``, may read on ``day``."""
     with engine.lock:
-        return sorted(_rows(engine, engine.lines(user, organisation), day))
+        return sorted(_rows(engine, engine.grants(user, organisation), day))
 
 
 def for_category(engine: PolicyEngine, category: str, day: date, source: str | None = None) -> list[Access]:
@@ -82,51 +82,48 @@ def for_category(engine: PolicyEngine, category: str, day: date, source: str | N
         # only the lines of flows granting the category or one above it: a row is made for every
         # category a line covers, and a listing must not hold the engine's lock for long
         above = engine.snapshot.ancestors_or_self(category) or frozenset((category,))
-        lines = (
-            line
-            for line in engine.lines()
-            if (source is None or line[7] == source) and not above.isdisjoint(engine.flows[line[2]].flow.categories)
+        grants = (
+            grant
+            for grant in engine.grants()
+            if source in (None, grant.source) and not above.isdisjoint(grant.granting.flow.categories)
         )
-        return sorted(_rows(engine, lines, day, only=category))
+        return sorted(_rows(engine, grants, day, only=category))
 
 
-def _rows(engine: PolicyEngine, lines: Iterable[Line], day: date, only: str | None = None) -> Iterator[Access]:
-    """The rows of the lines that run on ``day``: of every category they cover, or of ``only``."""
+def _rows(engine: PolicyEngine, grants: Iterable[Grant], day: date, only: str | None = None) -> Iterator[Access]:
+    """The rows of the grants that run on ``day``: of every category they cover, or of ``only``."""
     snapshot = engine.snapshot
-    asked = day.isoformat()
-    for user, organisation, flow_key, start, until, action, nrn, source, gate in lines:
-        if not (start <= asked <= until):
+    for grant in grants:
+        if not grant.runs_on(day):
             continue
-        granting = engine.flows[flow_key]
-        flow, view = granting.flow, granting.view
-        numbered = nrn == "yes"
+        flow, view = grant.granting.flow, grant.granting.view
         covered = {
             category: granted
             for granted in flow.categories
             for category in snapshot.below.get(granted, frozenset({granted}))
             if only in (None, category)
-            and (numbered or not snapshot.needs_national_register_number(category))
+            and (grant.numbered or not snapshot.needs_national_register_number(category))
             and _within_reach(snapshot, category, granted)
         }
         for purpose in flow.purposes:
-            gated = bool(gate) and view.gate is not None and view.gate.gates(purpose)
-            if gated and not (numbered and _anyone_sampled(view, day)):
+            gated = grant.gated and view.gate is not None and view.gate.gates(purpose)
+            if gated and not (grant.numbered and _anyone_sampled(view, day)):
                 continue  # only a named person inside a communicated sample, and none may be named or is
             for category, granted in covered.items():
                 yield Access(
-                    organisation=organisation,
-                    user=user,
+                    organisation=grant.organisation,
+                    user=grant.user,
                     category=category,
                     purpose=purpose,
-                    source=source,
+                    source=grant.source,
                     authorisation=flow.authorisation,
                     flow=flow.id,
                     granted_as=granted,
-                    national_register_number=numbered,
+                    national_register_number=grant.numbered,
                     sample_gate=view.gate.id if gated and view.gate is not None else None,
                     subject_kinds=flow.data_subjects,
-                    until=None if until == OPEN_END.isoformat() else date.fromisoformat(until),
-                    action=action,
+                    until=grant.until,
+                    action=grant.action,
                 )
 
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 import re
 import sys
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import casbin
 from casbin.model import FastModel, Model
@@ -34,6 +34,7 @@ from authreg.domain.snapshot import AuthorisationView, FlowView, Snapshot, UserV
 
 MODEL = Path(str(files("authreg.policies") / "model.conf"))
 OPEN_END = date(9999, 12, 31)
+_OPEN_END_TEXT = OPEN_END.isoformat()
 _ALLOW_IF_ANY = "some(where (p_eft == allow))"
 _DAY = timedelta(days=1)
 
@@ -213,6 +214,23 @@ class Granting:
     worded: dict[tuple[str, str], Any] = field(default_factory=dict)
 
 
+class Grant(NamedTuple):
+    """A policy line read back: who, through which flow, on which days, with what."""
+
+    user: str
+    organisation: str
+    granting: Granting
+    start: date
+    until: date | None  # None: no end
+    action: str
+    numbered: bool  # the national register number may be used
+    source: str
+    gated: bool  # the authorisation has a sample gate (for the purposes it covers)
+
+    def runs_on(self, day: date) -> bool:
+        return self.start <= day and (self.until is None or day <= self.until)
+
+
 class PolicyEngine:
     """The enforcer and the snapshot it was compiled from, changed together under one lock so
     no decision ever sees a half-applied change."""
@@ -309,13 +327,28 @@ class PolicyEngine:
             self._add(views.values())
             self.snapshot.version = version
 
-    def lines(self, user: str | None = None, organisation: str | None = None) -> Iterable[Line]:
-        """The policy lines, or those of one user listed for one organisation (both given): the
-        same index ``decide`` reads. Callers hold ``lock``."""
+    def grants(self, user: str | None = None, organisation: str | None = None) -> Iterator[Grant]:
+        """The policy lines read back, or those of one user listed for one organisation (both
+        given: the same index ``decide`` reads), so that no caller needs their layout. Callers
+        hold ``lock``."""
         if user is None or organisation is None:
-            return (line for lines in self._lines.values() for line in lines)
-        found = self.enforcer.model["p"]["p"].policy._cache.get(user, {}).get(organisation)
-        return found or ()
+            lines: Iterable[Line] = (line for lines in self._lines.values() for line in lines)
+        else:
+            lines = self.enforcer.model["p"]["p"].policy._cache.get(user, {}).get(organisation) or ()
+        for line in lines:
+            user_, organisation_, flow, start, until, action, nrn, source, gate = line
+            granting = self.flows[flow]
+            yield Grant(
+                user_,
+                organisation_,
+                granting,
+                date.fromisoformat(start),
+                None if until == _OPEN_END_TEXT else date.fromisoformat(until),
+                action,
+                nrn == "yes",
+                source,
+                bool(gate),
+            )
 
     def line_count(self) -> int:
         return sum(len(lines) for lines in self._lines.values())
