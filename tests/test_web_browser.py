@@ -319,14 +319,26 @@ def test_the_public_register_for_anyone_in_a_browser(browser: Browser, site: str
 
 
 def test_who_may_read_what_in_a_browser(browser: Browser, site: str) -> None:
-    """A declaration recorded in the page, then the people who may read a category, and what
-    one of them may read, through the header's link."""
+    """A declaration and a communicated sample recorded in the page (the seed's purposes are
+    gated: before anyone is sampled, nobody may be looked at, and nothing is listed), then the
+    people who may read a category, and what one of them may read, through the header's link."""
     page = signed_in(browser, site, "officer")
     page.goto(f"{site}/authorisations/vtc-2017-amif-aii-wse")
     page.get_by_label("Gebruiker").select_option("esf-controller-2")
     page.get_by_label("Ondertekend op").fill("2017-10-02")
     page.locator("form", has=page.get_by_label("Ondertekend op")).get_by_role("button", name="Registreren").click()
     expect(page.get_by_role("status")).to_contain_text("declaration")
+    page.get_by_label("Steekproef").first.fill("toegang-2018-03")
+    page.get_by_label("Getrokken op").fill("2018-03-01")
+    page.get_by_label("INSZ van de personen, één per regel").fill("90.01.01-001.23")
+    page.locator("form", has=page.get_by_label("Getrokken op")).get_by_role("button", name="Registreren").click()
+    expect(page.get_by_role("status")).to_contain_text("sample")
+    communication = page.locator("form", has=page.get_by_label("Meegedeeld op"))
+    communication.get_by_label("Steekproef").fill("toegang-2018-03")
+    communication.get_by_label("Meegedeeld op").fill("2018-03-02")
+    communication.get_by_label("AII-SC").check()
+    communication.get_by_role("button", name="Registreren").click()
+    expect(page.get_by_role("status")).to_contain_text("communication")
     page.get_by_role("link", name="Wie mag wat inzien").click()
     page.get_by_label("Gegevenscategorie").fill("naam")
     page.get_by_label("Op datum").fill("2018-03-05")
