@@ -284,7 +284,7 @@ _TEXTS = {  # where a search's optional texts are, and what they are to authreg
 
 def _search(body: dict[str, Any], looked_for: str) -> tuple[dict[str, Any], access_report.Search]:
     """The search, checked: AuthZEN's shape for the part looked for, the types and properties of
-    the mapping, the day and the person asked about."""
+    the mapping (no person: ``PERSONS_NOT_SEARCHED``), and the day."""
     try:
         loaded = _SEARCH.load(body)
     except ValidationError as error:
@@ -352,6 +352,7 @@ def _searched(looked_for: str, find: Found) -> Any:
 
 
 def _marked(result: dict[str, Any], sampled_only: bool) -> dict[str, Any]:
+    """The result, saying so where it holds only for a person inside a communicated sample."""
     if sampled_only:
         result["properties"] = {**result.get("properties", {}), "sampled_persons_only": True}
     return result
