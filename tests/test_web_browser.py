@@ -91,6 +91,22 @@ def signed_in(browser: Browser, site: str, name: str, size: str = "wide") -> Pag
     return page
 
 
+def record_a_communicated_sample(page: Page, sample: str, insz: str) -> None:
+    """On the seed's page: a sample of one person drawn on 1 March 2018, communicated to AII's
+    security consultant the next day."""
+    page.get_by_label("Steekproef").first.fill(sample)
+    page.get_by_label("Getrokken op").fill("2018-03-01")
+    page.get_by_label("INSZ van de personen, één per regel").fill(insz)
+    page.locator("form", has=page.get_by_label("Getrokken op")).get_by_role("button", name="Registreren").click()
+    expect(page.get_by_role("status")).to_contain_text("sample")
+    communication = page.locator("form", has=page.get_by_label("Meegedeeld op"))
+    communication.get_by_label("Steekproef").fill(sample)
+    communication.get_by_label("Meegedeeld op").fill("2018-03-02")
+    communication.get_by_label("AII-SC").check()
+    communication.get_by_role("button", name="Registreren").click()
+    expect(page.get_by_role("status")).to_contain_text("communication")
+
+
 def accessible(page: Page) -> None:
     """axe-core injected into the page (the context bypasses the pages' CSP for it alone)."""
     page.add_script_tag(path=str(AXE))
@@ -164,17 +180,7 @@ def test_the_tester_and_the_audit_log_in_a_browser(browser: Browser, site: str) 
     page.get_by_label("Bewijs").first.fill("getekende verklaring")
     page.locator("form", has=page.get_by_label("Ondertekend op")).get_by_role("button", name="Registreren").click()
     expect(page.get_by_role("status")).to_contain_text("declaration")
-    page.get_by_label("Steekproef").first.fill("controle-2018-03")
-    page.get_by_label("Getrokken op").fill("2018-03-01")
-    page.get_by_label("INSZ van de personen, één per regel").fill("85.07.30-033.28")
-    page.locator("form", has=page.get_by_label("Getrokken op")).get_by_role("button", name="Registreren").click()
-    expect(page.get_by_role("status")).to_contain_text("sample")
-    communication = page.locator("form", has=page.get_by_label("Meegedeeld op"))
-    communication.get_by_label("Steekproef").fill("controle-2018-03")
-    communication.get_by_label("Meegedeeld op").fill("2018-03-02")
-    communication.get_by_label("AII-SC").check()
-    communication.get_by_role("button", name="Registreren").click()
-    expect(page.get_by_role("status")).to_contain_text("communication")
+    record_a_communicated_sample(page, "controle-2018-03", "85.07.30-033.28")
     accessible(page)
     ask_the_seeds_question(page, site)
     expect(page.locator("#answer")).to_contain_text("allow")
@@ -328,17 +334,7 @@ def test_who_may_read_what_in_a_browser(browser: Browser, site: str) -> None:
     page.get_by_label("Ondertekend op").fill("2017-10-02")
     page.locator("form", has=page.get_by_label("Ondertekend op")).get_by_role("button", name="Registreren").click()
     expect(page.get_by_role("status")).to_contain_text("declaration")
-    page.get_by_label("Steekproef").first.fill("toegang-2018-03")
-    page.get_by_label("Getrokken op").fill("2018-03-01")
-    page.get_by_label("INSZ van de personen, één per regel").fill("90.01.01-001.23")
-    page.locator("form", has=page.get_by_label("Getrokken op")).get_by_role("button", name="Registreren").click()
-    expect(page.get_by_role("status")).to_contain_text("sample")
-    communication = page.locator("form", has=page.get_by_label("Meegedeeld op"))
-    communication.get_by_label("Steekproef").fill("toegang-2018-03")
-    communication.get_by_label("Meegedeeld op").fill("2018-03-02")
-    communication.get_by_label("AII-SC").check()
-    communication.get_by_role("button", name="Registreren").click()
-    expect(page.get_by_role("status")).to_contain_text("communication")
+    record_a_communicated_sample(page, "toegang-2018-03", "90.01.01-001.23")
     page.get_by_role("link", name="Wie mag wat inzien").click()
     page.get_by_label("Gegevenscategorie").fill("naam")
     page.get_by_label("Op datum").fill("2018-03-05")
