@@ -176,8 +176,8 @@ class Snapshot:
     def __post_init__(self) -> None:
         # the taxonomy does not change within a snapshot (a change reloads): each decision reads
         # these instead of walking the tree
-        self.below = descendants(self.categories)
         self.ancestry = {key: frozenset(self._chain(key)) for key in self.categories}
+        self.below = descendants(self.ancestry)
         self.numbered = frozenset(
             key for key, below in self.below.items() if any(self.categories[c].national_register_number for c in below)
         )
@@ -257,16 +257,14 @@ class Snapshot:
         return chain
 
 
-def descendants(categories: Mapping[str, Category]) -> dict[str, frozenset[str]]:
-    """Each category with everything below it, walked without recursion: however a stored
-    taxonomy came to be, loading it must not exhaust the stack of every process."""
-    below: dict[str, set[str]] = {key: {key} for key in categories}
-    for key in categories:
-        seen, current = {key}, categories[key].parent
-        while current in categories and current not in seen:
-            below[current].add(key)
-            seen.add(current)
-            current = categories[current].parent
+def descendants(ancestry: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    """Each category with everything below it: its ancestry read the other way round (walked
+    up by ``Snapshot._chain`` without recursion, so however a stored taxonomy came to be,
+    loading it does not exhaust the stack of every process)."""
+    below: dict[str, set[str]] = {key: {key} for key in ancestry}
+    for key, above in ancestry.items():
+        for ancestor in above:
+            below[ancestor].add(key)
     return {key: frozenset(found) for key, found in below.items()}
 
 
