@@ -83,8 +83,8 @@ def record_fulfilment(
             raise _problem("condition", "a sample-gate is met by communicating samples, not by a fulfilment")
         if spec.kind == "ending":
             raise _problem("condition", f"{condition} is a notice of the end of the validity: listed, not fulfilled")
-        last = last_in_force(line)
-        if spec.kind == "deletion" and last is not None and fulfilled_on <= last:
+        last = last_in_force(line) if spec.kind == "deletion" else None
+        if last is not None and fulfilled_on <= last:
             still = "it has no end yet" if last == date.max else f"until {last}"
             raise _problem("fulfilled_on", f"data may still be received under {authorisation} ({still}): delete after")
         if spec.kind == "standing" and spec.every is None:
