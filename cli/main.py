@@ -15,6 +15,7 @@ import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from authreg.cli import render
+from authreg.cli.params import DAY
 from authreg.cli.remind import remind
 from authreg.config import Settings
 from authreg.domain import yaml_input
@@ -130,23 +131,6 @@ class Runtime:
         secret = load_secret(self.settings.secret_key, self.settings.secret_key_file)
         check_key(self.engine, secret)
         return secret
-
-
-class Day(click.ParamType):
-    """An ISO 8601 date; anything else is a usage error (exit 2) naming the option."""
-
-    name = "DATE"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            self.fail(f"not a date (YYYY-MM-DD): {value!r}", param, ctx)
-
-
-DAY = Day()
 
 
 def _corrects(noun: str) -> Any:

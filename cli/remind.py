@@ -8,11 +8,12 @@ other way round would be circular."""
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 import click
 
+from authreg.cli.params import DAY
 from authreg.config import ReminderSettings, Settings
 from authreg.domain.clock import Clock, utcnow
 from authreg.services import reminders
@@ -34,20 +35,16 @@ class Runtime(Protocol):
 
 
 @click.command(name="remind")
-@click.option(
-    "--at",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="The day to judge on [default: today in the registry's time zone].",
-)
+@click.option("--at", type=DAY, help="The day to judge on [default: today in the registry's time zone].")
 @click.option("--due-soon-days", type=click.IntRange(min=0), help="Warning window [env AUTHREG_DUE_SOON_DAYS; 30].")
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; send and record nothing.")
 @click.pass_obj
-def remind(runtime: Runtime, at: datetime | None, due_soon_days: int | None, dry_run: bool) -> None:
+def remind(runtime: Runtime, at: date | None, due_soon_days: int | None, dry_run: bool) -> None:
     """Send each responsible party's contact and each manager a digest of the conditions due
     soon or overdue, by e-mail and to the webhook; each state of a condition once. Exits 1
     naming every recipient not reached (it is tried again at the next run)."""
     settings = ReminderSettings.from_env()  # a bad setting stops here, named
-    day = at.date() if at is not None else runtime.clock.today
+    day = at or runtime.clock.today
     window = runtime.settings.due_soon_days if due_soon_days is None else due_soon_days
     now = utcnow()
     report = reminders.remind(runtime.engine, settings, at=day, window_days=window, now=now, dry_run=dry_run)
