@@ -33,13 +33,14 @@ from flask import Blueprint, Response, jsonify, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from authreg.api.access import caller
-from authreg.api.context import service
+from authreg.api.context import current_policy, service
 from authreg.api.problems import problem
 from authreg.domain.access_map import Access
 from authreg.domain.clock import utcnow
 from authreg.domain.document_format import AnyId
 from authreg.domain.documents import flatten_messages
 from authreg.domain.errors import Invalid
+from authreg.domain.policy_engine import PolicyEngine
 from authreg.domain.requests import READ, load_request, parse_at
 from authreg.services import access_report
 
@@ -325,7 +326,7 @@ def _text(loaded: dict[str, Any], path: tuple[str, ...]) -> Any:
 
 
 Results = list[tuple[dict[str, Any], Access]]  # each result with a row it was found through
-Found = Callable[[dict[str, Any], access_report.Search], Results]
+Found = Callable[[PolicyEngine, dict[str, Any], access_report.Search], Results]
 
 
 def _searched(looked_for: str, find: Found) -> Any:
@@ -335,12 +336,10 @@ def _searched(looked_for: str, find: Found) -> Any:
     try:
         body = _body()
         loaded, search = _search(body, looked_for)
-        decisions = service()
-        decisions.sync()  # current as of now, and an outage is a 503, never a stale answer
-        policy = decisions.policy
+        policy = current_policy()
         with policy.lock:  # the results and the version their pages are tokened with agree
             gated: dict[str, bool] = {}
-            for result, row in find(loaded, search):
+            for result, row in find(policy, loaded, search):
                 key = json.dumps(result, sort_keys=True)
                 gated[key] = gated.get(key, True) and row.sample_gate is not None
             version = policy.snapshot.version
@@ -385,9 +384,9 @@ def _offset(token: str, fingerprint: str) -> int:
 def search_subject() -> Any:
     """The users (with their organisation) that may read the resource's category."""
 
-    def find(loaded: dict[str, Any], search: access_report.Search) -> Results:
+    def find(policy: PolicyEngine, loaded: dict[str, Any], search: access_report.Search) -> Results:
         organisation = loaded["subject"]["properties"].get("organisation")
-        rows = access_report.subjects(service().policy, search, loaded["resource"]["id"], organisation)
+        rows = access_report.subjects(policy, search, loaded["resource"]["id"], organisation)
         return [(_user(row), row) for row in rows]
 
     return _searched("subject", find)
@@ -397,8 +396,8 @@ def search_subject() -> Any:
 def search_resource() -> Any:
     """The categories (with their discloser) the subject may read."""
 
-    def find(loaded: dict[str, Any], search: access_report.Search) -> Results:
-        rows = _of_subject(loaded, search)
+    def find(policy: PolicyEngine, loaded: dict[str, Any], search: access_report.Search) -> Results:
+        rows = _of_subject(policy, loaded, search)
         return [(_category(row), row) for row in rows]
 
     return _searched("resource", find)
@@ -408,8 +407,8 @@ def search_resource() -> Any:
 def search_action() -> Any:
     """The actions the subject may take on the resource's category."""
 
-    def find(loaded: dict[str, Any], search: access_report.Search) -> Results:
-        rows = [row for row in _of_subject(loaded, search) if row.category == loaded["resource"]["id"]]
+    def find(policy: PolicyEngine, loaded: dict[str, Any], search: access_report.Search) -> Results:
+        rows = [row for row in _of_subject(policy, loaded, search) if row.category == loaded["resource"]["id"]]
         return [({"name": row.action}, row) for row in rows]
 
     return _searched("action", find)
@@ -423,6 +422,6 @@ def _category(row: Access) -> dict[str, Any]:
     return {"type": "data-category", "id": row.category, "properties": {"source": row.source}}
 
 
-def _of_subject(loaded: dict[str, Any], search: access_report.Search) -> list[Access]:
+def _of_subject(policy: PolicyEngine, loaded: dict[str, Any], search: access_report.Search) -> list[Access]:
     subject = loaded["subject"]
-    return access_report.resources(service().policy, search, subject["id"], subject["properties"]["organisation"])
+    return access_report.resources(policy, search, subject["id"], subject["properties"]["organisation"])

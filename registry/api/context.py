@@ -11,6 +11,7 @@ from pathlib import Path
 from flask import current_app
 
 from authreg.domain.clock import Clock
+from authreg.domain.policy_engine import PolicyEngine
 from authreg.domain.subjects import load_secret
 from authreg.services.database import Database
 from authreg.services.decision_service import DecisionService
@@ -24,6 +25,14 @@ def engine() -> Database:
 def service() -> DecisionService:
     found: DecisionService = current_app.extensions["authreg.decisions"]()
     return found
+
+
+def current_policy() -> PolicyEngine:
+    """The process's policy, caught up with the change log first: a listing or a search answers
+    as of now, and a database that cannot be reached is a 503, never a stale answer."""
+    decisions = service()
+    decisions.sync()
+    return decisions.policy
 
 
 def clock() -> Clock:

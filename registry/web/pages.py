@@ -21,7 +21,7 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from authreg.api.context import changing, clock, due_soon_days, engine, service, subject_key, today
+from authreg.api.context import changing, clock, current_policy, due_soon_days, engine, service, subject_key, today
 from authreg.domain import yaml_input
 from authreg.domain.category_tree import category_tree
 from authreg.domain.clock import utcnow
@@ -205,10 +205,9 @@ def access() -> Any:
     asked = {key: request.args[key] for key in ACCESS_FIELDS if request.args.get(key)}
     if not asked:
         return _page("access.html", day=day, asked=asked, rows=None, problems=[])
-    service_ = service()
-    service_.sync()  # current as of now; an outage is a 503 (the app's handler), never a stale answer
+    policy = current_policy()
     try:
-        rows = access_report.access(service_.policy, day, **asked)
+        rows = access_report.access(policy, day, **asked)
     except Invalid as error:
         return _page("access.html", day=day, asked=asked, rows=None, problems=error.problems), 422
     return _page("access.html", day=day, asked=asked, rows=[row.as_dict() for row in rows], problems=[])
