@@ -30,7 +30,7 @@ from datetime import date
 from authreg.domain.document_format import MAX_CATEGORY_DEPTH
 from authreg.domain.policy_engine import Grant, PolicyEngine
 from authreg.domain.requests import READ
-from authreg.domain.snapshot import AuthorisationView, Snapshot
+from authreg.domain.snapshot import Snapshot
 
 
 @dataclass(frozen=True, order=True)
@@ -107,7 +107,7 @@ def _rows(engine: PolicyEngine, grants: Iterable[Grant], day: date, only: str | 
         }
         for purpose in flow.purposes:
             gated = grant.gated and view.gate is not None and view.gate.gates(purpose)
-            if gated and not (grant.numbered and _anyone_sampled(view, day)):
+            if gated and not (grant.numbered and view.sampled_on(day)):
                 continue  # only a named person inside a communicated sample, and none may be named or is
             for category, granted in covered.items():
                 yield Access(
@@ -125,12 +125,6 @@ def _rows(engine: PolicyEngine, grants: Iterable[Grant], day: date, only: str | 
                     until=grant.until,
                     action=grant.action,
                 )
-
-
-def _anyone_sampled(view: AuthorisationView, day: date) -> bool:
-    """Whether a person is inside a communicated sample of the authorisation on ``day``: under
-    its gate, nobody may be looked at before."""
-    return any(first <= day for first in view.sample_entry.values())
 
 
 def _within_reach(snapshot: Snapshot, category: str, granted: str) -> bool:

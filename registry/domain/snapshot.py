@@ -81,6 +81,11 @@ class AuthorisationView:
     def cites(self, key: str) -> tuple[int, ...]:
         return tuple(self.paragraphs.get(key, ()))
 
+    def sampled_on(self, day: date) -> str:
+        """A person (the hash) inside a communicated sample of this authorisation on ``day``, the
+        same one each time; "" for none: under its gate nobody may be looked at before."""
+        return min((person for person, first in self.sample_entry.items() if first <= day), default="")
+
     @cached_property
     def keeps_number_list(self) -> bool:
         """Whether any user carries ``national_register_number_list`` (§79-80)."""

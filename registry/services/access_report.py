@@ -95,10 +95,7 @@ def _allowed(policy: PolicyEngine, search: Search, rows: list[Access]) -> list[A
 def _sampled(policy: PolicyEngine, row: Access, day: date) -> str:
     """For a row under a sample gate, a person inside a communicated sample of its
     authorisation on the day ("" for none, or for a row without a gate)."""
-    if row.sample_gate is None:
-        return ""
-    entered = policy.snapshot.authorisations[row.authorisation].sample_entry
-    return min((person for person, first in entered.items() if first <= day), default="")
+    return "" if row.sample_gate is None else policy.snapshot.authorisations[row.authorisation].sampled_on(day)
 
 
 def _request(row: Access, search: Search, subject: str) -> DecisionRequest:
