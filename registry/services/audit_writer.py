@@ -8,20 +8,25 @@ holds; one per decision bounds a server by its disk. Here the first request to a
 previous transaction committed, and commits them together; the others wait. If the
 transaction fails, every request in it gets the error (503 over HTTP), none an answer: the
 guarantee that no decision is answered before its entry is durable stays whole.
+
+The writer writes through ``plain_engine`` (on PostgreSQL an engine of its own, without the
+pool's ping): a connection found broken before anything reached the database is replaced and
+the transaction run once more on a new one, so that a database that restarted costs no answer.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from authreg.domain.errors import Unavailable
 from authreg.storage import audit_log, identity
 from authreg.storage.audit_log import Anchor, Logged
-from authreg.storage.plain_writes import plain_transaction
+from authreg.storage.plain_writes import Stale, plain_engine, plain_transaction
 from authreg.storage.sessions import reading
 
 
@@ -43,6 +48,12 @@ class AuditWriter:
     _pending: list[_Ticket] = field(default_factory=list)
     _writing: bool = False
     _turn: threading.Condition = field(default_factory=threading.Condition)
+    _plain: Engine | None = None  # made at the first write: most writers of the tests never write
+
+    def close(self) -> None:
+        """Close the writer's own connection, if it has one (the next write opens it again)."""
+        if self._plain is not None and self._plain is not self.db:
+            self._plain.dispose()
 
     def write(self, logged: Sequence[Logged]) -> Anchor:
         ticket = _Ticket(logged)
@@ -67,14 +78,25 @@ class AuditWriter:
         return self._outcome(ticket)
 
     def _commit(self, batch: list[_Ticket]) -> Anchor:
-        with plain_transaction(self.db) as write:
-            logged = [entry for ticket in batch for entry in ticket.logged]
-            end = audit_log.append(write, logged, key=self.key, registry_id=self.registry_id)
+        logged = [entry for ticket in batch for entry in ticket.logged]
+        try:
+            end = self._append(logged)
+        except Stale:  # nothing reached the database: once more, on a new connection
+            end = self._append(logged)
         if end is None:  # not this registry any more: say which it is, or that it has no head
             with reading(self.db) as session:
                 identity.expect_registry(session, self.registry_id)
             raise Unavailable("the database holds no audit log head: is it migrated (authreg init)?")
         return end
+
+    def _append(self, logged: list[Logged]) -> Anchor | None:
+        if self._plain is None:
+            self._plain = plain_engine(self.db)
+            if self._plain is not self.db:  # its connection closes with the registry's engine or this writer
+                event.listen(self.db, "engine_disposed", _closer(weakref.ref(self)))
+                weakref.finalize(self, self._plain.dispose)
+        with plain_transaction(self._plain) as write:
+            return audit_log.append(write, logged, key=self.key, registry_id=self.registry_id)
 
     @staticmethod
     def _outcome(ticket: _Ticket) -> Anchor:
@@ -82,3 +104,12 @@ class AuditWriter:
             raise ticket.error
         assert ticket.end is not None
         return ticket.end
+
+
+def _closer(writer: weakref.ref[AuditWriter]) -> Callable[[Engine], None]:
+    def close(_engine: Engine) -> None:
+        found = writer()
+        if found is not None:
+            found.close()
+
+    return close

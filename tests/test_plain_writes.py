@@ -1,0 +1,148 @@
+"""Plain writes (``storage/plain_writes.py``), the audit log's path on every decision: values
+reach the database exactly as given whatever they hold, an error keeps nothing of the
+transaction, and on PostgreSQL a connection lost before the commit is replaced without costing
+an answer, while one lost at the commit is an outage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import JSON, Column, DateTime, Engine, Integer, MetaData, String, Table, select, text
+
+from authreg.domain.clock import utcnow
+from authreg.domain.errors import Unavailable
+from authreg.domain.requests import load_request
+from authreg.services.decision_service import DecisionService
+from authreg.storage import audit_log, identity
+from authreg.storage.plain_writes import PlainStatement, plain_engine, plain_transaction
+from authreg.storage.sessions import reading
+from tests.conftest import SEED_ASK, TEST_SECRET
+from tests.triggers import trigger
+
+PROBE = Table(
+    "plain_probe",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("label", String(200)),
+    Column("body", JSON),
+    Column("at", DateTime(timezone=True)),
+)
+INSERT = PlainStatement("INSERT INTO plain_probe (id, label, body, at) VALUES (:id, :label, :body, :at)", PROBE)
+RELABEL = PlainStatement("UPDATE plain_probe SET label = :label WHERE id = :id RETURNING id, label", PROBE)
+# what a client-side binding, or a statement split on ";", would get wrong
+HOSTILE = [
+    "'; DROP TABLE plain_probe; --",
+    "back\\slash \\' and \\\\",
+    "$1 $$ dollar-quoted $$ $tag$",
+    "%s %(id)s %% percent",
+    "ünïcødé, 😀, \u202e",
+    'a "quoted" ; semicolon',
+]
+
+
+@pytest.fixture
+def probe(engine: Engine) -> Iterator[Engine]:
+    """The registry's database with a table of every kind of column the audit log writes, and
+    the engine a plain writer writes it through."""
+    PROBE.create(engine)
+    writer = plain_engine(engine)
+    yield writer
+    if writer is not engine:
+        writer.dispose()
+
+
+def stored(engine: Engine) -> list[tuple[Any, ...]]:
+    with reading(engine) as session:
+        return [tuple(row) for row in session.execute(select(PROBE).order_by(PROBE.c.id))]
+
+
+def test_values_reach_the_database_exactly_as_given(probe: Engine, engine: Engine) -> None:
+    at = datetime(2026, 12, 1, 4, 30, 0, 123456, tzinfo=UTC)
+    rows = [
+        {"id": i, "label": value, "body": {"said": value, "nul": "\x00", "nested": [value, {"k": value}]}, "at": at}
+        for i, value in enumerate(HOSTILE)
+    ]
+    with plain_transaction(probe) as write:
+        write.run_many(INSERT, rows[:-1])
+        write.run(INSERT, rows[-1])
+        relabelled = write.rows(RELABEL, {"id": 0, "label": HOSTILE[1]})  # after the held-back inserts
+    assert relabelled == [(0, HOSTILE[1])]
+    found = stored(engine)
+    assert [row[1] for row in found] == [HOSTILE[1], *HOSTILE[1:]]
+    assert [row[2] for row in found] == [row["body"] for row in rows]
+    assert all(row[3].replace(tzinfo=row[3].tzinfo or UTC) == at for row in found)
+
+
+def test_an_error_keeps_nothing_of_the_transaction_and_the_next_one_works(probe: Engine, engine: Engine) -> None:
+    row = {"id": 1, "label": "first", "body": {}, "at": utcnow()}
+    with pytest.raises(Unavailable), plain_transaction(probe) as write:
+        write.run(INSERT, row)
+        write.run(INSERT, row)  # the same key twice: refused at the commit's round trip
+    assert stored(engine) == []
+    with plain_transaction(probe) as write:
+        write.run(INSERT, row)
+    assert [found[0] for found in stored(engine)] == [1]
+
+
+@pytest.fixture
+def service_on_postgres(seeded: Engine) -> DecisionService:
+    if seeded.dialect.name != "postgresql":
+        pytest.skip("a connection of the writer's own, and its loss, are PostgreSQL's")
+    return DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
+
+
+def cut_off_other_connections(engine: Engine) -> int:
+    """What a restarted server or a broken network does to every connection but this one."""
+    with engine.connect() as connection:
+        ended = connection.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+        connection.commit()
+    return int(ended)
+
+
+def chain_holds(engine: Engine) -> audit_log.Verification:
+    with reading(engine) as session:
+        return audit_log.verify(session, key=identity.chain_key(TEST_SECRET))
+
+
+def test_a_connection_lost_before_the_commit_costs_no_answer(service_on_postgres: DecisionService) -> None:
+    service, engine = service_on_postgres, service_on_postgres.db
+    first = service.ask(load_request(SEED_ASK), asked_by="app", now=utcnow())
+    assert cut_off_other_connections(engine) >= 1  # the writer's own among them
+    second = service.ask(load_request(SEED_ASK), asked_by="app", now=utcnow())  # on a new connection
+    found = chain_holds(engine)
+    assert found.intact
+    with reading(engine) as session:
+        logged = session.execute(text("SELECT decision_id FROM audit_entry ORDER BY seq")).scalars().all()
+    assert logged[-2:] == [first["decision_id"], second["decision_id"]]  # each once, in order
+
+
+def test_a_connection_lost_at_the_commit_is_an_outage(service_on_postgres: DecisionService) -> None:
+    """The entry and the commit go in one round trip: lost there, nobody can say whether it
+    committed, so it is not tried again and nothing is answered (503)."""
+    service, engine = service_on_postgres, service_on_postgres.db
+    service.ask(load_request(SEED_ASK), asked_by="app", now=utcnow())
+    before = chain_holds(engine).entries
+    with engine.begin() as connection:  # not rolled back with the transaction it is used in
+        connection.execute(text("CREATE SEQUENCE lost_once"))
+    with (
+        trigger(
+            engine,
+            "lose_connection",
+            "BEFORE INSERT ON audit_entry",
+            "nextval('lost_once') = 1",  # once: a second try would get through
+            run="PERFORM pg_terminate_backend(pg_backend_pid())",
+        ),
+        pytest.raises(Unavailable),
+    ):
+        service.ask(load_request(SEED_ASK), asked_by="app", now=utcnow())
+    assert chain_holds(engine).entries == before
+    service.ask(load_request(SEED_ASK), asked_by="app", now=utcnow())  # and then on a new connection
+    assert chain_holds(engine).entries == before + 1
