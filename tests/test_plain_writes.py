@@ -87,10 +87,12 @@ def test_an_error_keeps_nothing_of_the_transaction_and_the_next_one_works(probe:
     assert [found[0] for found in stored(engine)] == [1]
 
 
+# a connection of the writer's own, and its loss, are PostgreSQL's
+on_postgres = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
 @pytest.fixture
 def service_on_postgres(seeded: Engine) -> DecisionService:
-    if seeded.dialect.name != "postgresql":
-        pytest.skip("a connection of the writer's own, and its loss, are PostgreSQL's")
     return DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
 
 
@@ -112,6 +114,7 @@ def chain_holds(engine: Engine) -> audit_log.Verification:
         return audit_log.verify(session, key=identity.chain_key(TEST_SECRET))
 
 
+@on_postgres
 def test_a_connection_lost_before_the_commit_costs_no_answer(service_on_postgres: DecisionService) -> None:
     service, engine = service_on_postgres, service_on_postgres.db
     first = service.ask(load_request(SEED_ASK), asked_by="app", now=utcnow())
@@ -124,6 +127,7 @@ def test_a_connection_lost_before_the_commit_costs_no_answer(service_on_postgres
     assert logged[-2:] == [first["decision_id"], second["decision_id"]]  # each once, in order
 
 
+@on_postgres
 def test_a_connection_lost_at_the_commit_is_an_outage(service_on_postgres: DecisionService) -> None:
     """The entry and the commit go in one round trip: lost there, nobody can say whether it
     committed, so it is not tried again and nothing is answered (503)."""
