@@ -15,11 +15,11 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from authreg.domain.conditions import ConditionSpec
-from authreg.domain.denial_rules import Failure, asked, failing, fewest_failures
+from authreg.domain.denial_rules import Failure, asked, failing, fewest_failures, held_to
 from authreg.domain.messages import Code, message, worded
 from authreg.domain.policy_engine import Granting, PolicyEngine
 from authreg.domain.requests import DecisionRequest
-from authreg.domain.snapshot import AuthorisationView, Candidate, FlowView, Snapshot
+from authreg.domain.snapshot import AuthorisationView, FlowView, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -138,12 +138,6 @@ def _fixed_parts(
     return reason, tuple(warnings), tuple(obligations)
 
 
-def candidates(snapshot: Snapshot, request: DecisionRequest) -> Sequence[Candidate]:
-    """Step 1: flows to the organisation or a group it belongs to, from ``source`` if given."""
-    found = snapshot.candidates(request.organisation)
-    return [candidate for candidate in found if candidate.flow.source == request.source] if request.source else found
-
-
 def _worded(
     failures: Sequence[Failure], view: AuthorisationView, flow: FlowView, request: DecisionRequest, language: str
 ) -> tuple[Reason, ...]:
@@ -176,8 +170,10 @@ def _with(fields: dict[str, Any], failure: Failure) -> dict[str, Any]:
 
 def explain(snapshot: Snapshot, request: DecisionRequest, language: str = "en") -> Decision:
     """The diagnostic pass: why the closest candidate does not grant, or step 2's answer."""
-    found = candidates(snapshot, request)
-    if not found:
+    # step 1: the flows to the organisation or a group it belongs to, from ``source`` if given
+    found = snapshot.candidates(request.organisation)
+    among = found.by_source.get(request.source, 0) if request.source else found.every
+    if not among:
         return Decision(
             Verdict.DENY, None, None, (_no_candidate(snapshot, request, language),), registry_version=snapshot.version
         )
@@ -187,19 +183,23 @@ def explain(snapshot: Snapshot, request: DecisionRequest, language: str = "en") 
     # best so far is found early; one that fails more often than it is cut off as soon as it
     # does (``failing``'s limit), and once even the least a candidate must fail is more, so is
     # every candidate after it
-    bounds = fewest_failures(known, found)
+    bounds = fewest_failures(known, found, among)
     best: tuple[tuple[int, int, str, str], list[Failure], AuthorisationView, FlowView] | None = None
-    for index in sorted(range(len(found)), key=bounds.__getitem__):
-        if best is not None and bounds[index] > best[0][0]:
+    for least, level in enumerate(bounds.at_least):
+        if best is not None and least > best[0][0]:
             break
-        candidate = found[index]
-        failures = failing(known, candidate, None if best is None else best[0][0])
-        if failures is None:
-            continue
-        view, flow = candidate.view, candidate.flow
-        key = (len(failures), -flow.valid_from.toordinal(), view.id, flow.id)
-        if best is None or key < best[0]:
-            best = (key, failures, view, flow)
+        while level:
+            bit = level & -level  # the candidates of a level in their order
+            level ^= bit
+            candidate = found.found[bit.bit_length() - 1]
+            rules = held_to(known, bool(bounds.naming & bit), bool(bounds.serving & bit))
+            failures = failing(known, candidate, rules, None if best is None else best[0][0])
+            if failures is None:
+                continue
+            view, flow = candidate.view, candidate.flow
+            key = (len(failures), -flow.valid_from.toordinal(), view.id, flow.id)
+            if best is None or key < best[0]:
+                best = (key, failures, view, flow)
     assert best is not None  # the first candidate is always scored in full
     _, failures, view, flow = best
     if not failures:

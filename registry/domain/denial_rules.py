@@ -8,9 +8,11 @@ candidate flows to the rules and words the failures of the closest one, so chang
 means is a change to its rule here and to its column in ``policy_engine.compile_lines``; the
 property tests hold the two against each other and against ``tests/reference.py``. A rule that
 cannot fail is not run: for a request, the rules of another action than read, of the number and
-of a kind of person (``asked``; each begins by checking what that selection checks), and for an
-authorisation that cannot lapse (``AuthorisationView.can_lapse``, which checks what each of
-``LAPSES`` needs to find anything), the rules after the flow's window.
+of a kind of person (``asked``; each begins by checking what that selection checks); for a
+candidate, the category's and the purpose's rules where its masks say it names the category and
+serves the purpose (``fewest_failures``); and for an authorisation that cannot lapse
+(``AuthorisationView.can_lapse``, which checks what each of ``LAPSES`` needs to find anything),
+the rules after the flow's window.
 
 A rule takes the request (``Asked``), the candidate flow with its authorisation, and the asking
 user's entry there (None when the authorisation does not list the user), and returns the
@@ -20,13 +22,13 @@ denial takes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from authreg.domain.lifecycle import IN_FORCE
 from authreg.domain.messages import Code
 from authreg.domain.requests import READ, DecisionRequest, needs_number
-from authreg.domain.snapshot import AuthorisationView, Candidate, FlowView, Snapshot, UserView
+from authreg.domain.snapshot import AuthorisationView, Candidate, Candidates, FlowView, Snapshot, UserView
 
 
 class Failure(NamedTuple):
@@ -47,7 +49,9 @@ class Asked(NamedTuple):
     categories: frozenset[str]  # the category and its ancestors
     category_bits: int  # the same, as ``Snapshot.category_bits``
     needs_number: bool
-    rules: tuple[Rule, ...]  # what every candidate is held to (``failing`` adds ``LAPSES`` for some)
+    # what a candidate is held to, by whether it names the category (2) and serves the purpose
+    # (1): ``held_to``; ``failing`` adds ``LAPSES`` for some
+    rules: tuple[tuple[Rule, ...], ...]
 
 
 def asked(snapshot: Snapshot, request: DecisionRequest) -> Asked:
@@ -97,16 +101,33 @@ def _names_purpose(asked: Asked, flow: FlowView) -> bool:
     return asked.request.purpose in flow.purposes
 
 
-def fewest_failures(asked: Asked, candidates: Sequence[Candidate]) -> list[int]:
-    """How many failures ``failing`` will find at least for each candidate, from the three rules
-    that cost a lookup each (the user is not listed, the category and the purpose are not the
-    flow's), each of which fails once: the diagnostic pass skips a candidate whose count already
-    exceeds the closest one's failures, without running its other rules."""
-    user, purpose, bits = asked.request.user, asked.request.purpose, asked.category_bits
-    return [
-        (user not in candidate.users) + (not bits & candidate.categories) + (purpose not in candidate.purposes)
-        for candidate in candidates
-    ]
+class Bounds(NamedTuple):
+    """Masks over an organisation's candidates (``Candidates``): ``at_least[k]`` those for
+    which ``failing`` will find at least k failures and possibly more (k = 0 to 3), from the
+    three rules that cost a lookup each (the user is not listed, the category and the purpose
+    are not the flow's), each of which fails once; and which candidates name the category and
+    serve the purpose, whose rules then need not run. The diagnostic pass scores candidates in
+    that order and stops where the least a candidate must fail exceeds the closest one's failures."""
+
+    at_least: tuple[int, int, int, int]
+    naming: int
+    serving: int
+
+
+def fewest_failures(asked: Asked, found: Candidates, among: int) -> Bounds:
+    request = asked.request
+    listing = found.by_user.get(request.user, 0)
+    naming = found.naming(request.data_category, asked.category_bits)
+    serving = found.by_purpose.get(request.purpose, 0)
+    three = listing & naming & serving
+    two = (listing & naming) | (listing & serving) | (naming & serving)
+    one = listing | naming | serving
+    return Bounds((three & among, two & ~three & among, one & ~two & among, among & ~one), naming, serving)
+
+
+def held_to(asked: Asked, names_category: bool, serves_purpose: bool) -> tuple[Rule, ...]:
+    """The rules a candidate is held to (see ``Asked.rules``)."""
+    return asked.rules[names_category << 1 | serves_purpose]
 
 
 def action_not_authorised(asked: Asked, view: AuthorisationView, flow: FlowView, user: UserView | None) -> Found:
@@ -214,15 +235,22 @@ FLOW_RULES: tuple[Rule, ...] = (
 )
 LAPSES: tuple[Rule, ...] = (authorisation_suspended_or_revoked, authorisation_replaced, condition_overdue, sample_gate)
 # The flow rules a request is held to, by whether it asks another action than read, needs the
-# number, names a kind of person: a rule left out finds nothing for such a request, whatever the
-# candidate (each begins by checking that)
+# number, names a kind of person, and then for a candidate by whether it names the category and
+# serves the purpose: a rule left out finds nothing for such a request and candidate (each
+# begins by checking that)
 _HELD_TO = {
     (other_action, numbered, kind): tuple(
-        rule
-        for rule in FLOW_RULES
-        if (rule is not action_not_authorised or other_action)
-        and (rule is not national_register_number_not_authorised or numbered)
-        and (rule is not data_subject_kind_not_authorised or kind)
+        tuple(
+            rule
+            for rule in FLOW_RULES
+            if (rule is not action_not_authorised or other_action)
+            and (rule is not national_register_number_not_authorised or numbered)
+            and (rule is not data_subject_kind_not_authorised or kind)
+            and (rule is not data_category_not_authorised or not names_category)
+            and (rule is not purpose_not_authorised or not serves_purpose)
+        )
+        for names_category in (False, True)
+        for serves_purpose in (False, True)
     )
     for other_action in (False, True)
     for numbered in (False, True)
@@ -230,15 +258,18 @@ _HELD_TO = {
 }
 
 
-def failing(asked: Asked, candidate: Candidate, limit: int | None = None) -> list[Failure] | None:
-    """Every rule of DESIGN §3 that this candidate breaks for the request; None as soon as it
-    breaks more than ``limit`` (the diagnostic pass looks for the candidate that breaks the
-    fewest, so one that breaks more than the best so far need not be scored to the end). A
-    plain loop: the diagnostic pass runs it for the candidates of every denial."""
+def failing(
+    asked: Asked, candidate: Candidate, rules: tuple[Rule, ...], limit: int | None = None
+) -> list[Failure] | None:
+    """Every rule of DESIGN §3 that this candidate breaks for the request, of ``rules`` (what
+    ``held_to`` says it is held to) and ``LAPSES``; None as soon as it breaks more than
+    ``limit`` (the diagnostic pass looks for the candidate that breaks the fewest, so one that
+    breaks more than the best so far need not be scored to the end). A plain loop: the
+    diagnostic pass runs it for the candidates of every denial."""
     view, flow = candidate.view, candidate.flow
     user = candidate.users.get(asked.request.user)
     failures: list[Failure] = []
-    for rule in (asked.rules + LAPSES) if view.can_lapse else asked.rules:
+    for rule in (rules + LAPSES) if view.can_lapse else rules:
         found = rule(asked, view, flow, user)
         if found:
             failures.extend(found)
