@@ -10,8 +10,8 @@ transaction fails, every request in it gets the error (503 over HTTP), none an a
 guarantee that no decision is answered before its entry is durable stays whole.
 
 The writer writes through ``plain_engine`` (on PostgreSQL an engine of its own, without the
-pool's ping): a connection found broken before anything reached the database is replaced and
-the transaction run once more on a new one, so that a database that restarted costs no answer.
+pool's ping): a transaction that failed before its commit was sent is run once more on a new
+connection, so that a database that restarted costs no answer.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sqlalchemy import Engine, event
 from authreg.domain.errors import Unavailable
 from authreg.storage import audit_log, identity
 from authreg.storage.audit_log import Anchor, Logged
-from authreg.storage.plain_writes import Stale, plain_engine, plain_transaction
+from authreg.storage.plain_writes import Retryable, plain_engine, plain_transaction
 from authreg.storage.sessions import reading
 
 
@@ -51,9 +51,14 @@ class AuditWriter:
     _plain: Engine | None = None  # made at the first write: most writers of the tests never write
 
     def close(self) -> None:
-        """Close the writer's own connection, if it has one (the next write opens it again)."""
-        if self._plain is not None and self._plain is not self.db:
-            self._plain.dispose()
+        """Close the writer's own connection, if it has one (the next write opens it again);
+        after the write under way, whose connection would otherwise go back to a pool already
+        closed, and stay open."""
+        with self._turn:
+            while self._writing:
+                self._turn.wait()
+            if self._plain is not None and self._plain is not self.db:
+                self._plain.dispose()
 
     def write(self, logged: Sequence[Logged]) -> Anchor:
         ticket = _Ticket(logged)
@@ -81,7 +86,7 @@ class AuditWriter:
         logged = [entry for ticket in batch for entry in ticket.logged]
         try:
             end = self._append(logged)
-        except Stale:  # nothing reached the database: once more, on a new connection
+        except Retryable:  # nothing was committed: once more, on a new connection
             end = self._append(logged)
         if end is None:  # not this registry any more: say which it is, or that it has no head
             with reading(self.db) as session:

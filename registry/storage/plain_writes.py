@@ -20,10 +20,11 @@ and sent with the next one, in one simple query with its values bound by psycopg
 ``BEGIN`` goes with the first statement and ``COMMIT`` with the last, so logging a decision
 takes two round trips (moving the head; the entry and the commit) where the pooled connection
 took five (the ping, psycopg's ``BEGIN``, the two statements, ``COMMIT``). That cost a decision
-over HTTP about a tenth of its processor time, in authreg and in PostgreSQL (issue 12). A
-connection found broken on the first round trip, before anything could be committed (say the
-server restarted), is dropped and ``Stale``: the caller may run the transaction again on a new
-one, which is what the ping was for.
+over HTTP about a tenth of its processor time, in authreg and in PostgreSQL (issue 12). After
+any error the connection is closed (``_replace``). An error before the commit was sent (the
+server restarted, say, and the connection is broken) is ``Retryable``: nothing was committed,
+and the caller may run the transaction again on a new connection, which is what the ping was
+for.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from authreg.storage.sessions import write_turn
 
 _PLACEHOLDER = re.compile(r":(\w+)")
 _NAMES = itertools.count(1)
+WRITER_NAME = "authreg audit writer"  # the writer's connection, as PostgreSQL lists it (pg_stat_activity)
 
 
 class PlainStatement:
@@ -161,9 +163,9 @@ class HeldBackWrite(PlainWrite):
         self.cursor.execute("; ".join([*held, last]))
 
 
-class Stale(Unavailable):
-    """The connection was found broken before anything of the transaction reached the
-    database: running it again on a new connection is safe."""
+class Retryable(Unavailable):
+    """The write failed before its commit was sent, and its connection was closed: nothing of
+    it was committed, and running it again, on a new connection, is safe."""
 
 
 def plain_engine(engine: Engine) -> Engine:
@@ -173,14 +175,20 @@ def plain_engine(engine: Engine) -> Engine:
     writer of the file shares."""
     if engine.dialect.name != "postgresql":
         return engine
-    return create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
+    return create_engine(
+        engine.url,
+        isolation_level="AUTOCOMMIT",
+        pool_size=1,
+        max_overflow=0,
+        connect_args={"application_name": WRITER_NAME},
+    )
 
 
 @contextmanager
 def plain_transaction(engine: Engine) -> Iterator[PlainWrite]:
     """One write transaction of plain statements: committed when the block ends, rolled back on
-    any error; a driver's error is ``Unavailable`` (``Stale`` when nothing reached the database
-    on a connection that is broken)."""
+    any error; a driver's error is ``Unavailable`` (``Retryable`` when the commit had not been
+    sent)."""
     driver_error = engine.dialect.loaded_dbapi.Error
     with write_turn(engine):
         try:
@@ -196,18 +204,29 @@ def plain_transaction(engine: Engine) -> Iterator[PlainWrite]:
             yield write
             write.commit()
         except driver_error as error:
-            if isinstance(write, HeldBackWrite) and connection.dbapi_connection.closed:
-                connection.invalidate()  # the pool opens a new one next time
+            if isinstance(write, HeldBackWrite):
+                _replace(connection)
                 if not write.committing:
-                    raise Stale(f"the connection to the database was lost: {error}") from error
+                    raise Retryable(f"the write failed before its commit: {error}") from error
             else:
                 _roll_back(connection, driver_error)
             raise Unavailable(f"the write could not be made: {error}") from error
         except BaseException:
-            _roll_back(connection, driver_error)
+            if isinstance(write, HeldBackWrite):
+                _replace(connection)
+            else:
+                _roll_back(connection, driver_error)
             raise
         finally:
             connection.close()  # back to the pool
+
+
+def _replace(connection: Any) -> None:
+    """After any error, the held-back writer's connection is closed, which rolls back what it
+    began, and the next write opens a new one and prepares its statements there anew: what the
+    server holds prepared can no longer be out of step with what the writer believes (a
+    statement prepared just before an interruption, a plan a schema change invalidated)."""
+    connection.invalidate()
 
 
 def _roll_back(connection: Any, driver_error: type[Exception]) -> None:
