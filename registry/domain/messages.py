@@ -166,14 +166,16 @@ def _printf(template: str) -> str:
     return "".join(parts)
 
 
+_CODES = {code.value: code for code in Code}
+# per language, per code: keyed by the ``Code`` members themselves where a template is one's, so
+# that looking a code up is one hash and an identity (a tuple key of a member and a language
+# took twice as long: comparing a member with a plain string goes through the subclass)
 _PRINTF = {
-    (code, language): _printf(texts.get(language, texts["en"]))
-    for code, texts in TEMPLATES.items()
+    language: {_CODES.get(key, key): _printf(texts.get(language, texts["en"])) for key, texts in TEMPLATES.items()}
     for language in LANGUAGES
 }
 
 
 def worded(code: str, language: str, fields: Mapping[str, Any]) -> str:
     """``message`` with its fields in a mapping, which a denial's wording builds once."""
-    template = _PRINTF.get((code, language)) or _PRINTF[code, "en"]
-    return template % fields
+    return (_PRINTF.get(language) or _PRINTF["en"])[code] % fields
