@@ -19,7 +19,7 @@ from authreg.domain.denial_rules import Failure, asked, failing, fewest_failures
 from authreg.domain.messages import Code, message, worded
 from authreg.domain.policy_engine import Granting, PolicyEngine
 from authreg.domain.requests import DecisionRequest
-from authreg.domain.snapshot import AuthorisationView, FlowView, Snapshot
+from authreg.domain.snapshot import AuthorisationView, Candidate, FlowView, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -183,29 +183,39 @@ def explain(snapshot: Snapshot, request: DecisionRequest, language: str = "en") 
     # best so far is found early; one that fails more often than it is cut off as soon as it
     # does (``failing``'s limit), and once even the least a candidate must fail is more, so is
     # every candidate after it
-    bounds = fewest_failures(known, found, among)
-    best: tuple[tuple[int, int, str, str], list[Failure], AuthorisationView, FlowView] | None = None
-    for least, level in enumerate(bounds.at_least):
-        if best is not None and least > best[0][0]:
+    at_least, naming, serving = fewest_failures(known, found, among)
+    best: tuple[list[Failure], Candidate] | None = None
+    for least, level in enumerate(at_least):
+        if best is not None and least > len(best[0]):
             break
         while level:
             bit = level & -level  # the candidates of a level in their order
             level ^= bit
             candidate = found.found[bit.bit_length() - 1]
-            rules = held_to(known, bool(bounds.naming & bit), bool(bounds.serving & bit))
-            failures = failing(known, candidate, rules, None if best is None else best[0][0])
-            if failures is None:
-                continue
-            view, flow = candidate.view, candidate.flow
-            key = (len(failures), -flow.valid_from.toordinal(), view.id, flow.id)
-            if best is None or key < best[0]:
-                best = (key, failures, view, flow)
+            rules = held_to(known, bool(naming & bit), bool(serving & bit))
+            failures = failing(known, candidate, rules, None if best is None else len(best[0]))
+            if failures is not None and (best is None or _closer((failures, candidate), best)):
+                best = (failures, candidate)
     assert best is not None  # the first candidate is always scored in full
-    _, failures, view, flow = best
+    failures, candidate = best
+    view, flow = candidate.view, candidate.flow
     if not failures:
         return Decision(Verdict.ALLOW, view.id, flow.id, (), (), (), snapshot.version)
     reasons = _worded(failures, view, flow, request, language)
     return Decision(Verdict.DENY, view.id, flow.id, reasons, (), (), snapshot.version)
+
+
+def _closer(one: tuple[list[Failure], Candidate], other: tuple[list[Failure], Candidate]) -> bool:
+    """Fewer failures, then the later flow, then by id: the tie-break is worked out only for
+    candidates that fail as often (most denials score one candidate)."""
+    if len(one[0]) != len(other[0]):
+        return len(one[0]) < len(other[0])
+    first, second = one[1], other[1]
+    return (-first.flow.valid_from.toordinal(), first.view.id, first.flow.id) < (
+        -second.flow.valid_from.toordinal(),
+        second.view.id,
+        second.flow.id,
+    )
 
 
 def _no_candidate(snapshot: Snapshot, request: DecisionRequest, language: str) -> Reason:

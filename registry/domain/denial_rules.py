@@ -101,20 +101,17 @@ def _names_purpose(asked: Asked, flow: FlowView) -> bool:
     return asked.request.purpose in flow.purposes
 
 
-class Bounds(NamedTuple):
-    """Masks over an organisation's candidates (``Candidates``): ``at_least[k]`` those for
-    which ``failing`` will find at least k failures and possibly more (k = 0 to 3), from the
-    three rules that cost a lookup each (the user is not listed, the category and the purpose
-    are not the flow's), each of which fails once; and which candidates name the category and
-    serve the purpose, whose rules then need not run. The diagnostic pass scores candidates in
-    that order and stops where the least a candidate must fail exceeds the closest one's failures."""
-
-    at_least: tuple[int, int, int, int]
-    naming: int
-    serving: int
+Bounds = tuple[tuple[int, int, int, int], int, int]
 
 
 def fewest_failures(asked: Asked, found: Candidates, among: int) -> Bounds:
+    """Masks over an organisation's candidates ``among`` (``Candidates``): those for which
+    ``failing`` will find at least 0, 1, 2 and 3 failures, from the three rules that cost a
+    lookup each (the user is not listed, the category and the purpose are not the flow's), each
+    of which fails once; then which candidates name the category, and which serve the purpose,
+    whose rules need not run. The diagnostic pass scores candidates in that order and stops
+    where the least a candidate must fail exceeds the closest one's failures. (A plain tuple:
+    made on every denial.)"""
     request = asked.request
     listing = found.by_user.get(request.user, 0)
     naming = found.naming(request.data_category, asked.category_bits)
@@ -122,7 +119,7 @@ def fewest_failures(asked: Asked, found: Candidates, among: int) -> Bounds:
     three = listing & naming & serving
     two = (listing & naming) | (listing & serving) | (naming & serving)
     one = listing | naming | serving
-    return Bounds((three & among, two & ~three & among, one & ~two & among, among & ~one), naming, serving)
+    return (three & among, two & ~three & among, one & ~two & among, among & ~one), naming, serving
 
 
 def held_to(asked: Asked, names_category: bool, serves_purpose: bool) -> tuple[Rule, ...]:
