@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from authreg.domain.conditions import ConditionSpec
 from authreg.domain.denial_rules import Failure, asked, failing, fewest_failures, held_to
-from authreg.domain.messages import Code, message, worded
+from authreg.domain.messages import Code, message, printf_templates
 from authreg.domain.policy_engine import Granting, PolicyEngine
 from authreg.domain.requests import DecisionRequest
 from authreg.domain.snapshot import AuthorisationView, Candidate, FlowView, Snapshot
@@ -142,7 +142,7 @@ def _worded(
     failures: Sequence[Failure], view: AuthorisationView, flow: FlowView, request: DecisionRequest, language: str
 ) -> tuple[Reason, ...]:
     """The failures of the closest candidate in words; the fields the templates draw on are
-    gathered once for all of them."""
+    gathered once for all of them (a failure's own, where it has some, on top: few have)."""
     fields = {
         "authorisation": view.id,
         "flow": flow.id,
@@ -152,20 +152,15 @@ def _worded(
         "category": request.data_category,
         "purpose": request.purpose,
         "action": request.action,
-        "valid_from": flow.valid_from,
-        "valid_until": flow.valid_until,
+        "valid_from": flow.window_text[0],
+        "valid_until": flow.window_text[1],
     }
-    return tuple(
-        Reason(
-            failure.code, worded(failure.wording or failure.code, language, _with(fields, failure)), failure.paragraphs
-        )
-        for failure in failures
-    )
-
-
-def _with(fields: dict[str, Any], failure: Failure) -> dict[str, Any]:
-    """The common fields, and the failure's own where it has some (few have)."""
-    return {**fields, **dict(failure.fields)} if failure.fields else fields
+    templates = printf_templates(language)
+    reasons = []
+    for code, paragraphs, own, wording in failures:
+        text = templates[wording or code] % ({**fields, **dict(own)} if own else fields)
+        reasons.append(Reason(code, text, paragraphs))
+    return tuple(reasons)
 
 
 def explain(snapshot: Snapshot, request: DecisionRequest, language: str = "en") -> Decision:

@@ -151,7 +151,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
 
 
 def message(code: str, language: str, **fields: Any) -> str:
-    return worded(code, language, fields)
+    return printf_templates(language)[code] % fields
 
 
 def _printf(template: str) -> str:
@@ -176,6 +176,7 @@ _PRINTF = {
 }
 
 
-def worded(code: str, language: str, fields: Mapping[str, Any]) -> str:
-    """``message`` with its fields in a mapping, which a denial's wording builds once."""
-    return (_PRINTF.get(language) or _PRINTF["en"])[code] % fields
+def printf_templates(language: str) -> Mapping[str, str]:
+    """The templates of a language (English for one there is none of), printf-style with
+    named fields: a denial words its reasons with them directly."""
+    return _PRINTF.get(language) or _PRINTF["en"]

@@ -34,6 +34,12 @@ class FlowView:
     def key(self) -> str:
         return f"{self.authorisation}/{self.id}"
 
+    @cached_property
+    def window_text(self) -> tuple[str, str | None]:
+        """``valid_from`` and ``valid_until`` as ISO dates, as denials word them (made once:
+        formatting a date took a quarter of wording an expired flow)."""
+        return self.valid_from.isoformat(), self.valid_until.isoformat() if self.valid_until else None
+
 
 @dataclass(frozen=True)
 class DisclosureException:
