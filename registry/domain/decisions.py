@@ -19,7 +19,7 @@ from authreg.domain.denial_rules import Failure, asked, failing, fewest_failures
 from authreg.domain.messages import Code, message, printf_templates
 from authreg.domain.policy_engine import Granting, PolicyEngine
 from authreg.domain.requests import DecisionRequest
-from authreg.domain.snapshot import AuthorisationView, Candidate, FlowView, Snapshot
+from authreg.domain.snapshot import AuthorisationView, FlowView, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -173,44 +173,35 @@ def explain(snapshot: Snapshot, request: DecisionRequest, language: str = "en") 
             Verdict.DENY, None, None, (_no_candidate(snapshot, request, language),), registry_version=snapshot.version
         )
     known = asked(snapshot, request)
-    # the closest candidate: the fewest failures, then the latest flow, then by id. Candidates
-    # are scored in the order of the failures they have at least (``fewest_failures``), so the
-    # best so far is found early; one that fails more often than it is cut off as soon as it
-    # does (``failing``'s limit), and once even the least a candidate must fail is more, so is
-    # every candidate after it
+    # the closest candidate: the fewest failures, then the latest flow, then by id, which is the
+    # order of ``found`` (a tie goes to the earlier). Candidates are scored in the order of the
+    # failures they have at least (``fewest_failures``), so the best so far is found early; one
+    # that cannot beat it is cut off as soon as that shows (``failing``'s limit: as many
+    # failures as the best for an earlier candidate, fewer for a later one), and once even the
+    # least a candidate must fail is too many, so is every candidate after it
     at_least, naming, serving = fewest_failures(known, found, among)
-    best: tuple[list[Failure], Candidate] | None = None
+    failures: list[Failure] | None = None
+    closest = 0  # the bit of the best so far
     for least, level in enumerate(at_least):
-        if best is not None and least > len(best[0]):
-            break
         while level:
+            if failures is not None and least >= len(failures):
+                level &= closest - 1 if least == len(failures) else 0  # only an earlier one can still win
+                if not level:
+                    break
             bit = level & -level  # the candidates of a level in their order
             level ^= bit
-            candidate = found.found[bit.bit_length() - 1]
             rules = held_to(known, bool(naming & bit), bool(serving & bit))
-            failures = failing(known, candidate, rules, None if best is None else len(best[0]))
-            if failures is not None and (best is None or _closer((failures, candidate), best)):
-                best = (failures, candidate)
-    assert best is not None  # the first candidate is always scored in full
-    failures, candidate = best
+            limit = None if failures is None else len(failures) - (bit > closest)
+            scored = failing(known, found.found[bit.bit_length() - 1], rules, limit)
+            if scored is not None:  # within the limit: the closest so far
+                failures, closest = scored, bit
+    assert failures is not None  # the first candidate is always scored in full
+    candidate = found.found[closest.bit_length() - 1]
     view, flow = candidate.view, candidate.flow
     if not failures:
         return Decision(Verdict.ALLOW, view.id, flow.id, (), (), (), snapshot.version)
     reasons = _worded(failures, view, flow, request, language)
     return Decision(Verdict.DENY, view.id, flow.id, reasons, (), (), snapshot.version)
-
-
-def _closer(one: tuple[list[Failure], Candidate], other: tuple[list[Failure], Candidate]) -> bool:
-    """Fewer failures, then the later flow, then by id: the tie-break is worked out only for
-    candidates that fail as often (most denials score one candidate)."""
-    if len(one[0]) != len(other[0]):
-        return len(one[0]) < len(other[0])
-    first, second = one[1], other[1]
-    return (-first.flow.valid_from.toordinal(), first.view.id, first.flow.id) < (
-        -second.flow.valid_from.toordinal(),
-        second.view.id,
-        second.flow.id,
-    )
 
 
 def _no_candidate(snapshot: Snapshot, request: DecisionRequest, language: str) -> Reason:

@@ -165,12 +165,19 @@ def _masks(found: tuple[Candidate, ...], key: Callable[[Candidate], Iterable[str
     return masks
 
 
+def _tie_break(candidate: Candidate) -> tuple[int, str, str]:
+    """Between candidates that fail as often, the closest is the latest flow, then by
+    authorisation and flow id (DESIGN §3): ``Candidates.found`` is in this order."""
+    return -candidate.flow.valid_from.toordinal(), candidate.view.id, candidate.flow.id
+
+
 class Candidates:
-    """An organisation's candidate flows and, as bit masks over them (bit i: ``found[i]``),
-    which list a user, serve a purpose, come from a source, name a category or one above it:
-    a denial finds which candidates break the fewest rules from a few lookups, and touches
-    only those it then scores (at 10,000 authorisations, touching each candidate was most of a
-    denial's time, and slowed the allows around it by pushing them out of the caches)."""
+    """An organisation's candidate flows, in the order ``_tie_break`` puts them, and, as bit
+    masks over them (bit i: ``found[i]``), which list a user, serve a purpose, come from a
+    source, name a category or one above it: a denial finds which candidates break the fewest
+    rules from a few lookups, and touches only those it then scores (at 10,000 authorisations,
+    touching each candidate was most of a denial's time, and slowed the allows around it by
+    pushing them out of the caches)."""
 
     __slots__ = ("_by_category", "by_purpose", "by_source", "by_user", "every", "found")
 
@@ -251,9 +258,14 @@ class Snapshot:
         kept = self._candidates.get(organisation)
         if kept is None:
             found = tuple(
-                self.candidate(self.authorisations[flow.authorisation], flow, organisation)
-                for target in (organisation, *sorted(self.groups.get(organisation, ())))
-                for flow in self.flows_to.get(target, ())
+                sorted(
+                    (
+                        self.candidate(self.authorisations[flow.authorisation], flow, organisation)
+                        for target in (organisation, *sorted(self.groups.get(organisation, ())))
+                        for flow in self.flows_to.get(target, ())
+                    ),
+                    key=_tie_break,
+                )
             )
             if not found:
                 return NO_CANDIDATES
