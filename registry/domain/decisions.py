@@ -190,7 +190,7 @@ def explain(snapshot: Snapshot, request: DecisionRequest, language: str = "en") 
                     break
             bit = level & -level  # the candidates of a level in their order
             level ^= bit
-            rules = held_to(known, bool(naming & bit), bool(serving & bit))
+            rules = held_to(known, naming & bit != 0, serving & bit != 0)
             limit = None if failures is None else len(failures) - (bit > closest)
             scored = failing(known, found.found[bit.bit_length() - 1], rules, limit)
             if scored is not None:  # within the limit: the closest so far

@@ -56,7 +56,7 @@ class Asked(NamedTuple):
 
 def asked(snapshot: Snapshot, request: DecisionRequest) -> Asked:
     numbered = needs_number(snapshot, request)
-    rules = _HELD_TO[request.action != READ, numbered, bool(request.subject_kind)]
+    rules = _HELD_TO[(request.action != READ) << 2 | numbered << 1 | bool(request.subject_kind)]
     category = request.data_category
     return Asked(
         request, snapshot.ancestors_or_self(category), snapshot.ancestry_bits.get(category, 0), numbered, rules
@@ -234,9 +234,9 @@ LAPSES: tuple[Rule, ...] = (authorisation_suspended_or_revoked, authorisation_re
 # The flow rules a request is held to, by whether it asks another action than read, needs the
 # number, names a kind of person, and then for a candidate by whether it names the category and
 # serves the purpose: a rule left out finds nothing for such a request and candidate (each
-# begins by checking that)
-_HELD_TO = {
-    (other_action, numbered, kind): tuple(
+# begins by checking that). Indexed by the three as bits, from the first (4) to the last (1).
+_HELD_TO = tuple(
+    tuple(
         tuple(
             rule
             for rule in FLOW_RULES
@@ -252,7 +252,7 @@ _HELD_TO = {
     for other_action in (False, True)
     for numbered in (False, True)
     for kind in (False, True)
-}
+)
 
 
 def failing(
