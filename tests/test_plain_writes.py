@@ -18,6 +18,7 @@ from authreg.domain.errors import Unavailable
 from authreg.domain.requests import load_request
 from authreg.services.decision_service import DecisionService
 from authreg.storage import audit_log, identity
+from authreg.storage.models import AuditEntry
 from authreg.storage.plain_writes import WRITER_NAME, PlainStatement, plain_engine, plain_transaction
 from authreg.storage.sessions import make_engine, reading
 from tests.conftest import SEED_ASK, TEST_SECRET
@@ -196,3 +197,21 @@ def test_the_writers_connection_closes_with_the_registrys_engine(seeded: Engine,
     while WRITER_NAME in connections(seeded):  # a backend ends a moment after its client left
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def test_what_was_asked_is_logged_exactly_whatever_it_holds(seeded: Engine) -> None:
+    """The audit log's own path (on PostgreSQL the entries go in as one JSON array): requests
+    holding quotes, backslashes, JSON and SQL syntax, and text beyond ASCII are logged as
+    asked and answered, and the chain, recomputed from the stored rows, holds."""
+    service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
+    asked = [{**SEED_ASK, "user": value, "purpose": value[::-1]} for value in HOSTILE]
+    answers = service.ask_many([load_request(body) for body in asked], asked_by="app'; --", now=utcnow())
+    answers.append(service.ask(load_request({**SEED_ASK, "user": HOSTILE[0]}), asked_by="\\", now=utcnow()))
+    with reading(seeded) as session:
+        newest = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(len(answers))  # type: ignore[union-attr]
+        stored = {entry.decision_id: entry for entry in session.execute(newest).scalars()}
+    said = [*asked, {**SEED_ASK, "user": HOSTILE[0]}]
+    for answer, body, by in zip(answers, said, ["app'; --"] * len(asked) + ["\\"], strict=True):
+        entry = stored[answer["decision_id"]]
+        assert (entry.request["user"], entry.request["purpose"], entry.asked_by) == (body["user"], body["purpose"], by)
+    assert chain_holds(seeded).intact

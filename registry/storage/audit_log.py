@@ -118,11 +118,14 @@ _INSERT = PlainStatement(
     f"INSERT INTO audit_entry ({', '.join(_COLUMNS)}) VALUES ({', '.join(f':{name}' for name in _COLUMNS)})",
     AuditEntry.__table__,  # type: ignore[attr-defined]
 )
-# PostgreSQL seals the head in the statement that inserts the entry (a data-modifying CTE):
-# one statement, and one round trip, fewer for a single decision; SQLite has no such CTE.
+# PostgreSQL seals the head in the statement that inserts the entries (a data-modifying CTE),
+# and takes the entries as one JSON array, a row per entry: one statement however many there
+# are, and one value to bind (binding each of an entry's cells on the client cost more than
+# the rest of writing it). SQLite has no such CTE.
 _INSERT_SEALED = PlainStatement(
-    "WITH sealed AS (UPDATE audit_head SET entry_hash = :sealed_hash, head_mac = :head_mac WHERE id = 1) "
-    + _INSERT.sql,
+    "WITH sealed AS (UPDATE audit_head SET entry_hash = :sealed_hash, head_mac = :head_mac WHERE id = 1)"
+    f" INSERT INTO audit_entry ({', '.join(_COLUMNS)})"
+    f" SELECT {', '.join(_COLUMNS)} FROM json_populate_recordset(CAST(NULL AS audit_entry), :entries)",
     AuditEntry.__table__,  # type: ignore[attr-defined]
 )
 _SEAL = PlainStatement(
@@ -165,8 +168,9 @@ def append(write: PlainWrite, logged: Sequence[Logged], *, key: bytes, registry_
         rows.append({**row, "entry_hash": previous, "entry_mac": entry_mac(key, previous)})
     end = Anchor(last, previous, keyed_from)
     sealed = _head_mac(key, end.seq, end.entry_hash, end.keyed_from)
-    if len(rows) == 1 and write.dialect.name == "postgresql":
-        write.run(_INSERT_SEALED, {**rows[0], "sealed_hash": previous, "head_mac": sealed})
+    if write.dialect.name == "postgresql":
+        entries = json.dumps([{**row, "asked_at": row["asked_at"].isoformat()} for row in rows])
+        write.run(_INSERT_SEALED, {"entries": entries, "sealed_hash": previous, "head_mac": sealed})
         return end
     if rows:
         write.run_many(_INSERT, rows)

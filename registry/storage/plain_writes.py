@@ -207,7 +207,7 @@ def plain_transaction(engine: Engine) -> Iterator[PlainWrite]:
             if isinstance(write, HeldBackWrite):
                 _replace(connection)
                 if not write.committing:
-                    raise Retryable(f"the write failed before its commit: {error}") from error
+                    raise Retryable(f"the write could not be made: {error}") from error
             else:
                 _roll_back(connection, driver_error)
             raise Unavailable(f"the write could not be made: {error}") from error
