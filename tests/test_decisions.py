@@ -314,3 +314,76 @@ def test_a_day_before_a_flows_start_and_after_its_end_is_only_not_yet_valid(seed
         load_request({**ASK, "at": "2024-02-01"}), now=NOW, timezone="Europe/Brussels", secret=TEST_SECRET
     )
     assert "expired" in codes(later) and "not-yet-valid" not in codes(later)
+
+
+SEED_FLOW = "vtc-2017-amif-aii-wse (flow aii-to-esf)"
+SEED_STROOM = "vtc-2017-amif-aii-wse (gegevensstroom aii-to-esf)"
+
+
+@pytest.mark.parametrize(
+    ("change", "english", "dutch"),
+    [
+        (  # the flow's window, as text
+            {"at": "2024-01-01"},
+            [("expired", f"{SEED_FLOW} was valid until 2023-06-30", [73, 74, 99])],
+            [("expired", f"{SEED_STROOM} gold tot 2023-06-30", [73, 74, 99])],
+        ),
+        (  # three failures of the one candidate, the request's day in two of them
+            {"at": "2015-01-01"},
+            [
+                (
+                    "declaration-missing",
+                    "user esf-controller-1 has no declaration of honour signed on or before 2015-01-01",
+                    [75, 78, 79, 80],
+                ),
+                ("not-yet-valid", f"{SEED_FLOW} is valid only from 2017-09-13", []),
+                (
+                    "subject-not-in-communicated-sample",
+                    "the person is not in a sample of vtc-2017-amif-aii-wse communicated to the security"
+                    " consultants by 2015-01-01",
+                    [90, 91, 92, 100],
+                ),
+            ],
+            [
+                (
+                    "declaration-missing",
+                    "gebruiker esf-controller-1 heeft geen verklaring op eer ondertekend op of voor 2015-01-01",
+                    [75, 78, 79, 80],
+                ),
+                ("not-yet-valid", f"{SEED_STROOM} geldt pas vanaf 2017-09-13", []),
+                (
+                    "subject-not-in-communicated-sample",
+                    "de persoon zit niet in een steekproef van vtc-2017-amif-aii-wse die uiterlijk 2015-01-01 aan de"
+                    " veiligheidsconsulenten werd meegedeeld",
+                    [90, 91, 92, 100],
+                ),
+            ],
+        ),
+        (  # a failure with a field of its own (the kind asked)
+            {"at": "2019-06-01", "subject_kind": "nobody-kind"},
+            [
+                (
+                    "data-subject-kind-not-authorised",
+                    "flow aii-to-esf is not about persons of kind nobody-kind",
+                    [61, 62, 63, 64, 65, 67, 98],
+                )
+            ],
+            [
+                (
+                    "data-subject-kind-not-authorised",
+                    "gegevensstroom aii-to-esf betreft geen personen van de soort nobody-kind",
+                    [61, 62, 63, 64, 65, 67, 98],
+                )
+            ],
+        ),
+    ],
+)
+def test_a_denials_reasons_are_worded_and_cited_in_each_language(
+    seeded: Engine, change: dict[str, str], english: list[Any], dutch: list[Any]
+) -> None:
+    """The property tests hold the codes and the closest flow against the reference; this holds
+    the words and the paragraphs cited, which the denial's own wording makes."""
+    service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
+    for language, expected in (("en", english), ("nl", dutch)):
+        answer = service.ask(load_request({**ASK, **change}), asked_by="app", now=NOW, language=language)
+        assert [(r["code"], r["message"], r["paragraphs"]) for r in answer["reasons"]] == expected

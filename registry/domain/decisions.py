@@ -183,9 +183,11 @@ def explain(snapshot: Snapshot, request: DecisionRequest, language: str = "en") 
     failures: list[Failure] | None = None
     closest = 0  # the bit of the best so far
     for least, level in enumerate(at_least):
+        if failures is not None and least > len(failures):
+            break  # even the least a candidate of this level must fail is too many
         while level:
-            if failures is not None and least >= len(failures):
-                level &= closest - 1 if least == len(failures) else 0  # only an earlier one can still win
+            if failures is not None and least == len(failures):
+                level &= closest - 1  # as many failures at least: only an earlier candidate can win
                 if not level:
                     break
             bit = level & -level  # the candidates of a level in their order

@@ -195,7 +195,7 @@ class Candidates:
         found = self._by_category.get(category)
         if found is None:
             found = sum(1 << place for place, candidate in enumerate(self.found) if candidate.categories & bits)
-            if bits:
+            if bits and self.found:  # not for NO_CANDIDATES, which every snapshot shares
                 self._by_category[category] = found
         return found
 
