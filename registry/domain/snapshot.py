@@ -4,6 +4,7 @@ cache of each organisation's candidate flows, emptied by every change; no SQL, n
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -30,9 +31,11 @@ class FlowView:
     paragraphs: tuple[int, ...] = ()
     data_subjects: tuple[str, ...] = ()  # the kinds of person it is about; empty: none stated
 
-    @property
+    @cached_property
     def key(self) -> str:
-        return f"{self.authorisation}/{self.id}"
+        """``authorisation/flow`` as one interned string: the policy lines, the role links and
+        the engine's index of flows hold the same object, compared by identity."""
+        return sys.intern(f"{self.authorisation}/{self.id}")
 
     @cached_property
     def window_text(self) -> tuple[str, str | None]:
