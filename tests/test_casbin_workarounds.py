@@ -25,12 +25,22 @@ def test_pycasbins_fast_model_still_drops_what_add_def_returns() -> None:
 
 
 def test_pycasbins_fast_policy_keeps_its_index_where_decide_reads_it() -> None:
-    """``DecisionEnforcer.decide`` reads FastPolicy's private index (user -> organisation -> lines)
-    directly, its public ``in_cache`` costing more than the rest of a decision. When this fails,
-    the index moved: read it where it went, or through ``in_cache``."""
+    """``DecisionEnforcer.decide`` reads FastPolicy's sets of lines (its private index, user ->
+    organisation -> lines) through ``by_pair``, which holds the very same sets, its public
+    ``in_cache`` costing more than the rest of a decision. When this fails, the index moved or
+    its sets are replaced: read them where they went, or through ``in_cache``."""
     policy = FastPolicy([0, 1])
     policy.append(["user", "ORG", "flow"])
     assert list(policy._cache["user"]["ORG"]) == [("user", "ORG", "flow")]
+    counted = DecisionEnforcer().model["p"]["p"].policy
+    for line in (["user", "ORG", "f1"], ["user", "ORG", "f2"], ["other", "ORG", "f1"]):
+        counted.append(line)
+    counted.remove(["user", "ORG", "f1"])
+    counted.remove(["user", "ORG", "f2"])
+    counted.append(["user", "ORG", "f3"])  # emptied, then used again: still the one set
+    for (user, organisation), lines in counted.by_pair.items():
+        assert lines is counted._cache[user][organisation]
+    assert counted.by_pair["user", "ORG"] == {("user", "ORG", "f3")}
 
 
 def test_pycasbins_fast_policy_still_counts_by_listing_every_line(monkeypatch: pytest.MonkeyPatch) -> None:
