@@ -97,8 +97,9 @@ class PlainStatement:
 class PlainWrite:
     """The statements of one transaction, run on the driver's cursor."""
 
-    def __init__(self, connection: Any, dialect: Dialect) -> None:
-        self.connection, self.cursor, self.dialect = connection, connection.cursor(), dialect
+    def __init__(self, connection: Any, dialect: Dialect, cursor: Any = None) -> None:
+        self.connection, self.dialect = connection, dialect
+        self.cursor = connection.cursor() if cursor is None else cursor
 
     def rows(self, statement: PlainStatement, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Run a statement that returns rows (``RETURNING``) and fetch them."""
@@ -127,8 +128,7 @@ class HeldBackWrite(PlainWrite):
     with it, bound on the client, in one simple query (see the module's docstring)."""
 
     def __init__(self, connection: Any, dialect: Dialect) -> None:
-        super().__init__(connection, dialect)
-        self.cursor = psycopg.ClientCursor(connection.dbapi_connection)
+        super().__init__(connection, dialect, psycopg.ClientCursor(connection.dbapi_connection))
         self._on_server: set[str] = connection.info.setdefault("authreg_prepared", set())
         self._held = ["BEGIN"]
         self.committing = False  # until then, nothing of the transaction can have been committed
