@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from authreg.domain import denial_rules
 from authreg.domain.clock import Clock
+from authreg.domain.decisions import Decision, decide
 from authreg.domain.errors import Invalid
 from authreg.domain.requests import DecisionRequest, load_request, request_from
 from authreg.domain.subjects import subject_hash
@@ -264,6 +265,35 @@ def test_the_fast_path_and_pycasbins_stock_enforce_agree_on_the_seed(seeded: Eng
                 assert verdict == enforcer.enforce(*rvals)
                 allowed += verdict
     assert allowed == 2 * 3 * 2  # two valid days, three categories granted, with and without a granted kind
+
+
+def test_an_allow_is_made_anew_for_another_purpose_language_or_version(seeded: Engine, run_cli: Cli) -> None:
+    """An allow through a flow is kept once made (``decisions._allow``). Asked again in any order
+    for another purpose or language, each is the allow a fresh engine makes; after a change to
+    another authorisation it names the registry's new version."""
+    asks = [(purpose, language) for purpose in ("amif-eligibility", "amif-indicators") for language in ("en", "nl")]
+
+    def made(service: DecisionService, purpose: str, language: str) -> Decision:
+        loaded = load_request({**ASK, "purpose": purpose, "at": "2019-01-01"})
+        request = request_from(loaded, now=NOW, timezone="Europe/Brussels", secret=TEST_SECRET)
+        return decide(service.policy, request, language)
+
+    def loaded() -> DecisionService:
+        return DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
+
+    expected = {ask: made(loaded(), *ask) for ask in asks}
+    assert all(decision.allowed for decision in expected.values())
+    assert expected[asks[0]].reasons[0].paragraphs != expected[asks[2]].reasons[0].paragraphs  # per purpose
+    assert expected[asks[0]].reasons[0].message != expected[asks[1]].reasons[0].message  # per language
+    run_cli("apply", str(POLICIES / "tests" / "fixtures" / "gemeenten.yaml"))
+    service = loaded()
+    for ask in asks + asks[::-1] + asks[::2] + asks:
+        assert made(service, *ask) == expected[ask]._replace(registry_version=service.policy.snapshot.version)
+    version = service.policy.snapshot.version
+    run_cli("suspend", "vtc-2018-voorbeeld-gemeenten", "--on", "2019-01-01", "--reason", "elders beslist")
+    assert service.sync() is True  # that authorisation recompiled alone: the seed's flow keeps its allows
+    for ask in asks[::-1]:  # the last asked first
+        assert made(service, *ask) == expected[ask]._replace(registry_version=version + 1)
 
 
 def test_a_registry_wide_change_recompiles_in_place(seeded: Engine, run_cli: Cli) -> None:

@@ -93,18 +93,41 @@ def _decide(engine: PolicyEngine, request: DecisionRequest, language: str) -> De
 
 
 def _allow(granting: Granting, request: DecisionRequest, version: int, language: str) -> Decision:
-    """An allow names its flow and cites it; what does not depend on the day is worded once per
-    flow, purpose and language (a change of the authorisation starts afresh)."""
-    key = (request.purpose, language)
-    fixed = granting.worded.get(key)
-    if fixed is None:
-        fixed = granting.worded[key] = _fixed_parts(granting.view, granting.flow, request.purpose, language)
-    reason, warnings, obligations = fixed
+    """An allow names its flow and cites it. What does not depend on the day is one immutable
+    ``Decision`` per flow, purpose and language, made once and handed out again; the one made
+    last is kept in the ``Granting`` itself, where an allow finds it without a lookup (at
+    10,000 authorisations every object an allow reads is a cache miss: this reads two where it
+    read eight)."""
+    allowed = granting.last
+    if (
+        allowed is None
+        or allowed.registry_version != version
+        or granting.last_purpose != request.purpose
+        or granting.last_language != language
+    ):
+        allowed = _allowed(granting, request.purpose, language, version)
     if granting.has_conditions:
         overdue = granting.view.overdue_on(request.day, "flag")
         if overdue:
-            warnings = (*(_overdue_warning(granting.view, c, due, language) for c, due in overdue), *warnings)
-    return Decision(Verdict.ALLOW, granting.authorisation, granting.flow_id, (reason,), warnings, obligations, version)
+            warned = (*(_overdue_warning(granting.view, c, due, language) for c, due in overdue), *allowed.warnings)
+            return allowed._replace(warnings=warned)
+    return allowed
+
+
+def _allowed(granting: Granting, purpose: str, language: str, version: int) -> Decision:
+    """The allow through a flow for a purpose, in a language, without the day's warnings. A
+    change of the authorisation makes a new ``Granting``; one made at another version of the
+    registry is made anew, since it names the version."""
+    key = (purpose, language)
+    allowed: Decision | None = granting.worded.get(key)
+    if allowed is None or allowed.registry_version != version:
+        reason, warnings, obligations = _fixed_parts(granting.view, granting.flow, purpose, language)
+        allowed = Decision(
+            Verdict.ALLOW, granting.authorisation, granting.flow_id, (reason,), warnings, obligations, version
+        )
+        granting.worded[key] = allowed
+    granting.last, granting.last_purpose, granting.last_language = allowed, purpose, language
+    return allowed
 
 
 def _overdue_warning(view: AuthorisationView, condition: ConditionSpec, due: date, language: str) -> Reason:

@@ -210,8 +210,9 @@ def compile_lines(view: AuthorisationView, groups: Mapping[str, frozenset[str]])
 @dataclass(slots=True)
 class Granting:
     """What an allowing policy line leads to, in one small object: an allow then touches little
-    memory, which keeps its cost flat as the registry grows. ``worded`` holds the parts of an
-    allow that do not change with the day, per purpose and language."""
+    memory, which keeps its cost flat as the registry grows. ``worded`` holds the allows through
+    the flow without the day's warnings, per purpose and language, and ``last`` the one handed
+    out last, for ``last_purpose`` in ``last_language`` (``decisions._allow``)."""
 
     view: AuthorisationView
     flow: FlowView
@@ -219,6 +220,9 @@ class Granting:
     flow_id: str
     has_conditions: bool  # some condition is overdue on a day it may grant (so an allow may be warned)
     worded: dict[tuple[str, str], Any] = field(default_factory=dict)
+    last: Any = None
+    last_purpose: str = ""
+    last_language: str = ""
 
 
 class Grant(NamedTuple):
