@@ -19,7 +19,7 @@ from authreg.domain.denial_rules import Failure, asked, failing, fewest_failures
 from authreg.domain.messages import Code, message, printf_templates
 from authreg.domain.policy_engine import Granting, PolicyEngine
 from authreg.domain.requests import DecisionRequest
-from authreg.domain.snapshot import AuthorisationView, FlowView, Snapshot
+from authreg.domain.snapshot import AuthorisationView, Candidate, FlowView, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -162,21 +162,21 @@ def _fixed_parts(
 
 
 def _worded(
-    failures: Sequence[Failure], view: AuthorisationView, flow: FlowView, request: DecisionRequest, language: str
+    failures: Sequence[Failure], candidate: Candidate, request: DecisionRequest, language: str
 ) -> tuple[Reason, ...]:
     """The failures of the closest candidate in words; the fields the templates draw on are
     gathered once for all of them (a failure's own, where it has some, on top: few have)."""
     fields = {
-        "authorisation": view.id,
-        "flow": flow.id,
+        "authorisation": candidate.authorisation,
+        "flow": candidate.flow_id,
         "user": request.user,
         "organisation": request.organisation,
         "day": request.day_text,
         "category": request.data_category,
         "purpose": request.purpose,
         "action": request.action,
-        "valid_from": flow.window_text[0],
-        "valid_until": flow.window_text[1],
+        "valid_from": candidate.valid_from_text,
+        "valid_until": candidate.valid_until_text,
     }
     templates = printf_templates(language)
     reasons = []
@@ -222,11 +222,10 @@ def explain(snapshot: Snapshot, request: DecisionRequest, language: str = "en") 
                 failures, closest = scored, bit
     assert failures is not None  # the first candidate is always scored in full
     candidate = found.found[closest.bit_length() - 1]
-    view, flow = candidate.view, candidate.flow
     if not failures:
-        return Decision(Verdict.ALLOW, view.id, flow.id, (), (), (), snapshot.version)
-    reasons = _worded(failures, view, flow, request, language)
-    return Decision(Verdict.DENY, view.id, flow.id, reasons, (), (), snapshot.version)
+        return Decision(Verdict.ALLOW, candidate.authorisation, candidate.flow_id, (), (), (), snapshot.version)
+    reasons = _worded(failures, candidate, request, language)
+    return Decision(Verdict.DENY, candidate.authorisation, candidate.flow_id, reasons, (), (), snapshot.version)
 
 
 def _no_candidate(snapshot: Snapshot, request: DecisionRequest, language: str) -> Reason:

@@ -14,10 +14,11 @@ serves the purpose (``fewest_failures``); and for an authorisation that cannot l
 (``AuthorisationView.can_lapse``, which checks what each of ``LAPSES`` needs to find anything),
 the rules after the flow's window.
 
-A rule takes the request (``Asked``), the candidate flow with its authorisation, and the asking
-user's entry there (None when the authorisation does not list the user), and returns the
-failures it finds (most find one or none): a tuple, cheaper than a generator on the path every
-denial takes.
+A rule takes the request (``Asked``), the candidate flow (``Candidate``: what the rules read on
+their common paths, in one record, with the authorisation and the flow at hand for the rest),
+and the asking user's entry there (None when the authorisation does not list the user), and
+returns the failures it finds (most find one or none): a tuple, cheaper than a generator on the
+path every denial takes.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any, NamedTuple
 from authreg.domain.lifecycle import IN_FORCE
 from authreg.domain.messages import Code
 from authreg.domain.requests import READ, DecisionRequest, needs_number
-from authreg.domain.snapshot import AuthorisationView, Candidate, Candidates, FlowView, Snapshot, UserView
+from authreg.domain.snapshot import Candidate, Candidates, Snapshot, UserView
 
 
 class Failure(NamedTuple):
@@ -46,8 +47,7 @@ class Asked(NamedTuple):
     made on every denial, several times faster than a frozen dataclass)."""
 
     request: DecisionRequest
-    categories: frozenset[str]  # the category and its ancestors
-    category_bits: int  # the same, as ``Snapshot.category_bits``
+    category_bits: int  # the category and its ancestors, as bits of ``Snapshot.category_bits``
     needs_number: bool
     # what a candidate is held to, by whether it names the category (2) and serves the purpose
     # (1): ``held_to``; ``failing`` adds ``LAPSES`` for some
@@ -57,48 +57,38 @@ class Asked(NamedTuple):
 def asked(snapshot: Snapshot, request: DecisionRequest) -> Asked:
     numbered = needs_number(snapshot, request)
     rules = _HELD_TO[(request.action != READ) << 2 | numbered << 1 | bool(request.subject_kind)]
-    category = request.data_category
-    return Asked(
-        request, snapshot.ancestors_or_self(category), snapshot.ancestry_bits.get(category, 0), numbered, rules
-    )
+    return Asked(request, snapshot.ancestry_bits.get(request.data_category, 0), numbered, rules)
 
 
 Found = tuple[Failure, ...]
 NONE: Found = ()
-Rule = Callable[["Asked", AuthorisationView, FlowView, UserView | None], Found]
+Rule = Callable[["Asked", Candidate, UserView | None], Found]
 
 
-def user_not_authorised(asked: Asked, view: AuthorisationView, flow: FlowView, user: UserView | None) -> Found:
+def user_not_authorised(asked: Asked, candidate: Candidate, user: UserView | None) -> Found:
     """``user-not-authorised``: the authorisation does not list the user for the organisation;
     else ``declaration-missing``: a listed user may look only from the day of their declaration
     of honour (§78-79)."""
     if user is None:
-        return (Failure(Code.USER_NOT_AUTHORISED, view.cites("authorised_users")),)
+        return (Failure(Code.USER_NOT_AUTHORISED, candidate.users_cited),)
     signed = user.declaration_signed_on
     if signed is None or signed > asked.request.day:
-        return (Failure(Code.DECLARATION_MISSING, view.cites("authorised_users")),)
+        return (Failure(Code.DECLARATION_MISSING, candidate.users_cited),)
     return NONE
 
 
-def data_category_not_authorised(asked: Asked, view: AuthorisationView, flow: FlowView, user: UserView | None) -> Found:
-    """The category, or a broader one it falls under, must be one the flow names."""
-    if not _names_category(asked, flow):
-        return (Failure(Code.DATA_CATEGORY_NOT_AUTHORISED, flow.paragraphs),)
+def data_category_not_authorised(asked: Asked, candidate: Candidate, user: UserView | None) -> Found:
+    """The category, or a broader one it falls under, must be one the flow names (the bits of
+    the category and its ancestors against the flow's)."""
+    if not asked.category_bits & candidate.categories:
+        return (Failure(Code.DATA_CATEGORY_NOT_AUTHORISED, candidate.paragraphs),)
     return NONE
 
 
-def purpose_not_authorised(asked: Asked, view: AuthorisationView, flow: FlowView, user: UserView | None) -> Found:
-    if not _names_purpose(asked, flow):
-        return (Failure(Code.PURPOSE_NOT_AUTHORISED, view.cites("purposes") or flow.paragraphs),)
+def purpose_not_authorised(asked: Asked, candidate: Candidate, user: UserView | None) -> Found:
+    if asked.request.purpose not in candidate.purposes:
+        return (Failure(Code.PURPOSE_NOT_AUTHORISED, candidate.purposes_cited),)
     return NONE
-
-
-def _names_category(asked: Asked, flow: FlowView) -> bool:
-    return not asked.categories.isdisjoint(flow.categories)
-
-
-def _names_purpose(asked: Asked, flow: FlowView) -> bool:
-    return asked.request.purpose in flow.purposes
 
 
 Bounds = tuple[tuple[int, int, int, int], int, int]
@@ -127,55 +117,48 @@ def held_to(asked: Asked, names_category: bool, serves_purpose: bool) -> tuple[R
     return asked.rules[names_category << 1 | serves_purpose]
 
 
-def action_not_authorised(asked: Asked, view: AuthorisationView, flow: FlowView, user: UserView | None) -> Found:
+def action_not_authorised(asked: Asked, candidate: Candidate, user: UserView | None) -> Found:
     if asked.request.action != READ:
-        return (Failure(Code.ACTION_NOT_AUTHORISED, flow.paragraphs),)
+        return (Failure(Code.ACTION_NOT_AUTHORISED, candidate.paragraphs),)
     return NONE
 
 
-def national_register_number_not_authorised(
-    asked: Asked, view: AuthorisationView, flow: FlowView, user: UserView | None
-) -> Found:
+def national_register_number_not_authorised(asked: Asked, candidate: Candidate, user: UserView | None) -> Found:
     """A request about a person, or for a number category, needs a flow that may use the number
     and, where the authorisation keeps a list of who may (§79-80), a user on it."""
     if not asked.needs_number:
         return NONE
-    if not flow.national_register_number:
-        cited = flow.national_register_number_paragraphs or flow.paragraphs
+    if not candidate.numbered:
+        cited = candidate.flow.national_register_number_paragraphs or candidate.paragraphs
         return (Failure(Code.NATIONAL_REGISTER_NUMBER_NOT_AUTHORISED, cited),)
-    if user is not None and not view.may_use_number(user):
+    if user is not None and candidate.keeps_number_list and not candidate.view.may_use_number(user):
         wording = "national-register-number-not-listed"
-        cited = view.cites("authorised_users")
-        return (Failure(Code.NATIONAL_REGISTER_NUMBER_NOT_AUTHORISED, cited, wording=wording),)
+        return (Failure(Code.NATIONAL_REGISTER_NUMBER_NOT_AUTHORISED, candidate.users_cited, wording=wording),)
     return NONE
 
 
-def data_subject_kind_not_authorised(
-    asked: Asked, view: AuthorisationView, flow: FlowView, user: UserView | None
-) -> Found:
+def data_subject_kind_not_authorised(asked: Asked, candidate: Candidate, user: UserView | None) -> Found:
     kind = asked.request.subject_kind
-    if kind and kind not in flow.data_subjects:
-        return (Failure(Code.DATA_SUBJECT_KIND_NOT_AUTHORISED, flow.paragraphs, (("kind", kind),)),)
+    if kind and kind not in candidate.flow.data_subjects:
+        return (Failure(Code.DATA_SUBJECT_KIND_NOT_AUTHORISED, candidate.paragraphs, (("kind", kind),)),)
     return NONE
 
 
-def not_yet_valid_or_expired(asked: Asked, view: AuthorisationView, flow: FlowView, user: UserView | None) -> Found:
+def not_yet_valid_or_expired(asked: Asked, candidate: Candidate, user: UserView | None) -> Found:
     """``not-yet-valid`` before the flow's start, else ``expired`` after its end (a flow stored
     before it had to start within its authorisation's window can have both; the day is then
     only not yet valid)."""
     day = asked.request.day
-    if day < flow.valid_from:
-        return (Failure(Code.NOT_YET_VALID, view.cites("valid_from")),)
-    if flow.valid_until is not None and day > flow.valid_until:
-        return (Failure(Code.EXPIRED, view.cites("valid_until")),)
+    if day < candidate.valid_from:
+        return (Failure(Code.NOT_YET_VALID, candidate.valid_from_cited),)
+    if candidate.valid_until is not None and day > candidate.valid_until:
+        return (Failure(Code.EXPIRED, candidate.valid_until_cited),)
     return NONE
 
 
-def authorisation_suspended_or_revoked(
-    asked: Asked, view: AuthorisationView, flow: FlowView, user: UserView | None
-) -> Found:
+def authorisation_suspended_or_revoked(asked: Asked, candidate: Candidate, user: UserView | None) -> Found:
     """The status on the day, after the recorded suspensions, reinstatements and revocations."""
-    status = view.timeline.status_on(asked.request.day)
+    status = candidate.view.timeline.status_on(asked.request.day)
     if status == "suspended":
         return (Failure(Code.AUTHORISATION_SUSPENDED),)
     if status == "revoked":
@@ -183,18 +166,18 @@ def authorisation_suspended_or_revoked(
     return NONE
 
 
-def authorisation_replaced(asked: Asked, view: AuthorisationView, flow: FlowView, user: UserView | None) -> Found:
-    timeline = view.timeline
+def authorisation_replaced(asked: Asked, candidate: Candidate, user: UserView | None) -> Found:
+    timeline = candidate.view.timeline
     if timeline.replaced_from is not None and asked.request.day >= timeline.replaced_from:
         replaced = (("replaced_by", ", ".join(timeline.replaced_by)), ("replaced_from", timeline.replaced_from))
         return (Failure(Code.AUTHORISATION_REPLACED, (), replaced),)
     return NONE
 
 
-def condition_overdue(asked: Asked, view: AuthorisationView, flow: FlowView, user: UserView | None) -> Found:
+def condition_overdue(asked: Asked, candidate: Candidate, user: UserView | None) -> Found:
     """An overdue condition whose consequence is ``suspend`` denies while the authorisation is
     otherwise in force (one failure per such condition, naming the day it was due)."""
-    day = asked.request.day
+    day, view = asked.request.day, candidate.view
     if view.timeline.state_on(day) != IN_FORCE:
         return NONE
     return tuple(
@@ -203,11 +186,12 @@ def condition_overdue(asked: Asked, view: AuthorisationView, flow: FlowView, use
     )
 
 
-def sample_gate(asked: Asked, view: AuthorisationView, flow: FlowView, user: UserView | None) -> Found:
+def sample_gate(asked: Asked, candidate: Candidate, user: UserView | None) -> Found:
     """Under a sample-gate (§90-92, §100), for a gated purpose: ``data-subject-required`` when
     the request names no person, else ``subject-not-in-communicated-sample`` unless that person
     is in a sample communicated to the consultants by the day."""
-    gate, request = view.gate, asked.request
+    view, request = candidate.view, asked.request
+    gate = view.gate
     if gate is None or not gate.gates(request.purpose):
         return NONE
     if not request.subject:
@@ -263,11 +247,10 @@ def failing(
     ``limit`` (the diagnostic pass looks for the candidate that breaks the fewest, so one that
     breaks more than the best so far need not be scored to the end). A plain loop: the
     diagnostic pass runs it for the candidates of every denial."""
-    view, flow = candidate.view, candidate.flow
     user = candidate.users.get(asked.request.user)
     failures: list[Failure] = []
-    for rule in (rules + LAPSES) if view.can_lapse else rules:
-        found = rule(asked, view, flow, user)
+    for rule in (rules + LAPSES) if candidate.can_lapse else rules:
+        found = rule(asked, candidate, user)
         if found:
             failures.extend(found)
             if limit is not None and len(failures) > limit:

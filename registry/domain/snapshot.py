@@ -9,8 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
-from types import MappingProxyType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from authreg.domain.conditions import AuthorisationFacts, ConditionSpec, Interval, overdue_intervals
 from authreg.domain.lifecycle import Timeline
@@ -37,12 +36,6 @@ class FlowView:
         the engine's index of flows hold the same object, compared by identity."""
         return sys.intern(f"{self.authorisation}/{self.id}")
 
-    @cached_property
-    def window_text(self) -> tuple[str, str | None]:
-        """``valid_from`` and ``valid_until`` as ISO dates, as denials word them (made once:
-        formatting a date took a quarter of wording an expired flow)."""
-        return self.valid_from.isoformat(), self.valid_until.isoformat() if self.valid_until else None
-
 
 @dataclass(frozen=True)
 class DisclosureException:
@@ -53,8 +46,10 @@ class DisclosureException:
     paragraphs: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UserView:
+    """(Slots: a denial reads a user's fields in one object, not two.)"""
+
     id: str
     organisation: str
     declaration_signed_on: date | None  # the earlier of the document's day and a recorded one
@@ -148,16 +143,33 @@ class Category:
 
 
 class Candidate(NamedTuple):
-    """A flow an organisation may be asking through, as a denial scores it: what the three rules
-    that cost a lookup each ask of it (``denial_rules.fewest_failures``), made together, so that
-    scoring an organisation's candidates touches a few objects side by side rather than each
-    authorisation's own (at 10,000 authorisations, most of a denial's time went on those)."""
+    """A flow an organisation may be asking through, as a denial reads it. What the three rules
+    that cost a lookup each ask of it (``denial_rules.fewest_failures``), and what the rules and
+    the wording read on their common paths, are copied out of the authorisation and the flow
+    into this one record: at 10,000 authorisations each object a denial reads is a cache miss,
+    and the view, the flow, their attributes and paragraphs were most of a denial's time. The
+    view and the flow stay at hand for the rules that seldom run (lapses, the number list,
+    kinds of person)."""
 
     view: AuthorisationView
     flow: FlowView
     users: Mapping[str, UserView]  # id -> the user, of those the authorisation lists for the organisation
     categories: int  # the flow's categories, as the bits of ``Snapshot.category_bits``
     purposes: frozenset[str]
+    authorisation: str
+    flow_id: str
+    valid_from: date  # the flow's window
+    valid_until: date | None
+    valid_from_text: str  # the same as ISO dates, as denials word them
+    valid_until_text: str | None
+    numbered: bool  # the flow may use the national register number
+    keeps_number_list: bool  # ``AuthorisationView.keeps_number_list``
+    can_lapse: bool  # ``AuthorisationView.can_lapse``
+    paragraphs: tuple[int, ...]  # the flow's
+    users_cited: tuple[int, ...]  # the authorisation's paragraphs on its users
+    purposes_cited: tuple[int, ...]  # on its purposes, else the flow's
+    valid_from_cited: tuple[int, ...]
+    valid_until_cited: tuple[int, ...]
 
 
 def _masks(found: tuple[Candidate, ...], key: Callable[[Candidate], Iterable[str]]) -> dict[str, int]:
@@ -171,7 +183,7 @@ def _masks(found: tuple[Candidate, ...], key: Callable[[Candidate], Iterable[str
 def _tie_break(candidate: Candidate) -> tuple[int, str, str]:
     """Between candidates that fail as often, the closest is the latest flow, then by
     authorisation and flow id (DESIGN §3): ``Candidates.found`` is in this order."""
-    return -candidate.flow.valid_from.toordinal(), candidate.view.id, candidate.flow.id
+    return -candidate.valid_from.toordinal(), candidate.authorisation, candidate.flow_id
 
 
 class Candidates:
@@ -204,7 +216,7 @@ class Candidates:
 
 
 NO_CANDIDATES = Candidates(())
-CANDIDATES_KEPT = 200_000  # about 20 MB of ``Candidate`` records
+CANDIDATES_KEPT = 200_000  # about 45 MB of ``Candidate`` records (224 bytes each; their parts are shared)
 
 
 @dataclass
@@ -223,12 +235,12 @@ class Snapshot:
     ancestry_bits: dict[str, int] = field(init=False)  # category -> its and its ancestors' bits
     flows_to: dict[str, list[FlowView]] = field(default_factory=dict)  # organisation -> flows to it
     parties: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)  # org -> auth -> roles
-    # ``candidates``' cache: per organisation, and what its records share (a flow's bits and
-    # purposes, an authorisation's users of an organisation), so that many members of a group
-    # do not each copy the group's flows; at most CANDIDATES_KEPT records
+    # ``candidates``' cache: per organisation, and what its records share (a flow's parts, an
+    # authorisation's users of an organisation), so that many members of a group do not each
+    # copy the group's flows; at most CANDIDATES_KEPT records
     _candidates: dict[str, Candidates] = field(init=False, repr=False, compare=False)
-    _flow_parts: dict[str, tuple[int, frozenset[str]]] = field(init=False, repr=False, compare=False)
-    _users: dict[tuple[str, str], Mapping[str, UserView]] = field(init=False, repr=False, compare=False)
+    _flow_parts: dict[str, tuple[Any, ...]] = field(init=False, repr=False, compare=False)
+    _users: dict[tuple[str, str], dict[str, UserView]] = field(init=False, repr=False, compare=False)
     _kept: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -281,11 +293,28 @@ class Snapshot:
     def candidate(self, view: AuthorisationView, flow: FlowView, organisation: str) -> Candidate:
         parts = self._flow_parts.get(flow.key)
         if parts is None:
-            parts = self._flow_parts[flow.key] = (self._bits(flow.categories), frozenset(flow.purposes))
+            parts = self._flow_parts[flow.key] = (
+                self._bits(flow.categories),
+                frozenset(flow.purposes),
+                view.id,
+                flow.id,
+                flow.valid_from,
+                flow.valid_until,
+                flow.valid_from.isoformat(),
+                flow.valid_until.isoformat() if flow.valid_until else None,
+                flow.national_register_number,
+                view.keeps_number_list,
+                view.can_lapse,
+                flow.paragraphs,
+                view.cites("authorised_users"),
+                view.cites("purposes") or flow.paragraphs,
+                view.cites("valid_from"),
+                view.cites("valid_until"),
+            )
         users = self._users.get((view.id, organisation))
-        if users is None:
+        if users is None:  # a plain dict, which nothing changes once made: one object less to read
             listed = {user.id: user for user in view.users if user.organisation == organisation}
-            users = self._users[view.id, organisation] = MappingProxyType(listed)
+            users = self._users[view.id, organisation] = listed
         return Candidate(view, flow, users, *parts)
 
     def _forget_candidates(self) -> None:
