@@ -290,10 +290,104 @@ def test_an_allow_is_made_anew_for_another_purpose_language_or_version(seeded: E
     for ask in asks + asks[::-1] + asks[::2] + asks:
         assert made(service, *ask) == expected[ask]._replace(registry_version=service.policy.snapshot.version)
     version = service.policy.snapshot.version
+    kept = dict(service.policy.flows)
     run_cli("suspend", "vtc-2018-voorbeeld-gemeenten", "--on", "2019-01-01", "--reason", "elders beslist")
-    assert service.sync() is True  # that authorisation recompiled alone: the seed's flow keeps its allows
+    assert service.sync() is True
+    # that authorisation recompiled alone: the seed's flow keeps what it granted, and its allows
+    assert [key for key, granting in service.policy.flows.items() if kept.get(key) is granting] == [
+        "vtc-2017-amif-aii-wse/aii-to-esf"
+    ]
     for ask in asks[::-1]:  # the last asked first
         assert made(service, *ask) == expected[ask]._replace(registry_version=version + 1)
+
+
+@sqlite_only
+def test_allows_day_after_day_in_one_engine_are_a_fresh_engines(seeded: Engine, run_cli: Cli) -> None:
+    """An allow is kept without the day's warnings (an overdue condition that flags): asked day
+    after day, forward and back, one engine answers each day as a fresh one does."""
+    run_cli("fulfil", SEED_ID, "security-plan", "--on", "2018-03-01", "--evidence", "the plan")
+    days = ["2017-10-01", "2018-01-01", "2018-06-01", "2019-01-01", "2020-06-01", "2023-01-01"]
+
+    def made(service: DecisionService, day: str) -> Decision:
+        request = request_from(
+            load_request({**ASK, "at": day}), now=NOW, timezone="Europe/Brussels", secret=TEST_SECRET
+        )
+        return decide(service.policy, request)
+
+    def loaded() -> DecisionService:
+        return DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
+
+    fresh = {day: made(loaded(), day) for day in days}
+    assert len({decision.warnings for decision in fresh.values() if decision.allowed}) > 1  # days differ
+    service = loaded()
+    for day in days + days[::-1] + days:
+        assert made(service, day) == fresh[day], day
+
+
+def test_a_candidate_copies_what_its_authorisation_and_flow_say(seeded: Engine, run_cli: Cli) -> None:
+    """A denial reads a candidate's copies, not the authorisation and the flow: each equals what
+    they say. A variant of a flow under the same key is made afresh and never kept."""
+    run_cli("apply", str(POLICIES / "tests" / "fixtures" / "gemeenten.yaml"))
+    snapshot = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET).policy.snapshot
+    organisations = {flow.to for view in snapshot.authorisations.values() for flow in view.flows} | set(snapshot.groups)
+    found = [candidate for name in sorted(organisations) for candidate in snapshot.candidates(name).found]
+    assert {candidate.authorisation for candidate in found} == set(snapshot.authorisations)
+    for candidate in found:
+        view, flow = candidate.view, candidate.flow
+        assert (candidate.authorisation, candidate.flow_id) == (view.id, flow.id)
+        assert (candidate.valid_from, candidate.valid_until) == (flow.valid_from, flow.valid_until)
+        assert candidate.valid_from_text == flow.valid_from.isoformat()
+        assert candidate.valid_until_text == (flow.valid_until.isoformat() if flow.valid_until else None)
+        assert (candidate.numbered, candidate.paragraphs) == (flow.national_register_number, flow.paragraphs)
+        assert (candidate.keeps_number_list, candidate.can_lapse) == (view.keeps_number_list, view.can_lapse)
+        assert candidate.users_cited == view.cites("authorised_users")
+        assert candidate.purposes_cited == (view.cites("purposes") or flow.paragraphs)
+        assert (candidate.valid_from_cited, candidate.valid_until_cited) == (
+            view.cites("valid_from"),
+            view.cites("valid_until"),
+        )
+    view = snapshot.authorisations[SEED_ID]
+    variant = dataclasses.replace(view.flows[0], valid_from=date(2024, 1, 1))
+    assert snapshot.candidate(view, variant, ASK["organisation"]).valid_from == date(2024, 1, 1)
+    assert snapshot.candidate(view, view.flows[0], ASK["organisation"]).valid_from == view.flows[0].valid_from
+
+
+GENT = {"user": "gent-ambtenaar-1", "organisation": "GEM-GENT", "purpose": "lokaal-inburgeringsbeleid"}
+GENT |= {"data_category": "naam", "at": "2019-06-01"}
+
+
+@pytest.mark.parametrize(
+    ("asked", "cited"),
+    [
+        ({**ASK, "at": "2019-06-01", "purpose": "nope"}, [("purpose-not-authorised", [45, 53, 57, 58])]),
+        (
+            {**ASK, "at": "2019-06-01", "data_category": "gezondheid"},
+            [("data-category-not-authorised", [61, 62, 63, 64, 65, 67, 98])],
+        ),
+        ({**GENT, "purpose": "nope"}, [("purpose-not-authorised", [20])]),  # no paragraphs on purposes: the flow's
+        (
+            {**GENT, "data_category": "insz"},
+            [("data-category-not-authorised", [20]), ("national-register-number-not-authorised", [21])],
+        ),
+        ({**GENT, "at": "2023-01-01"}, [("expired", [40])]),
+        ({**GENT, "at": "2017-01-01"}, [("declaration-missing", []), ("not-yet-valid", [41])]),
+    ],
+)
+def test_a_denial_cites_the_paragraphs_of_the_rules_it_breaks(
+    seeded: Engine, run_cli: Cli, tmp_path: Any, asked: dict[str, str], cited: list[Any]
+) -> None:
+    """Each rule cites its own paragraphs, or the flow's where the decision has none for it (the
+    seed and a document that cites fewer: no paragraphs on its purposes, its start cited)."""
+    text = (POLICIES / "tests" / "fixtures" / "gemeenten.yaml").read_text(encoding="utf-8")
+    assert "\n  valid_until: [40]" in text
+    (tmp_path / "gemeenten.yaml").write_text(
+        text.replace("\n  valid_until: [40]", "\n  valid_from: [41]\n  valid_until: [40]")
+    )
+    run_cli("apply", str(tmp_path / "gemeenten.yaml"))
+    service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
+    answer = service.ask(load_request(asked), asked_by="app", now=NOW)
+    assert answer["decision"] == "deny"
+    assert [(reason["code"], reason["paragraphs"]) for reason in answer["reasons"]] == cited
 
 
 def test_a_registry_wide_change_recompiles_in_place(seeded: Engine, run_cli: Cli) -> None:

@@ -2,8 +2,8 @@
 snapshot explains a denial by the closest candidate flow.
 
 The request is built in ``requests``; why a flow does not grant is one rule per reason code in
-``denial_rules``. ``decide`` is pure apart from reading the engine, and filling the snapshot's
-cache of candidate flows, under the engine's lock.
+``denial_rules``. ``decide`` is pure apart from reading the engine and filling its caches (the
+snapshot's candidate flows, the allows a ``Granting`` keeps), under the engine's lock.
 """
 
 from __future__ import annotations
@@ -116,16 +116,18 @@ def _allow(granting: Granting, request: DecisionRequest, version: int, language:
 
 def _allowed(granting: Granting, purpose: str, language: str, version: int) -> Decision:
     """The allow through a flow for a purpose, in a language, without the day's warnings. A
-    change of the authorisation makes a new ``Granting``; one made at another version of the
-    registry is made anew, since it names the version."""
+    change of the authorisation makes a new ``Granting``, so one kept from another version of
+    the registry differs from a new one only in the version it names."""
     key = (purpose, language)
     allowed: Decision | None = granting.worded.get(key)
-    if allowed is None or allowed.registry_version != version:
+    if allowed is None:
         reason, warnings, obligations = _fixed_parts(granting.view, granting.flow, purpose, language)
         allowed = Decision(
             Verdict.ALLOW, granting.authorisation, granting.flow_id, (reason,), warnings, obligations, version
         )
         granting.worded[key] = allowed
+    elif allowed.registry_version != version:
+        allowed = granting.worded[key] = allowed._replace(registry_version=version)
     granting.last, granting.last_purpose, granting.last_language = allowed, purpose, language
     return allowed
 

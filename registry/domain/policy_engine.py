@@ -212,7 +212,8 @@ class Granting:
     """What an allowing policy line leads to, in one small object: an allow then touches little
     memory, which keeps its cost flat as the registry grows. ``worded`` holds the allows through
     the flow without the day's warnings, per purpose and language, and ``last`` the one handed
-    out last, for ``last_purpose`` in ``last_language`` (``decisions._allow``)."""
+    out last, for ``last_purpose`` in ``last_language`` (``decisions._allow``): written as
+    decisions are made, always under ``PolicyEngine.lock``, as every decision is."""
 
     view: AuthorisationView
     flow: FlowView

@@ -216,7 +216,7 @@ class Candidates:
 
 
 NO_CANDIDATES = Candidates(())
-CANDIDATES_KEPT = 200_000  # about 45 MB of ``Candidate`` records (224 bytes each; their parts are shared)
+CANDIDATES_KEPT = 200_000  # about 38 MB of ``Candidate`` records (192 bytes each; their parts are shared)
 
 
 @dataclass
@@ -291,9 +291,14 @@ class Snapshot:
         return kept
 
     def candidate(self, view: AuthorisationView, flow: FlowView, organisation: str) -> Candidate:
-        parts = self._flow_parts.get(flow.key)
+        """The record of one flow for one organisation. What it copies is kept per flow (and the
+        users per authorisation and organisation) only for the snapshot's own view and flow
+        objects: a variant of them (a test's, say) under the same key is made afresh and never
+        kept, so it cannot stand in for the real one in later denials."""
+        own = self.authorisations.get(view.id) is view and any(mine is flow for mine in view.flows)
+        parts = self._flow_parts.get(flow.key) if own else None
         if parts is None:
-            parts = self._flow_parts[flow.key] = (
+            parts = (
                 self._bits(flow.categories),
                 frozenset(flow.purposes),
                 view.id,
@@ -311,10 +316,13 @@ class Snapshot:
                 view.cites("valid_from"),
                 view.cites("valid_until"),
             )
-        users = self._users.get((view.id, organisation))
+            if own:
+                self._flow_parts[flow.key] = parts
+        users = self._users.get((view.id, organisation)) if own else None
         if users is None:  # a plain dict, which nothing changes once made: one object less to read
-            listed = {user.id: user for user in view.users if user.organisation == organisation}
-            users = self._users[view.id, organisation] = listed
+            users = {user.id: user for user in view.users if user.organisation == organisation}
+            if own:
+                self._users[view.id, organisation] = users
         return Candidate(view, flow, users, *parts)
 
     def _forget_candidates(self) -> None:
