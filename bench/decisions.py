@@ -101,9 +101,8 @@ def run_authreg(url: str, asked: list[dict[str, Any]], limit: int, rounds: int =
     # Checked against the schema once; made into a request just before it is decided, as a
     # server does (which interns its names: made thousands of requests earlier, they would be
     # out of the cache at 10,000 authorisations as they never are in a server). Only ``decide``
-    # is timed.
-    # The first pass fills what a server fills as it runs (the allows made, the candidates of
-    # each organisation); every pass counts the answers that are not the expected one.
+    # is timed. The first pass fills what a server fills as it runs (the allows made, the
+    # candidates of each organisation); every pass counts the answers that are not the expected.
     loaded = [(load_request(_request(r)), r["expect"]) for r in asked[:limit]]
     wrong = sum(decide(engine, _made(fields)).decision != expect for fields, expect in loaded)
     latencies: dict[str, list[float]] = {"allow": [], "deny": []}
