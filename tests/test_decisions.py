@@ -30,6 +30,17 @@ Cli = Callable[..., Any]
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
+def loaded(db: Engine) -> DecisionService:
+    return DecisionService.load(db, timezone="Europe/Brussels", secret=TEST_SECRET)
+
+
+def decided(service: DecisionService, asked: dict[str, str], language: str = "en") -> Decision:
+    """The seed's first controller asking ``asked`` on top of ``ASK``, decided by the service's
+    engine (nothing logged)."""
+    request = request_from(load_request({**ASK, **asked}), now=NOW, timezone="Europe/Brussels", secret=TEST_SECRET)
+    return decide(service.policy, request, language)
+
+
 def check(run_cli: Cli, at: str, *more: str) -> Any:
     """``authreg check`` for the seed's first controller reading a name of the sampled person."""
     return run_cli(*check_args({**ASK, "at": at}), *more)
@@ -274,19 +285,14 @@ def test_an_allow_is_made_anew_for_another_purpose_language_or_version(seeded: E
     asks = [(purpose, language) for purpose in ("amif-eligibility", "amif-indicators") for language in ("en", "nl")]
 
     def made(service: DecisionService, purpose: str, language: str) -> Decision:
-        loaded = load_request({**ASK, "purpose": purpose, "at": "2019-01-01"})
-        request = request_from(loaded, now=NOW, timezone="Europe/Brussels", secret=TEST_SECRET)
-        return decide(service.policy, request, language)
+        return decided(service, {"purpose": purpose, "at": "2019-01-01"}, language)
 
-    def loaded() -> DecisionService:
-        return DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
-
-    expected = {ask: made(loaded(), *ask) for ask in asks}
+    expected = {ask: made(loaded(seeded), *ask) for ask in asks}
     assert all(decision.allowed for decision in expected.values())
     assert expected[asks[0]].reasons[0].paragraphs != expected[asks[2]].reasons[0].paragraphs  # per purpose
     assert expected[asks[0]].reasons[0].message != expected[asks[1]].reasons[0].message  # per language
     run_cli("apply", str(POLICIES / "tests" / "fixtures" / "gemeenten.yaml"))
-    service = loaded()
+    service = loaded(seeded)
     for ask in asks + asks[::-1] + asks[::2] + asks:
         assert made(service, *ask) == expected[ask]._replace(registry_version=service.policy.snapshot.version)
     version = service.policy.snapshot.version
@@ -307,28 +313,18 @@ def test_allows_day_after_day_in_one_engine_are_a_fresh_engines(seeded: Engine, 
     after day, forward and back, one engine answers each day as a fresh one does."""
     run_cli("fulfil", SEED_ID, "security-plan", "--on", "2018-03-01", "--evidence", "the plan")
     days = ["2017-10-01", "2018-01-01", "2018-06-01", "2019-01-01", "2020-06-01", "2023-01-01"]
-
-    def made(service: DecisionService, day: str) -> Decision:
-        request = request_from(
-            load_request({**ASK, "at": day}), now=NOW, timezone="Europe/Brussels", secret=TEST_SECRET
-        )
-        return decide(service.policy, request)
-
-    def loaded() -> DecisionService:
-        return DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
-
-    fresh = {day: made(loaded(), day) for day in days}
+    fresh = {day: decided(loaded(seeded), {"at": day}) for day in days}
     assert len({decision.warnings for decision in fresh.values() if decision.allowed}) > 1  # days differ
-    service = loaded()
+    service = loaded(seeded)
     for day in days + days[::-1] + days:
-        assert made(service, day) == fresh[day], day
+        assert decided(service, {"at": day}) == fresh[day], day
 
 
 def test_a_candidate_copies_what_its_authorisation_and_flow_say(seeded: Engine, run_cli: Cli) -> None:
     """A denial reads a candidate's copies, not the authorisation and the flow: each equals what
     they say. A variant of a flow under the same key is made afresh and never kept."""
     run_cli("apply", str(POLICIES / "tests" / "fixtures" / "gemeenten.yaml"))
-    snapshot = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET).policy.snapshot
+    snapshot = loaded(seeded).policy.snapshot
     organisations = {flow.to for view in snapshot.authorisations.values() for flow in view.flows} | set(snapshot.groups)
     found = [candidate for name in sorted(organisations) for candidate in snapshot.candidates(name).found]
     assert {candidate.authorisation for candidate in found} == set(snapshot.authorisations)
@@ -384,8 +380,7 @@ def test_a_denial_cites_the_paragraphs_of_the_rules_it_breaks(
         text.replace("\n  valid_until: [40]", "\n  valid_from: [41]\n  valid_until: [40]")
     )
     run_cli("apply", str(tmp_path / "gemeenten.yaml"))
-    service = DecisionService.load(seeded, timezone="Europe/Brussels", secret=TEST_SECRET)
-    answer = service.ask(load_request(asked), asked_by="app", now=NOW)
+    answer = loaded(seeded).ask(load_request(asked), asked_by="app", now=NOW)
     assert answer["decision"] == "deny"
     assert [(reason["code"], reason["paragraphs"]) for reason in answer["reasons"]] == cited
 
